@@ -1,0 +1,20 @@
+"""accelsim: a cycle-level simulator of deep-learning accelerators.
+
+Public API::
+
+    arch = accelsim.load_arch("arch_configs/eyeriss_v1.yaml")
+    trace = accelsim.read_trace("alexnet_b4.npz")
+    result = accelsim.run(arch, trace)
+    df = accelsim.report_frame(result)
+"""
+
+from accelsim.errors import AccelsimError, ConfigError, NotModeledError, TraceError
+from accelsim.report.report import report_dict, report_frame, write_report
+from accelsim.run import RunResult, run
+from accelsim.spec.load import load_arch
+from accelsim.version import __version__
+from accelsim.workload.trace import read_trace, write_trace
+
+__all__ = ["AccelsimError", "ConfigError", "NotModeledError", "TraceError", "RunResult",
+           "__version__", "load_arch", "read_trace", "report_dict", "report_frame", "run",
+           "write_report", "write_trace"]

@@ -1,0 +1,39 @@
+"""Energy of a layer from its counts: counts x pJ per action.
+
+Place in the pipeline: ``engine -> energy`` (this module) ``-> report``.
+Changing an energy table needs no re-simulation: this is a pure function of the
+counts and :class:`~accelsim.spec.arch.EnergySpec`.
+
+Storage and network actions are charged per ``reference_bits`` moved (the
+ISCA 2016 table is per 16-bit access): DRAM by the bits actually moved after
+compression, the GLB, NoC and spads by the words accessed times their width.
+A MAC is charged ``mac_pj`` when performed; a gated or skipped MAC costs nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from accelsim.engine.counts import LayerCounts
+from accelsim.enums import Level
+from accelsim.spec.arch import EnergySpec
+
+ENERGY_KEYS = ("dram", "glb", "noc", "spad", "mac", "total")
+
+
+def level_costs_pj(energy: EnergySpec) -> np.ndarray:
+    """pJ per reference access for each storage level, indexed by Level."""
+    return np.array([energy.dram_pj, energy.glb_pj, energy.noc_pj, energy.spad_pj])
+
+
+def layer_energy(counts: LayerCounts, energy: EnergySpec) -> tuple[dict[str, float], np.ndarray]:
+    """Energy in pJ by level (keys of ENERGY_KEYS), and by [level, tensor].
+
+    The second result is a float64 array [4 levels, 3 tensors] (MAC excluded).
+    """
+    per_tensor = (counts.bits.sum(axis=2) / energy.reference_bits
+                  * level_costs_pj(energy)[:, None])
+    out = {name.name.lower(): float(per_tensor[name].sum()) for name in Level}
+    out["mac"] = float(counts.macs_performed * energy.mac_pj)
+    out["total"] = float(sum(out[k] for k in ENERGY_KEYS[:-1]))
+    return out, per_tensor

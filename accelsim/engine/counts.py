@@ -1,0 +1,48 @@
+"""LayerCounts: what the engine measured for one layer (integers only).
+
+Place in the pipeline: produced by ``engine``, consumed by ``energy`` and
+``report``. Counts depend on the architecture and the data, never on energy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelsim.enums import Cycle, Level, Rw, Tensor
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LayerCounts:
+    """Cycles by cause, accesses per level/tensor/direction, and MACs.
+
+    ``cycles``: int64 [8] indexed by :class:`~accelsim.enums.Cycle`.
+    ``words``: int64 [level, tensor, rw] accesses in words of the tensor's width.
+    ``bits``: int64 [level, tensor, rw] bits moved; at the DRAM level after
+    compression (metadata included), elsewhere ``words`` times the word width.
+    MACs: ``macs`` (dense work, padding excluded) = ``performed + gated + skipped``;
+    ``macs_padded`` adds the taps on padding that the array steps through.
+    """
+
+    cycles: np.ndarray
+    words: np.ndarray
+    bits: np.ndarray
+    macs: int
+    macs_padded: int
+    macs_performed: int
+    macs_gated: int
+    macs_skipped: int
+    active_pes: int
+    pe_busy_cycles: int
+
+    def cycle(self, cause: Cycle) -> int:
+        return int(self.cycles[cause])
+
+    def bytes_at(self, level: Level, tensor: Tensor | None = None, rw: Rw | None = None) -> float:
+        sel = self.bits[level]
+        if tensor is not None:
+            sel = sel[tensor]
+        if rw is not None:
+            sel = sel[..., rw]
+        return float(np.sum(sel)) / 8.0

@@ -1,0 +1,217 @@
+"""Reports: per-layer rows and a total, with provenance.
+
+Place in the pipeline: ``energy -> report`` (this module) ``-> plot``.
+
+Every format carries the same numbers. Columns per layer: ``name``, ``kind``,
+``simulated``, ``reason`` (why a layer is not simulated), MACs (``macs`` dense
+work without padding, ``macs_padded``, ``macs_performed``, ``macs_gated``,
+``macs_skipped``), ``cycles`` (DRAM stalls included), ``processing_cycles``
+(DRAM fully overlapped), their ``latency_s`` / ``processing_latency_s``, cycles
+by cause, ``active_pes``, ``utilization`` (macs / (cycles x PEs x MACs per PE
+per cycle)), bytes per level (``dram_bytes``, ``glb_bytes``: reads plus writes),
+``energy_pj_<level>`` and ``energy_pj_total``, the mapping, and densities.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from accelsim.energy.model import ENERGY_KEYS
+from accelsim.enums import Cycle, Level, Tensor
+from accelsim.run import LayerResult, RunResult
+from accelsim.version import __version__
+
+CYCLE_COLUMNS = {"compute_cycles": Cycle.COMPUTE, "fill_cycles": Cycle.FILL,
+                 "drain_cycles": Cycle.DRAIN, "noc_stall_cycles": Cycle.NOC_STALL,
+                 "dram_stall_cycles": Cycle.DRAM_STALL, "passes": Cycle.PASSES}
+MAPPING_KEYS = ("e", "p", "q", "r", "t", "gp", "m", "n", "segments")
+SUM_COLUMNS = ("macs", "macs_padded", "macs_performed", "macs_gated", "macs_skipped", "cycles",
+               "processing_cycles", "latency_s", "processing_latency_s", *CYCLE_COLUMNS,
+               "dram_bytes", "glb_bytes", "noc_bytes", "spad_bytes",
+               *(f"{lv}_{tn}_bytes" for lv in ("dram", "glb") for tn in ("weight", "ifmap",
+                                                                          "psum")),
+               *(f"energy_pj_{k}" for k in ENERGY_KEYS), "io_bytes")
+
+
+def _chmod_default(path: str) -> None:
+    """Give a mkstemp file the permissions a plain open() would (umask applied)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def _layer_row(res: LayerResult, clock_mhz: float, pes: int, macs_per_pe: int) -> dict:
+    layer = res.layer
+    row: dict = {"name": layer.name, "kind": layer.op, "simulated": res.simulated,
+                 "reason": res.mapping.reason}
+    if not res.simulated:
+        io = (int(np.prod(layer.input_shape)) + int(np.prod(layer.output_shape))) * 2
+        row["io_bytes"] = io if not layer.is_mac else 0
+        if layer.is_mac:
+            row["macs"] = layer.macs
+            row["macs_padded"] = layer.macs_padded
+        return row
+    c = res.counts
+    cycles = c.cycle(Cycle.TOTAL)
+    proc = c.cycle(Cycle.PROCESSING)
+    row.update(
+        macs=c.macs, macs_padded=c.macs_padded, macs_performed=c.macs_performed,
+        macs_gated=c.macs_gated, macs_skipped=c.macs_skipped,
+        cycles=cycles, processing_cycles=proc,
+        latency_s=cycles / (clock_mhz * 1e6), processing_latency_s=proc / (clock_mhz * 1e6),
+        **{k: c.cycle(v) for k, v in CYCLE_COLUMNS.items()},
+        active_pes=c.active_pes,
+        utilization=c.macs / (cycles * pes * macs_per_pe) if cycles else 0.0,
+        dram_bytes=c.bytes_at(Level.DRAM), glb_bytes=c.bytes_at(Level.GLB),
+        noc_bytes=c.bytes_at(Level.NOC), spad_bytes=c.bytes_at(Level.SPAD),
+        ifmap_density=res.ifmap_density, weight_density=res.weight_density,
+    )
+    for lv in (Level.DRAM, Level.GLB):
+        for tn in Tensor:
+            row[f"{lv.name.lower()}_{('weight', 'ifmap', 'psum')[tn]}_bytes"] = c.bytes_at(lv, tn)
+    for k in ENERGY_KEYS:
+        row[f"energy_pj_{k}"] = res.energy_pj[k]
+    row.update({f"map_{k}": v for k, v in res.mapping.mapping.as_dict().items()})
+    row["mapping_candidates"] = res.mapping.candidates
+    return row
+
+
+def report_frame(result: RunResult) -> pd.DataFrame:
+    """One row per layer plus a final ``total`` row."""
+    arch = result.arch
+    rows = [_layer_row(r, arch.core_clock_mhz, arch.pe_array.pes, arch.mac.macs_per_pe_per_cycle)
+            for r in result.layers]
+    df = pd.DataFrame(rows)
+    total = {"name": "total", "kind": "total", "simulated": bool(df["simulated"].any()),
+             "reason": ""}
+    sim = df[df["simulated"]]
+    for col in SUM_COLUMNS:
+        if col in df:
+            total[col] = df[col].fillna(0).sum()
+    if len(sim):
+        w = sim["cycles"].astype(float)
+        total["active_pes"] = float((sim["active_pes"] * w).sum() / w.sum()) if w.sum() else 0.0
+        total["utilization"] = (total["macs"] / (total["cycles"] * arch.pe_array.pes
+                                                 * arch.mac.macs_per_pe_per_cycle)
+                                if total["cycles"] else 0.0)
+    return pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+
+
+def _sha256(path: str) -> str | None:
+    if not path or not os.path.isfile(path):
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _clean(v):
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return None if math.isnan(v) else float(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def _json_row(row: dict) -> dict:
+    out = {}
+    energy = {}
+    mapping = {}
+    for k, v in row.items():
+        v = _clean(v)
+        if k.startswith("energy_pj_"):
+            energy[k[len("energy_pj_"):]] = v
+        elif k.startswith("map_"):
+            mapping[k[4:]] = v
+        elif v is not None:
+            out[k] = v
+    if any(x is not None for x in energy.values()):
+        out["energy_pj"] = energy
+    if any(x is not None for x in mapping.values()):
+        out["mapping"] = mapping
+    return out
+
+
+def report_dict(result: RunResult, df: pd.DataFrame | None = None) -> dict:
+    """The JSON report: layers, total, and provenance."""
+    df = report_frame(result) if df is None else df
+    records = [_json_row(r) for r in df.to_dict(orient="records")]
+    return {
+        "accelsim_version": __version__,
+        "arch": {"name": result.arch.name, "path": result.arch_path,
+                 "sha256": _sha256(result.arch_path)},
+        "trace": {"network": result.trace.network, "batch": result.trace.batch,
+                  "path": result.trace.path, "sha256": _sha256(result.trace.path)},
+        "layers": records[:-1],
+        "total": records[-1],
+    }
+
+
+TABLE_COLUMNS = {"name": "layer", "macs": "MACs", "cycles": "cycles",
+                 "latency_s": "latency ms", "active_pes": "active PEs",
+                 "utilization": "util", "dram_bytes": "DRAM MB", "glb_bytes": "GLB MB",
+                 "energy_pj_dram": "E dram uJ", "energy_pj_glb": "E glb uJ",
+                 "energy_pj_noc": "E noc uJ", "energy_pj_spad": "E spad uJ",
+                 "energy_pj_mac": "E mac uJ", "energy_pj_total": "E total uJ"}
+
+
+def format_table(df: pd.DataFrame) -> str:
+    """A human table of the simulated layers and the total."""
+    sim = df[df["simulated"] | (df["name"] == "total")]
+    out = pd.DataFrame({title: sim[col] if col in sim else np.nan
+                        for col, title in TABLE_COLUMNS.items()})
+    out["latency ms"] = out["latency ms"] * 1e3
+    for col in ("DRAM MB", "GLB MB"):
+        out[col] = out[col] / 1e6
+    for col in [c for c in out if c.startswith("E ")]:
+        out[col] = out[col] / 1e6
+    fmt = {"MACs": "{:,.0f}".format, "cycles": "{:,.0f}".format, "latency ms": "{:.3f}".format,
+           "active PEs": "{:.0f}".format, "util": "{:.3f}".format, "DRAM MB": "{:.3f}".format,
+           "GLB MB": "{:.3f}".format}
+    for col in [c for c in out if c.startswith("E ")]:
+        fmt[col] = "{:.2f}".format
+    text = out.to_string(index=False, formatters=fmt)
+    skipped = df[~df["simulated"] & (df["name"] != "total")]
+    if len(skipped):
+        text += (f"\nnot simulated: {len(skipped)} layers ("
+                 + ", ".join(sorted(set(skipped["kind"]))) + "), "
+                 f"{skipped.get('io_bytes', pd.Series(dtype=float)).fillna(0).sum() / 1e6:.3f}"
+                 " MB of input+output at 16 bits")
+    return text
+
+
+def write_report(result: RunResult, fmt: str, out: str | None) -> str:
+    """Render the report as ``fmt`` (table, csv, json); write atomically to ``out``."""
+    df = report_frame(result)
+    if fmt == "json":
+        text = json.dumps(report_dict(result, df), indent=2) + "\n"
+    elif fmt == "csv":
+        text = df.to_csv(index=False)
+    else:
+        text = format_table(df) + "\n"
+    if out:
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            _chmod_default(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    return text

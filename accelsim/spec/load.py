@@ -1,0 +1,241 @@
+"""Load an architecture YAML file into an :class:`~accelsim.spec.arch.ArchSpec`.
+
+Three steps (STYLE.md): read YAML (duplicate keys rejected), validate against the
+schema below collecting every problem, construct the frozen dataclasses. Unknown
+keys, missing keys, wrong types and impossible values are all reported at once,
+each as ``key.path: what is wrong (got VALUE)``, in one :class:`ConfigError`
+naming the file.
+
+The schema is the single source of truth for what an arch file may contain; the
+documented example is ``arch_configs/eyeriss_v1.yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from accelsim.errors import ConfigError
+from accelsim.spec.arch import (COMPRESSION_FORMATS, MAPPER_OBJECTIVES, SPARSITY_MODES,
+                                ArchSpec, DramSpec, EnergySpec, GlobalBufferSpec, MacSpec,
+                                MapperSpec, NocSpec, PeArraySpec, RlcSpec, ScratchpadSpec,
+                                SparsitySpec)
+
+SUPPORTED_VERSIONS = (1,)
+
+
+@dataclass(frozen=True)
+class _F:
+    """One leaf of the schema: its type, default (``...`` = required) and check."""
+
+    kind: str  # int | number | bool | str | choice
+    default: Any = ...
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple = ()
+
+
+def _pos(default: Any = ..., maximum: float | None = None) -> _F:
+    return _F("int", default, 1, maximum)
+
+
+def _posnum(default: Any = ...) -> _F:
+    return _F("number", default, 0.0)
+
+
+_SPAD = {"entries": _pos(), "word_bits": _pos(16, 64)}
+
+SCHEMA: dict[str, Any] = {
+    "version": _F("int", None),  # checked in arch_from_dict, to say which versions exist
+    "name": _F("str"),
+    "description": _F("str", ""),
+    "source": _F("str", ""),
+    "core_clock_mhz": _posnum(),
+    "pe_array": {"rows": _pos(), "cols": _pos(), "pipeline_depth": _F("int", 3, 0)},
+    "scratchpads": {"ifmap": _SPAD, "filter": _SPAD, "psum": _SPAD},
+    "glb": {"banks": _pos(), "bank_size_bytes": _pos(), "filter_banks": _pos(),
+            "filter_bank_size_bytes": _pos(), "word_bits": _pos(64)},
+    "noc": {"filter_bus_bits": _pos(), "ifmap_bus_bits": _pos(), "psum_bus_bits": _pos(),
+            "psum_link_bits": _pos(), "multicast": _F("bool", True)},
+    "dram": {"bus_bits": _pos(), "link_clock_mhz": _posnum(),
+             "ifmap_compression": _F("choice", "none", choices=COMPRESSION_FORMATS),
+             "ofmap_compression": _F("choice", "none", choices=COMPRESSION_FORMATS),
+             "weight_compression": _F("choice", "none", choices=COMPRESSION_FORMATS),
+             "compress_first_layer_input": _F("bool", False),
+             "rlc": {"run_bits": _pos(5, 32), "value_bits": _pos(16, 64),
+                     "pairs_per_word": _pos(3), "word_bits": _pos(64)}},
+    "mac": {"kind": _F("choice", "int", choices=("int",)), "bits": _pos(16, 64),
+            "macs_per_pe_per_cycle": _pos(1)},
+    "sparsity": {"ifmap": _F("choice", "none", choices=SPARSITY_MODES),
+                 "weight": _F("choice", "none", choices=SPARSITY_MODES)},
+    "energy": {"mac_pj": _posnum(),
+               "reference_bits": _pos(16),
+               "normalized_to_mac": {"dram": _posnum(), "glb": _posnum(), "noc": _posnum(),
+                                     "spad": _posnum(), "mac": _posnum(1.0)},
+               },
+    "mapper": {"objective": _F("choice", "energy", choices=MAPPER_OBJECTIVES),
+               "top_k": _pos(8, 1000)},
+}
+_OPTIONAL_SECTIONS = {("dram", "rlc")}
+
+
+def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
+    bad = None
+    if spec.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            bad = "must be an integer"
+    elif spec.kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            bad = "must be a number"
+    elif spec.kind == "bool":
+        if not isinstance(value, bool):
+            bad = "must be true or false"
+    elif spec.kind == "str":
+        if not isinstance(value, str):
+            bad = "must be a string"
+    elif spec.kind == "choice":
+        if value not in spec.choices:
+            bad = f"must be one of {list(spec.choices)}"
+    if bad is None and spec.kind in ("int", "number"):
+        if spec.minimum is not None and (value < spec.minimum or
+                                         (spec.kind == "number" and value <= 0)):
+            bad = f"must be > 0" if spec.kind == "number" else f"must be >= {spec.minimum:g}"
+        elif spec.maximum is not None and value > spec.maximum:
+            bad = f"must be <= {spec.maximum:g}"
+    if bad is not None:
+        problems.append(f"{path}: {bad} (got {value!r})")
+        return spec.default if spec.default is not ... else None
+    return value
+
+
+def _validate(schema: dict, data: Any, prefix: str, problems: list[str],
+              keypath: tuple = ()) -> dict:
+    """Walk ``data`` against ``schema``; returns the data with defaults filled in."""
+    if not isinstance(data, dict):
+        problems.append(f"{prefix or 'top level'}: must be a mapping (got {type(data).__name__})")
+        data = {}
+    out: dict[str, Any] = {}
+    for key in data:
+        if key not in schema:
+            where = f"{prefix}.{key}" if prefix else str(key)
+            problems.append(f"{where}: unknown key (known: {', '.join(schema)})")
+    for key, spec in schema.items():
+        where = f"{prefix}.{key}" if prefix else key
+        if isinstance(spec, dict):
+            if key not in data and (*keypath, key) in _OPTIONAL_SECTIONS:
+                out[key] = _validate(spec, {}, where, problems, (*keypath, key))
+            elif key not in data and all(isinstance(v, _F) and v.default is not ...
+                                         for v in spec.values()):
+                out[key] = _validate(spec, {}, where, problems, (*keypath, key))
+            elif key not in data:
+                problems.append(f"{where}: missing")
+            else:
+                out[key] = _validate(spec, data[key], where, problems, (*keypath, key))
+        elif key in data:
+            out[key] = _check_leaf(spec, data[key], where, problems)
+        elif spec.default is ...:
+            problems.append(f"{where}: missing")
+        else:
+            out[key] = spec.default
+    return out
+
+
+def _cross_checks(d: dict, problems: list[str]) -> None:
+    """Checks that involve more than one field."""
+    pe = d.get("pe_array", {})
+    spads = d.get("scratchpads", {})
+    psum = spads.get("psum", {})
+    mac = d.get("mac", {})
+    if all(isinstance(x, int) for x in (psum.get("word_bits"), mac.get("bits"))):
+        if psum["word_bits"] < mac["bits"]:
+            problems.append(f"scratchpads.psum.word_bits: must be >= mac.bits {mac['bits']} "
+                            f"(got {psum['word_bits']})")
+    if d.get("sparsity", {}).get("ifmap") == "skip" or d.get("sparsity", {}).get("weight") in (
+            "gate", "skip"):
+        problems.append("sparsity: only ifmap 'none' or 'gate' with weight 'none' is modeled so "
+                        "far; skipping and weight gating are not implemented yet (got "
+                        f"{d.get('sparsity')!r})")
+    rlc = d.get("dram", {}).get("rlc", {})
+    if all(isinstance(rlc.get(k), int) for k in ("run_bits", "value_bits", "pairs_per_word",
+                                                  "word_bits")):
+        need = rlc["pairs_per_word"] * (rlc["run_bits"] + rlc["value_bits"])
+        if need > rlc["word_bits"]:
+            problems.append(f"dram.rlc: pairs_per_word*(run_bits+value_bits) = {need} exceeds "
+                            f"word_bits (got {rlc['word_bits']})")
+    del pe
+
+
+def _construct(d: dict) -> ArchSpec:
+    sp = d["scratchpads"]
+    en = d["energy"]
+    norm = en["normalized_to_mac"]
+    mac_pj = en["mac_pj"]
+    return ArchSpec(
+        name=d["name"], description=d["description"], source=d["source"],
+        core_clock_mhz=float(d["core_clock_mhz"]),
+        pe_array=PeArraySpec(**d["pe_array"]),
+        ifmap_spad=ScratchpadSpec(**sp["ifmap"]), filter_spad=ScratchpadSpec(**sp["filter"]),
+        psum_spad=ScratchpadSpec(**sp["psum"]),
+        glb=GlobalBufferSpec(**d["glb"]), noc=NocSpec(**d["noc"]),
+        dram=DramSpec(**{**d["dram"], "link_clock_mhz": float(d["dram"]["link_clock_mhz"]),
+                         "rlc": RlcSpec(**d["dram"]["rlc"])}),
+        mac=MacSpec(**d["mac"]), sparsity=SparsitySpec(**d["sparsity"]),
+        mapper=MapperSpec(**d["mapper"]),
+        energy=EnergySpec(dram_pj=norm["dram"] * mac_pj, glb_pj=norm["glb"] * mac_pj,
+                          noc_pj=norm["noc"] * mac_pj, spad_pj=norm["spad"] * mac_pj,
+                          mac_pj=norm["mac"] * mac_pj, reference_bits=en["reference_bits"]),
+    )
+
+
+def arch_from_dict(data: Any, source: str = "<dict>") -> ArchSpec:
+    """Validate a parsed arch document and build the :class:`ArchSpec`.
+
+    Raises :class:`ConfigError` listing every problem, naming ``source``.
+    """
+    problems: list[str] = []
+    if isinstance(data, dict):
+        version = data.get("version")
+        if version is None:
+            problems.append("version: missing (this accelsim reads version 1)")
+        elif version not in SUPPORTED_VERSIONS:
+            problems.append(f"version: unsupported, this accelsim reads {list(SUPPORTED_VERSIONS)}"
+                            f" (got {version!r})")
+    validated = _validate(SCHEMA, data, "", problems)
+    if not problems:
+        _cross_checks(validated, problems)
+    if problems:
+        raise ConfigError(source, problems)
+    return _construct(validated)
+
+
+def load_arch(path: str | Path) -> ArchSpec:
+    """Read, validate and construct an architecture from a YAML file."""
+    from accelsim.spec.yamlio import read_yaml
+
+    return arch_from_dict(read_yaml(path), str(path))
+
+
+def describe(arch: ArchSpec) -> list[tuple[str, str]]:
+    """A short human summary of an arch, for ``accelsim check``."""
+    g = arch.glb
+    return [
+        ("name", arch.name),
+        ("PE array", f"{arch.pe_array.rows} x {arch.pe_array.cols} = {arch.pe_array.pes} PEs"),
+        ("core clock", f"{arch.core_clock_mhz:g} MHz"),
+        ("spads per PE", f"ifmap {arch.ifmap_spad.entries}, filter {arch.filter_spad.entries}, "
+                         f"psum {arch.psum_spad.entries} entries"),
+        ("GLB", f"{g.banks} x {g.bank_size_bytes} B ifmap/psum + {g.filter_banks} x "
+                f"{g.filter_bank_size_bytes} B filter = {g.size_bytes} B"),
+        ("NoC", f"filter {arch.noc.filter_bus_bits} b, ifmap {arch.noc.ifmap_bus_bits} b, "
+                f"psum {arch.noc.psum_bus_bits} b, psum link {arch.noc.psum_link_bits} b"),
+        ("DRAM", f"{arch.dram.bus_bits} b at {arch.dram.link_clock_mhz:g} MHz = "
+                 f"{arch.dram_bytes_per_cycle:.3g} B/core cycle"),
+        ("MAC", f"{arch.mac.kind}{arch.mac.bits}, {arch.mac.macs_per_pe_per_cycle}/PE/cycle"),
+        ("sparsity", f"ifmap {arch.sparsity.ifmap}, weight {arch.sparsity.weight}"),
+        ("peak", f"{arch.pe_array.pes * arch.mac.macs_per_pe_per_cycle * arch.core_clock_mhz / 1e3:g}"
+                 f" GMAC/s"),
+    ]
+
+
+Validator = Callable[[dict, list[str]], None]

@@ -1,0 +1,315 @@
+"""Workload layers: the shapes the rest of the pipeline works on.
+
+Place in the pipeline: ``trace.npz -> workload`` (this module) ``-> mapping``.
+
+Loop dimensions follow Timeloop (Parashar et al., ISPASS 2019) and are used the
+same way everywhere in accelsim:
+
+====  ==========================================  ================================
+dim   meaning                                     Eyeriss JSSC 2017 name
+====  ==========================================  ================================
+N     batch                                       N
+C     input channels per group                    C
+K     output channels per group                   M (the paper counts all groups)
+P, Q  output height, width                        E, F
+R, S  filter height, width                        R, S
+H, W  input height, width (unpadded)              H (the paper's H is padded)
+====  ==========================================  ================================
+
+A ``linear`` layer is a convolution with H = W = R = S = 1 (C in, K out).
+
+A trace layer's header entry (JSON) is a dict; :func:`layer_from_header` turns it
+into a :class:`Layer` and names the layer and field of anything wrong. Keys:
+
+``name`` (str), ``kind`` (``conv2d`` | ``linear`` | any other op name), and
+for conv2d: ``input_shape`` [N, C_total, H, W], ``out_channels`` (K total),
+``kernel`` [R, S], ``stride`` [sh, sw], ``padding`` [ph, pw], ``dilation``
+[dh, dw] (optional, default [1, 1]), ``groups`` (optional, default 1);
+for linear: ``input_shape`` [N, C], ``out_features``;
+for both: ``weight_bits``, ``act_bits`` (optional, default 16), ``operator``
+(optional, default ``int``);
+for any other kind: ``input_shape`` and ``output_shape`` (lists of ints); these
+layers are reported as not simulated, with their bytes.
+Optional for every kind: ``tensors``, a dict naming the npz arrays of this layer
+(``input``, ``weight``, ``output``, ``input_mask``), and ``activation``
+(``relu`` or ``none``), the function applied to the layer's output.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+MAC_KINDS = ("conv2d", "linear")
+OPERATORS = ("int", "fp", "binary", "binary_weight", "shift", "mult_free")
+TENSOR_ROLES = ("input", "weight", "output", "input_mask")
+
+
+class LayerKind(enum.Enum):
+    CONV2D = "conv2d"
+    LINEAR = "linear"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Layer:
+    """One layer of a network, its shape in loop dimensions.
+
+    For a non-MAC layer (``kind is LayerKind.OTHER``) only ``name``, ``op``,
+    ``input_shape`` and ``output_shape`` are meaningful.
+    """
+
+    name: str
+    kind: LayerKind
+    op: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    n: int = 1
+    c: int = 1  # input channels per group
+    k: int = 1  # output channels per group
+    h: int = 1
+    w: int = 1
+    r: int = 1
+    s: int = 1
+    stride_h: int = 1
+    stride_w: int = 1
+    pad_h: int = 0
+    pad_w: int = 0
+    dilation_h: int = 1
+    dilation_w: int = 1
+    groups: int = 1
+    weight_bits: int = 16
+    act_bits: int = 16
+    operator: str = "int"
+    activation: str = "none"
+    tensors: dict[str, str] = field(default_factory=dict)
+
+    # ---- derived shape -------------------------------------------------------
+    @property
+    def is_mac(self) -> bool:
+        return self.kind is not LayerKind.OTHER
+
+    @property
+    def p(self) -> int:
+        """Output height."""
+        eff_r = self.dilation_h * (self.r - 1) + 1
+        return (self.h + 2 * self.pad_h - eff_r) // self.stride_h + 1
+
+    @property
+    def q(self) -> int:
+        """Output width."""
+        eff_s = self.dilation_w * (self.s - 1) + 1
+        return (self.w + 2 * self.pad_w - eff_s) // self.stride_w + 1
+
+    @property
+    def macs_padded(self) -> int:
+        """MACs of the whole batch counting taps on padding (N*G*K*C*P*Q*R*S)."""
+        return self.n * self.groups * self.k * self.c * self.p * self.q * self.r * self.s
+
+    @property
+    def macs(self) -> int:
+        """Dense MACs of the whole batch, taps on padded positions excluded.
+
+        A MAC on a padded position is not work (ARCHITECTURE.md, counting rules).
+        """
+        return (self.n * self.groups * self.k * self.c
+                * int(valid_taps(self.h, self.r, self.p, self.stride_h, self.pad_h,
+                                 self.dilation_h).sum())
+                * int(valid_taps(self.w, self.s, self.q, self.stride_w, self.pad_w,
+                                 self.dilation_w).sum()))
+
+    @property
+    def weight_count(self) -> int:
+        return self.groups * self.k * self.c * self.r * self.s
+
+    @property
+    def input_count(self) -> int:
+        return self.n * self.groups * self.c * self.h * self.w
+
+    @property
+    def output_count(self) -> int:
+        return self.n * self.groups * self.k * self.p * self.q
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        if self.kind is LayerKind.LINEAR:
+            return (self.k, self.c)
+        return (self.groups * self.k, self.c, self.r, self.s)
+
+
+def valid_taps(size: int, taps: int, out: int, stride: int, pad: int, dilation: int = 1):
+    """Per input position along one axis, how many (output, tap) pairs read it.
+
+    Returns an int64 array of length ``size``: entry ``i`` counts the pairs
+    ``(o, t)`` with ``0 <= o < out``, ``0 <= t < taps`` and
+    ``o*stride + t*dilation - pad == i``. Summing it gives the number of
+    non-padded (output, tap) pairs along that axis.
+    """
+    import numpy as np
+
+    counts = np.zeros(size, dtype=np.int64)
+    o = np.arange(out, dtype=np.int64)
+    for t in range(taps):
+        idx = o * stride + t * dilation - pad
+        idx = idx[(idx >= 0) & (idx < size)]
+        np.add.at(counts, idx, 1)
+    return counts
+
+
+# ---- header parsing ----------------------------------------------------------------
+
+class _Problems:
+    """Collects every problem of one layer entry, each with its field."""
+
+    def __init__(self, where: str):
+        self.where = where
+        self.items: list[str] = []
+
+    def add(self, key: str, what: str, got: Any = None) -> None:
+        suffix = "" if got is None else f" (got {got!r})"
+        self.items.append(f"{self.where}.{key}: {what}{suffix}")
+
+
+def _int(entry: dict, key: str, probs: _Problems, *, default: Any = None, minimum: int = 1):
+    if key not in entry:
+        if default is None:
+            probs.add(key, "missing")
+        return default
+    v = entry[key]
+    if isinstance(v, bool) or not isinstance(v, int):
+        probs.add(key, "must be an integer", v)
+        return default if default is not None else minimum
+    if v < minimum:
+        probs.add(key, f"must be >= {minimum}", v)
+    return v
+
+
+def _ints(entry: dict, key: str, length: int, probs: _Problems, *, default: Any = None,
+          minimum: int = 1):
+    if key not in entry:
+        if default is None:
+            probs.add(key, "missing")
+            return (minimum,) * length
+        return tuple(default)
+    v = entry[key]
+    if (not isinstance(v, list) or len(v) != length
+            or any(isinstance(x, bool) or not isinstance(x, int) for x in v)):
+        probs.add(key, f"must be a list of {length} integers", v)
+        return (minimum,) * length
+    if any(x < minimum for x in v):
+        probs.add(key, f"every entry must be >= {minimum}", v)
+    return tuple(v)
+
+
+def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
+    """Parse one layer's header entry.
+
+    Returns ``(layer, problems)``; ``layer`` is None when any problem was found.
+    Each problem reads ``layers[i](name).field: what is wrong (got VALUE)``.
+    """
+    if not isinstance(entry, dict):
+        return None, [f"layers[{index}]: must be an object (got {type(entry).__name__})"]
+    name = entry.get("name")
+    where = f"layers[{index}]" + (f"({name})" if isinstance(name, str) else "")
+    probs = _Problems(where)
+    if not isinstance(name, str) or not name:
+        probs.add("name", "must be a non-empty string", name)
+    kind_s = entry.get("kind")
+    if not isinstance(kind_s, str) or not kind_s:
+        probs.add("kind", "must be a non-empty string", kind_s)
+        return None, probs.items
+    tensors = entry.get("tensors", {})
+    if not isinstance(tensors, dict) or any(
+            k not in TENSOR_ROLES or not isinstance(v, str) for k, v in tensors.items()):
+        probs.add("tensors", f"must map roles {list(TENSOR_ROLES)} to array names", tensors)
+        tensors = {}
+    activation = entry.get("activation", "none")
+    if activation not in ("none", "relu"):
+        probs.add("activation", "must be 'none' or 'relu'", activation)
+
+    if kind_s not in MAC_KINDS:
+        in_shape = _ints(entry, "input_shape", len(entry.get("input_shape") or [0]) or 1,
+                         probs, minimum=0)
+        out_shape = _ints(entry, "output_shape", len(entry.get("output_shape") or [0]) or 1,
+                          probs, minimum=0)
+        if probs.items:
+            return None, probs.items
+        return Layer(name=name, kind=LayerKind.OTHER, op=kind_s, input_shape=in_shape,
+                     output_shape=out_shape, tensors=dict(tensors)), []
+
+    wbits = _int(entry, "weight_bits", probs, default=16)
+    abits = _int(entry, "act_bits", probs, default=16)
+    for key, bits in (("weight_bits", wbits), ("act_bits", abits)):
+        if isinstance(bits, int) and not isinstance(bits, bool) and not 1 <= bits <= 64:
+            probs.add(key, "must be between 1 and 64", bits)
+    operator = entry.get("operator", "int")
+    if operator not in OPERATORS:
+        probs.add("operator", f"must be one of {list(OPERATORS)}", operator)
+
+    if kind_s == "linear":
+        n, c_in = _ints(entry, "input_shape", 2, probs)
+        k = _int(entry, "out_features", probs)
+        if probs.items:
+            return None, probs.items
+        return Layer(name=name, kind=LayerKind.LINEAR, op="linear", input_shape=(n, c_in),
+                     output_shape=(n, k), n=n, c=c_in, k=k, weight_bits=wbits,
+                     act_bits=abits, operator=operator, activation=activation,
+                     tensors=dict(tensors)), []
+
+    n, c_total, h, w = _ints(entry, "input_shape", 4, probs)
+    k_total = _int(entry, "out_channels", probs)
+    r, s = _ints(entry, "kernel", 2, probs)
+    sh, sw = _ints(entry, "stride", 2, probs, default=(1, 1))
+    ph, pw = _ints(entry, "padding", 2, probs, default=(0, 0), minimum=0)
+    dh, dw = _ints(entry, "dilation", 2, probs, default=(1, 1))
+    groups = _int(entry, "groups", probs, default=1)
+    if probs.items:
+        return None, probs.items
+    if c_total % groups:
+        probs.add("groups", f"must divide input channels {c_total}", groups)
+    if k_total % groups:
+        probs.add("groups", f"must divide out_channels {k_total}", groups)
+    if h + 2 * ph < dh * (r - 1) + 1 or w + 2 * pw < dw * (s - 1) + 1:
+        probs.add("kernel", f"larger than the padded input {h + 2 * ph}x{w + 2 * pw}", [r, s])
+    if probs.items:
+        return None, probs.items
+    layer = Layer(name=name, kind=LayerKind.CONV2D, op="conv2d",
+                  input_shape=(n, c_total, h, w), output_shape=(0,), n=n,
+                  c=c_total // groups, k=k_total // groups, h=h, w=w, r=r, s=s,
+                  stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw, dilation_h=dh,
+                  dilation_w=dw, groups=groups, weight_bits=wbits, act_bits=abits,
+                  operator=operator, activation=activation, tensors=dict(tensors))
+    object.__setattr__(layer, "output_shape", (n, k_total, layer.p, layer.q))
+    return layer, []
+
+
+def layer_to_header(layer: Layer) -> dict:
+    """The inverse of :func:`layer_from_header` (tensors included)."""
+    d: dict[str, Any] = {"name": layer.name}
+    if layer.kind is LayerKind.OTHER:
+        d.update(kind=layer.op, input_shape=list(layer.input_shape),
+                 output_shape=list(layer.output_shape))
+    elif layer.kind is LayerKind.LINEAR:
+        d.update(kind="linear", input_shape=[layer.n, layer.c], out_features=layer.k,
+                 weight_bits=layer.weight_bits, act_bits=layer.act_bits,
+                 operator=layer.operator, activation=layer.activation)
+    else:
+        d.update(kind="conv2d", input_shape=list(layer.input_shape),
+                 out_channels=layer.k * layer.groups, kernel=[layer.r, layer.s],
+                 stride=[layer.stride_h, layer.stride_w], padding=[layer.pad_h, layer.pad_w],
+                 dilation=[layer.dilation_h, layer.dilation_w], groups=layer.groups,
+                 weight_bits=layer.weight_bits, act_bits=layer.act_bits,
+                 operator=layer.operator, activation=layer.activation)
+    if layer.tensors:
+        d["tensors"] = dict(layer.tensors)
+    return d
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+__all__ = ["Layer", "LayerKind", "layer_from_header", "layer_to_header", "valid_taps",
+           "ceil_div", "MAC_KINDS", "OPERATORS", "math"]

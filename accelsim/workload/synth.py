@@ -1,0 +1,104 @@
+"""Synthetic traces: built-in network shapes filled with seeded random tensors.
+
+Place in the pipeline: a producer of ``trace.npz`` (beside the PyTorch bridge).
+
+Random tensors stand in for real data where shapes matter more than values.
+Zero fractions are met exactly: a tensor of ``size`` elements with fraction
+``f`` has exactly ``round(f * size)`` zeros at seeded random positions.
+Assumptions, named here because they shape the numbers:
+
+- Activations are non-negative (they follow a ReLU, or are an image); nonzero
+  values are uniform in [1, 2**(act_bits-1) - 1]. Weights are signed, nonzero
+  values uniform in +-[1, 2**(weight_bits-1) - 1].
+- A MAC layer's output is written with the zero fraction requested for the input
+  of the next MAC layer in trace order (pooling, flatten and the like are taken
+  to keep the zero fraction). Real traces (the PyTorch bridge) carry real outputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from accelsim.errors import AccelsimError
+from accelsim.workload.layer import layer_from_header
+from accelsim.workload.networks import NETWORKS, network_layers
+from accelsim.workload.trace import write_trace
+
+
+def parse_fractions(text: str | None, layer_names: list[str], option: str) -> tuple[float, dict]:
+    """Parse ``0.5`` or ``conv1=0.1,conv2=0.3`` into (default, per-layer dict).
+
+    Raises :class:`AccelsimError` naming the option and the bad part.
+    """
+    if text is None or text == "":
+        return 0.0, {}
+    default, per = 0.0, {}
+    for part in text.split(","):
+        part = part.strip()
+        name, sep, value = part.rpartition("=")
+        try:
+            frac = float(value)
+        except ValueError:
+            raise AccelsimError(f"{option}: {part!r} is not a fraction or name=fraction") from None
+        if not 0.0 <= frac <= 1.0:
+            raise AccelsimError(f"{option}: fraction must be in [0, 1] (got {part!r})")
+        if not sep:
+            default = frac
+        elif name not in layer_names:
+            raise AccelsimError(f"{option}: no MAC layer named {name!r} (layers: "
+                                f"{', '.join(layer_names)})")
+        else:
+            per[name] = frac
+    return default, per
+
+
+def _int_dtype(bits: int):
+    return np.int8 if bits <= 8 else np.int16 if bits <= 16 else np.int32
+
+
+def random_tensor(rng: np.random.Generator, shape, bits: int, zero_fraction: float,
+                  signed: bool) -> np.ndarray:
+    """A tensor with exactly ``round(zero_fraction * size)`` zeros."""
+    size = int(np.prod(shape))
+    hi = max(2 ** (bits - 1) - 1, 1)
+    vals = rng.integers(1, hi + 1, size=size, dtype=np.int64)
+    if signed:
+        vals *= rng.choice(np.array([-1, 1], dtype=np.int64), size=size)
+    zeros = int(round(zero_fraction * size))
+    if zeros:
+        vals[rng.choice(size, zeros, replace=False)] = 0
+    return vals.astype(_int_dtype(bits)).reshape(shape)
+
+
+def synth_trace(network: str, path: str, *, batch: int = 1, seed: int = 0,
+                ifmap_zeros: str | None = None, weight_zeros: str | None = None,
+                compress: bool = False) -> None:
+    """Write a synthetic trace of a built-in network (``accelsim synth``)."""
+    if network not in NETWORKS:
+        raise AccelsimError(f"synth: unknown network {network!r} (known: "
+                            f"{', '.join(sorted(NETWORKS))})")
+    if batch < 1:
+        raise AccelsimError(f"--batch: must be >= 1 (got {batch})")
+    headers = network_layers(network, batch)
+    layers = [layer_from_header(h, i)[0] for i, h in enumerate(headers)]
+    mac_names = [layer.name for layer in layers if layer.is_mac]
+    in_default, in_per = parse_fractions(ifmap_zeros, mac_names, "--ifmap-zeros")
+    w_default, w_per = parse_fractions(weight_zeros, mac_names, "--weight-zeros")
+    rng = np.random.default_rng(seed)
+    arrays: dict[str, np.ndarray] = {}
+    macs = [(h, layer) for h, layer in zip(headers, layers) if layer.is_mac]
+    for idx, (head, layer) in enumerate(macs):
+        in_frac = in_per.get(layer.name, in_default)
+        nxt = macs[idx + 1][1].name if idx + 1 < len(macs) else None
+        out_frac = in_per.get(nxt, in_default) if nxt else in_frac
+        key = f"t{idx}"
+        arrays[f"{key}.input"] = random_tensor(rng, layer.input_shape, layer.act_bits,
+                                               in_frac, signed=False)
+        arrays[f"{key}.weight"] = random_tensor(rng, layer.weight_shape, layer.weight_bits,
+                                                w_per.get(layer.name, w_default), signed=True)
+        arrays[f"{key}.output"] = random_tensor(rng, layer.output_shape, layer.act_bits,
+                                                out_frac, signed=layer.activation != "relu")
+        head["tensors"] = {"input": f"{key}.input", "weight": f"{key}.weight",
+                           "output": f"{key}.output"}
+    write_trace(path, network=network, batch=batch, layers=headers, arrays=arrays,
+                compress=compress)
