@@ -9,7 +9,12 @@ work without padding, ``macs_padded``, ``macs_performed``, ``macs_gated``,
 (DRAM fully overlapped), their ``latency_s`` / ``processing_latency_s``, cycles
 by cause, ``active_pes``, ``utilization`` (macs / (cycles x PEs x MACs per PE
 per cycle)), bytes per level (``dram_bytes``, ``glb_bytes``: reads plus writes),
-``energy_pj_<level>`` and ``energy_pj_total``, the mapping, and densities.
+``energy_pj_<level>`` and ``energy_pj_total``, ``energy_pj_by_<tensor>``
+(weight, ifmap, psum: storage and network energy, MAC excluded),
+``compute_gated_cycles`` (the part of ``compute_cycles`` spent on taps that do no
+work: gated zeros and padding), the mapping (``map_*``), and densities.
+In JSON the ``energy_pj_<level>`` columns form an ``energy_pj`` object and the
+``map_*`` columns a ``mapping`` object.
 """
 
 from __future__ import annotations
@@ -18,14 +23,13 @@ import hashlib
 import json
 import math
 import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from accelsim.energy.model import ENERGY_KEYS
-from accelsim.enums import Cycle, Level, Tensor
+from accelsim.fileio import atomic_write_text
+from accelsim.enums import TENSOR_NAMES, Cycle, Level, Tensor
 from accelsim.run import LayerResult, RunResult
 from accelsim.version import __version__
 
@@ -38,14 +42,8 @@ SUM_COLUMNS = ("macs", "macs_padded", "macs_performed", "macs_gated", "macs_skip
                "dram_bytes", "glb_bytes", "noc_bytes", "spad_bytes",
                *(f"{lv}_{tn}_bytes" for lv in ("dram", "glb") for tn in ("weight", "ifmap",
                                                                           "psum")),
-               *(f"energy_pj_{k}" for k in ENERGY_KEYS), "io_bytes")
-
-
-def _chmod_default(path: str) -> None:
-    """Give a mkstemp file the permissions a plain open() would (umask applied)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+               *(f"energy_pj_{k}" for k in ENERGY_KEYS),
+               *(f"energy_pj_by_{t}" for t in TENSOR_NAMES), "compute_gated_cycles", "io_bytes")
 
 
 def _layer_row(res: LayerResult, clock_mhz: float, pes: int, macs_per_pe: int) -> dict:
@@ -79,6 +77,12 @@ def _layer_row(res: LayerResult, clock_mhz: float, pes: int, macs_per_pe: int) -
             row[f"{lv.name.lower()}_{('weight', 'ifmap', 'psum')[tn]}_bytes"] = c.bytes_at(lv, tn)
     for k in ENERGY_KEYS:
         row[f"energy_pj_{k}"] = res.energy_pj[k]
+    for tn in Tensor:  # storage and network energy by tensor (MAC energy excluded)
+        row[f"energy_pj_by_{TENSOR_NAMES[tn]}"] = float(res.energy_by_tensor_pj[:, tn].sum())
+    # cycles the busiest PE spends on taps that do no work (gated zeros, padding)
+    idle = c.macs_padded - c.macs_performed
+    row["compute_gated_cycles"] = (int(round(c.cycle(Cycle.COMPUTE) * idle / c.macs_padded))
+                                   if c.macs_padded else 0)
     row.update({f"map_{k}": v for k, v in res.mapping.mapping.as_dict().items()})
     row["mapping_candidates"] = res.mapping.candidates
     return row
@@ -125,13 +129,23 @@ def _clean(v):
     return v
 
 
+FLOAT_COLUMNS = {"latency_s", "processing_latency_s", "utilization", "active_pes",
+                 "ifmap_density", "weight_density"}
+
+
 def _json_row(row: dict) -> dict:
     out = {}
     energy = {}
+    by_tensor = {}
     mapping = {}
     for k, v in row.items():
         v = _clean(v)
-        if k.startswith("energy_pj_"):
+        if (isinstance(v, float) and v.is_integer() and k not in FLOAT_COLUMNS
+                and not k.startswith("energy_pj")):
+            v = int(v)
+        if k.startswith("energy_pj_by_"):
+            by_tensor[k[len("energy_pj_by_"):]] = v
+        elif k.startswith("energy_pj_"):
             energy[k[len("energy_pj_"):]] = v
         elif k.startswith("map_"):
             mapping[k[4:]] = v
@@ -139,6 +153,8 @@ def _json_row(row: dict) -> dict:
             out[k] = v
     if any(x is not None for x in energy.values()):
         out["energy_pj"] = energy
+    if any(x is not None for x in by_tensor.values()):
+        out["energy_pj_by_tensor"] = by_tensor
     if any(x is not None for x in mapping.values()):
         out["mapping"] = mapping
     return out
@@ -202,16 +218,5 @@ def write_report(result: RunResult, fmt: str, out: str | None) -> str:
     else:
         text = format_table(df) + "\n"
     if out:
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            _chmod_default(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write_text(out, text)
     return text

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from accelsim.errors import TraceError
+from accelsim.fileio import atomic_open
 from accelsim.workload.layer import Layer, LayerKind, layer_from_header, layer_to_header
 
 FORMAT_NAME = "accelsim-trace"
@@ -57,13 +57,6 @@ class Trace:
     @property
     def mac_layers(self) -> tuple[Layer, ...]:
         return tuple(layer for layer in self.layers if layer.is_mac)
-
-
-def _chmod_default(path: str) -> None:
-    """Give a mkstemp file the permissions a plain open() would (umask applied)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
 
 
 def _expected_shape(layer: Layer, role: str) -> tuple[int, ...]:
@@ -183,18 +176,8 @@ def write_trace(path: str | Path, *, network: str, batch: int, layers: list[dict
             raise ValueError(f"array {key!r}: reserved name or non-numeric dtype")
     payload = {HEADER_KEY: np.array(json.dumps(header))}
     payload.update({k: np.ascontiguousarray(v) for k, v in arrays.items()})
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            (np.savez_compressed if compress else np.savez)(fh, **payload)
-        _chmod_default(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path) as fh:
+        (np.savez_compressed if compress else np.savez)(fh, **payload)
 
 
 def trace_to_headers(trace: Trace) -> list[dict]:

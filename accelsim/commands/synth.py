@@ -1,0 +1,29 @@
+"""``accelsim synth NETWORK``: write a synthetic trace of a built-in network."""
+
+from __future__ import annotations
+
+NAME = "synth"
+HELP = "write a synthetic trace of a built-in network"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("network", help="lenet5, alexnet, vgg16, resnet18, resnet50, mobilenet_v2, "
+                                   "squeezenet1_1, shufflenet_v2")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ifmap-zeros", default=None,
+                   help="zero fraction of every ifmap, or name=fraction,... per layer")
+    p.add_argument("--weight-zeros", default=None,
+                   help="zero fraction of every weight tensor, or name=fraction,...")
+    p.add_argument("--compress", action="store_true", help="zip-compress the arrays")
+    p.add_argument("-o", "--output", required=True, help="trace file to write")
+
+
+def main(args) -> int:
+    from accelsim.workload.synth import synth_trace
+
+    synth_trace(args.network, args.output, batch=args.batch, seed=args.seed,
+                ifmap_zeros=args.ifmap_zeros, weight_zeros=args.weight_zeros,
+                compress=args.compress)
+    print(f"wrote {args.output}")
+    return 0
