@@ -58,7 +58,8 @@ def _rlc_ratio(nz: np.ndarray, arch: ArchSpec, bits: int, compress: bool) -> flo
 
     rlc = arch.dram.rlc
     flat = nz.reshape(1, 1, 1, -1)
-    pairs = _rlc_pairs(flat, 0, 1, 0, 1, 0, 1, flat.shape[3], 2 ** rlc.run_bits - 1)
+    pairs = _rlc_pairs(flat, 0, 1, 0, 1, np.zeros(1, np.int64), flat.shape[3],
+                       2 ** rlc.run_bits - 1)
     coded = -(-pairs // rlc.pairs_per_word) * rlc.word_bits
     return coded / (nz.size * bits)
 

@@ -27,12 +27,13 @@ HW_LEN = 10
 
 
 @njit(cache=True)
-def _rlc_pairs(nz, n0, n1, c0, c1, h0, h1, w, run_max):
+def _rlc_pairs(nz, n0, n1, c0, c1, rows, w, run_max):
     """Run-length pairs to encode one tile of a feature map.
 
     nz : uint8 [N, C, H, W], 1 where the value is nonzero.
-    The tile is images n0:n1, channels c0:c1, rows h0:h1, all W columns, read in
-    that order (image, channel, row, column). A pair is (run of up to
+    rows : int64 [k], the rows of the tile.
+    The tile is images n0:n1, channels c0:c1, the given rows, all W columns,
+    read in that order (image, channel, row, column). A pair is (run of up to
     ``run_max`` zeros, value); a zero that would make the run longer than
     ``run_max`` is stored as the value of a pair; trailing zeros take one pair.
     Returns the number of pairs (int64).
@@ -41,7 +42,7 @@ def _rlc_pairs(nz, n0, n1, c0, c1, h0, h1, w, run_max):
     run = 0
     for n in range(n0, n1):
         for c in range(c0, c1):
-            for h in range(h0, h1):
+            for h in rows:
                 for x in range(w):
                     if nz[n, c, h, x] == 0 and run < run_max:
                         run += 1
@@ -54,11 +55,12 @@ def _rlc_pairs(nz, n0, n1, c0, c1, h0, h1, w, run_max):
 
 
 @njit(cache=True)
-def _ifmap_tile_bits(nz, G, C, n_blk, gp, q_r, row_lo, rows_in, run_max, pairs_per_word,
+def _ifmap_tile_bits(nz, G, C, n_blk, gp, q_r, row_ptr, row_idx, run_max, pairs_per_word,
                      word_bits, dense_bits, compress):
     """DRAM bits of every ifmap tile [group block, image block, strip, channel block].
 
-    nz : uint8 [N, G*C, H, W]. row_lo, rows_in : int64 [strips].
+    nz : uint8 [N, G*C, H, W]. row_ptr : int64 [strips+1], row_idx : int64 [rows]:
+    the input rows of each strip (accelsim.mapping.StripTable).
     With ``compress`` 0 a tile costs ``dense_bits`` per element; else whole RLC
     words of ``pairs_per_word`` pairs, each tile (and each group in it) coded
     separately.
@@ -67,7 +69,7 @@ def _ifmap_tile_bits(nz, G, C, n_blk, gp, q_r, row_lo, rows_in, run_max, pairs_p
     W = nz.shape[3]
     nG = (G + gp - 1) // gp
     nN = (N + n_blk - 1) // n_blk
-    nS = rows_in.shape[0]
+    nS = row_ptr.shape[0] - 1
     nC = (C + q_r - 1) // q_r
     out = np.zeros((nG, nN, nS, nC), dtype=np.int64)
     for gb in range(nG):
@@ -75,18 +77,17 @@ def _ifmap_tile_bits(nz, G, C, n_blk, gp, q_r, row_lo, rows_in, run_max, pairs_p
             n0 = nb * n_blk
             n1 = min(N, n0 + n_blk)
             for sb in range(nS):
-                h0 = row_lo[sb]
-                h1 = h0 + rows_in[sb]
+                rows = row_idx[row_ptr[sb]:row_ptr[sb + 1]]
                 for cb in range(nC):
                     bits = 0
                     for g in range(gb * gp, min(G, gb * gp + gp)):
                         c0 = g * C + cb * q_r
                         c1 = g * C + min(C, cb * q_r + q_r)
                         if compress:
-                            pairs = _rlc_pairs(nz, n0, n1, c0, c1, h0, h1, W, run_max)
+                            pairs = _rlc_pairs(nz, n0, n1, c0, c1, rows, W, run_max)
                             bits += (pairs + pairs_per_word - 1) // pairs_per_word * word_bits
                         else:
-                            bits += (n1 - n0) * (c1 - c0) * (h1 - h0) * W * dense_bits
+                            bits += (n1 - n0) * (c1 - c0) * rows.shape[0] * W * dense_bits
                     out[gb, nb, sb, cb] = bits
     return out
 
@@ -114,12 +115,13 @@ def _ofmap_tile_bits(nz, G, K, m_blk, n_blk, gp, e, run_max, pairs_per_word, wor
                 for sb in range(nS):
                     h0 = sb * e
                     h1 = min(P, h0 + e)
+                    rows = np.arange(h0, h1)
                     bits = 0
                     for g in range(gb * gp, min(G, gb * gp + gp)):
                         k0 = g * K + mb * m_blk
                         k1 = g * K + min(K, mb * m_blk + m_blk)
                         if compress:
-                            pairs = _rlc_pairs(nz, n0, n1, k0, k1, h0, h1, Q, run_max)
+                            pairs = _rlc_pairs(nz, n0, n1, k0, k1, rows, Q, run_max)
                             bits += (pairs + pairs_per_word - 1) // pairs_per_word * word_bits
                         else:
                             bits += (n1 - n0) * (k1 - k0) * (h1 - h0) * Q * dense_bits

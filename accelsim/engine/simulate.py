@@ -95,7 +95,7 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
     compress_in = arch.dram.ifmap_compression == "rlc" and (
         not first_layer or arch.dram.compress_first_layer_input)
     if_bits = K._ifmap_tile_bits(input_nz, layer.groups, layer.c, mp.n, mp.gp, mp.q * mp.r,
-                                 st.row_lo, st.rows_in, run_max, rlc.pairs_per_word,
+                                 st.row_ptr, st.row_idx, run_max, rlc.pairs_per_word,
                                  rlc.word_bits, layer.act_bits, int(compress_in))
     of_bits = K._ofmap_tile_bits(output_nz, layer.groups, layer.k, mp.m, mp.n, mp.gp, mp.e,
                                  run_max, rlc.pairs_per_word, rlc.word_bits, layer.act_bits,

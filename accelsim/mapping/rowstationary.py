@@ -87,11 +87,17 @@ class MappingResult:
 
 @dataclass(frozen=True, slots=True)
 class StripTable:
-    """Per strip of e ofmap rows: rows in it, input rows it reads, PE-row pairs."""
+    """Per strip of e ofmap rows: its rows, the input rows it reads, PE-row pairs.
+
+    ``row_idx[row_ptr[s]:row_ptr[s+1]]`` are the real (non-padding) input rows
+    strip ``s`` reads, in order; a stride larger than the filter's reach skips
+    rows, and skipped rows are not moved.
+    """
 
     e_act: np.ndarray      # int64 [strips] ofmap rows in the strip
-    rows_in: np.ndarray    # int64 [strips] non-padded input rows the strip reads
-    row_lo: np.ndarray     # int64 [strips] first such input row
+    rows_in: np.ndarray    # int64 [strips] real input rows the strip reads
+    row_ptr: np.ndarray    # int64 [strips + 1]
+    row_idx: np.ndarray    # int64 [sum(rows_in)]
     pe_rows: np.ndarray    # int64 [strips] (ofmap row, filter row) pairs on real input
 
 
@@ -100,16 +106,16 @@ def _strip_table_cached(p_out: int, e: int, h: int, r: int, stride: int, pad: in
                         dil: int) -> StripTable:
     starts = np.arange(0, p_out, e, dtype=np.int64)
     e_act = np.minimum(e, p_out - starts)
-    reff = dil * (r - 1) + 1
-    lo = np.maximum(0, starts * stride - pad)
-    hi = np.minimum(h, (starts + e_act - 1) * stride - pad + reff)
-    rows_in = np.maximum(0, hi - lo)
     o = np.arange(p_out, dtype=np.int64)[:, None]
     i = np.arange(r, dtype=np.int64)[None, :]
     idx = o * stride + i * dil - pad
-    valid = ((idx >= 0) & (idx < h)).sum(axis=1)
-    pe_rows = np.add.reduceat(valid, starts) if p_out else np.zeros(0, np.int64)
-    return StripTable(e_act, rows_in, lo, pe_rows.astype(np.int64))
+    valid = (idx >= 0) & (idx < h)
+    pe_rows = np.add.reduceat(valid.sum(axis=1), starts)
+    rows = [np.unique(idx[s:s + n][valid[s:s + n]]) for s, n in zip(starts, e_act)]
+    rows_in = np.array([len(x) for x in rows], dtype=np.int64)
+    row_ptr = np.concatenate([[0], np.cumsum(rows_in)]).astype(np.int64)
+    row_idx = np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64)
+    return StripTable(e_act, rows_in, row_ptr, row_idx, pe_rows.astype(np.int64))
 
 
 def strip_table(layer: Layer, e: int) -> StripTable:
@@ -122,76 +128,81 @@ def _e_options(p_out: int) -> list[int]:
     return sorted({ceil_div(p_out, k) for k in range(1, p_out + 1)})
 
 
-def _glb_banks(nbytes: int, bank: int) -> int:
-    return ceil_div(nbytes, bank)
-
-
 def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
     """Every legal mapping worth ranking, as rows of an int64 array.
 
     Columns: e, p, q, r, t, gp, m, n, segments. Returns (array, reason); the
     array is empty and ``reason`` says why when nothing fits.
 
+    Legal: the folded PE set and its replicas fit the array; q*S ifmap, p*q*S
+    filter and p psum words fit the spads; a pass's filters fit the filter
+    buffer; the ifmap tile and the psums of m filters fit the GLB banks, each
+    bank given wholly to one of them (JSSC 2017 Sec. IV-B).
+
     Pruning (documented so the search is reproducible): for given (e, q, p, r,
-    gp) only the largest t that fits is kept, and for given everything else only
+    gp) only the largest t that fits is kept; for given everything else only
     the largest m that fits the GLB and the m that balances the filter blocks;
     gp is 1 or as large as fits.
     """
     rows, cols = arch.pe_array.rows, arch.pe_array.cols
     R, S = layer.r, layer.s
+    empty = np.zeros((0, 9), np.int64)
     if R > rows:
-        return np.zeros((0, 9), np.int64), (
-            f"filter height {R} exceeds the {rows} PE rows; folding filter rows across "
-            "passes is not modeled")
-    act_bytes = arch.ifmap_spad.word_bits / 8
-    psum_bytes = arch.psum_spad.word_bits / 8
-    bank = arch.glb.bank_size_bytes
-    out = []
-    reason = ""
+        return empty, (f"filter height {R} exceeds the {rows} PE rows; folding filter rows "
+                       "across passes is not modeled")
     q_max = min(arch.ifmap_spad.entries // S, layer.c)
     if q_max < 1:
-        return np.zeros((0, 9), np.int64), (
-            f"filter width {S} exceeds the ifmap scratchpad of {arch.ifmap_spad.entries} entries")
-    filter_buffer = arch.glb.filter_banks * arch.glb.filter_bank_size_bytes
+        return empty, (f"filter width {S} exceeds the ifmap scratchpad of "
+                       f"{arch.ifmap_spad.entries} entries")
+    act_bytes = arch.ifmap_spad.word_bits / 8
+    psum_bytes = arch.psum_spad.word_bits / 8
     w_bytes = arch.filter_spad.word_bits / 8
+    bank, banks = arch.glb.bank_size_bytes, arch.glb.banks
+    filter_buffer = arch.glb.filter_banks * arch.glb.filter_bank_size_bytes
+    out = []
+    reasons = set()
     for e in _e_options(layer.p):
         segments = ceil_div(e, cols)
         set_rows, set_cols = R * segments, min(e, cols)
         if set_rows > rows:
+            reasons.add(f"a PE set of {R} x {e} does not fit the {rows} x {cols} array")
             continue
         n_sets = (rows // set_rows) * (cols // set_cols)
-        st = strip_table(layer, e)
-        rows_in_max = int(st.rows_in.max())
-        for q in range(1, q_max + 1):
-            p_max = min(arch.psum_spad.entries, arch.filter_spad.entries // (q * S), layer.k)
-            for p in range(1, p_max + 1):
-                r_max = min(n_sets, ceil_div(layer.c, q))
-                for gp in sorted({1, min(layer.groups, n_sets)}):
-                    for r in range(1, r_max + 1):
-                        if r * gp > n_sets:
-                            break
-                        t = min(n_sets // (r * gp), ceil_div(layer.k, p))
-                        pt = p * t
-                        if gp * pt * q * r * R * S * w_bytes > filter_buffer:
-                            reason = reason or "a pass's filters exceed the filter buffer"
-                            continue
-                        for n in range(1, layer.n + 1):
-                            ifmap_b = _glb_banks(int(gp * n * q * r * rows_in_max * layer.w
-                                                     * act_bytes), bank)
-                            free = arch.glb.banks - ifmap_b
-                            per_m = gp * n * e * layer.q * psum_bytes
-                            if free < 1 or _glb_banks(int(per_m * pt), bank) > free:
-                                reason = reason or "psums of one pass do not fit the GLB"
-                                continue
-                            mk_max = min(ceil_div(layer.k, pt), int(free * bank // (per_m * pt)))
-                            m_opts = {mk_max * pt}
-                            blocks = ceil_div(layer.k, mk_max * pt)
-                            m_opts.add(ceil_div(ceil_div(layer.k, pt), blocks) * pt)
-                            for m in sorted(m_opts):
-                                out.append((e, p, q, r, t, gp, m, n, segments))
+        rows_in_max = int(strip_table(layer, e).rows_in.max())
+        gps = np.array(sorted({1, min(layer.groups, n_sets)}), np.int64)
+        q, p, gp, r, n = np.meshgrid(np.arange(1, q_max + 1), np.arange(1, min(arch.psum_spad.entries, layer.k) + 1),
+                                     gps, np.arange(1, n_sets + 1), np.arange(1, layer.n + 1),
+                                     indexing="ij")
+        q, p, gp, r, n = (a.ravel().astype(np.int64) for a in (q, p, gp, r, n))
+        ok = ((p * q * S <= arch.filter_spad.entries) & (r <= (layer.c + q - 1) // q)
+              & (r * gp <= n_sets))
+        q, p, gp, r, n = q[ok], p[ok], gp[ok], r[ok], n[ok]
+        t = np.minimum(n_sets // (r * gp), (layer.k + p - 1) // p)
+        pt = p * t
+        ok = gp * pt * q * r * R * S * w_bytes <= filter_buffer
+        if not ok.all():
+            reasons.add("a pass's filters exceed the filter buffer")
+        ifmap_b = np.ceil(gp * n * q * r * rows_in_max * layer.w * act_bytes / bank)
+        free = banks - ifmap_b
+        per_m = gp * n * e * layer.q * psum_bytes
+        ok &= (free >= 1) & (np.ceil(per_m * pt / bank) <= free)
+        if not ok.any():
+            reasons.add("the ifmap tile and psums of one pass do not fit the GLB")
+            continue
+        q, p, gp, r, n, t, pt, free, per_m = (a[ok] for a in (q, p, gp, r, n, t, pt, free, per_m))
+        mk_max = np.minimum((layer.k + pt - 1) // pt, (free * bank // (per_m * pt)).astype(np.int64))
+        m_big = mk_max * pt
+        blocks = (layer.k + m_big - 1) // m_big
+        m_bal = ((layer.k + pt - 1) // pt + blocks - 1) // blocks * pt
+        seg = np.full_like(q, segments)
+        ev = np.full_like(q, e)
+        out.append(np.stack([ev, p, q, r, t, gp, m_big, n, seg], axis=1))
+        dif = m_bal != m_big
+        if dif.any():
+            out.append(np.stack([ev, p, q, r, t, gp, m_bal, n, seg], axis=1)[dif])
     if not out:
-        return np.zeros((0, 9), np.int64), reason or "no row-stationary mapping fits"
-    return np.array(out, dtype=np.int64), ""
+        return empty, "; ".join(sorted(reasons)) or "no row-stationary mapping fits"
+    return np.concatenate(out).astype(np.int64), ""
 
 
 def mapping_from_row(row, layer: Layer) -> Mapping:

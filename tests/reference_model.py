@@ -1,0 +1,202 @@
+"""A plain-Python reference model of the row-stationary array, for tiny layers.
+
+Written for clarity, not speed: it enumerates every processing pass, every PE
+set, every PE, every ifmap row and every psum explicitly, where the numba engine
+(`accelsim.engine.kernels._simulate_nest`) uses per-pass closed forms. The two
+must agree exactly on counts and cycles; the tests check that on many random
+tiny layers and mappings.
+
+Rules it encodes (the same physical model as the engine's docstring):
+- each pass splits its filters over t sets and its channels over r sets as
+  evenly as possible (ceil), and its groups over gp sets;
+- a PE (set, i, j) holds filter row i and computes ofmap row strip_start + j;
+  it receives the input row j*U + i*dil - pad of each of its channels when that
+  row is real (padding rows are generated, not delivered);
+- it steps through p_pe * q_pe * S * Q MAC slots per image;
+- the ifmap bus carries each distinct (group, channel, input row) once per
+  image (multicast), the filter bus each distinct filter word once per pass;
+- psums: each output of the pass leaves the array once per image, and is read
+  back from the GLB when an earlier channel block already wrote it; inside the
+  array it hops between the R * r_used PEs that contribute to it;
+- DRAM: one link, transfers in program order; ifmap tiles, filters and psum
+  regions double-buffered when the engine's flags say so.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def rlc_pairs(values, run_max):
+    """Pairs to run-length code a sequence (independent of the engine's encoder)."""
+    pairs, run = 0, 0
+    for v in values:
+        if v == 0 and run < run_max:
+            run += 1
+        else:
+            pairs += 1
+            run = 0
+    return pairs + (1 if run else 0)
+
+
+def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, compress_in,
+                   compress_out):
+    """Return (cycles[8], words[4,3,2], dram_bits[3,2]) like the kernel."""
+    N, G, C, K = layer.n, layer.groups, layer.c, layer.k
+    W, R, S, Q, P = layer.w, layer.r, layer.s, layer.q, layer.p
+    U, pad, dil = layer.stride_h, layer.pad_h, layer.dilation_h
+    (ib, fb, pb, depth, mpc, f_pref, if_db, ps_db, sp_db, wbits) = (int(x) for x in hw)
+    run_max = 2 ** rlc.run_bits - 1
+    cyc = [0] * 8
+    words = np.zeros((4, 3, 2), dtype=np.int64)
+    dbits = np.zeros((3, 2), dtype=np.int64)
+
+    def xfer(b):
+        return int(math.ceil(b / bits_per_cycle))
+
+    def real_row(o, i):
+        h = o * U + i * dil - pad
+        return h if 0 <= h < layer.h else None
+
+    def tile_bits(nz, imgs, chans, rows, width, compress, act_bits):
+        if not compress:
+            return len(imgs) * len(chans) * len(rows) * width * act_bits
+        vals = [nz[n, c, h, x] for n in imgs for c in chans for h in rows for x in range(width)]
+        pairs = rlc_pairs(vals, run_max)
+        return -(-pairs // rlc.pairs_per_word) * rlc.word_bits
+
+    link = 0
+    arr_end = 0
+    if_rel, f_rel, ps_rel = [0, 0], [0, 0], [0, 0]
+    tile_i = pass_i = group_i = 0
+    blocks = lambda total, size: [list(range(b, min(total, b + size))) for b in range(0, total, size)]
+    for gblk in blocks(G, mp.gp):
+        for mblk in blocks(K, mp.m):
+            for nblk in blocks(N, mp.n):
+                for strip in blocks(P, mp.e):
+                    rows_needed = sorted({real_row(o, i) for o in strip for i in range(R)}
+                                         - {None})
+                    region = group_i % 2 if ps_db else 0
+                    region_ready = ps_rel[region]
+                    for cb, cblk in enumerate(blocks(C, mp.q * mp.r)):
+                        # the ifmap tile, coded per group like the chip's DRAM layout
+                        tb = 0
+                        for g in gblk:
+                            chans = [g * C + c for c in cblk]
+                            tb += tile_bits(input_nz, nblk, chans, rows_needed, W, compress_in,
+                                            layer.act_bits)
+                        tw = len(gblk) * len(nblk) * len(cblk) * len(rows_needed) * W
+                        words[0, 1, 0] += tw
+                        words[1, 1, 1] += tw
+                        dbits[1, 0] += tb
+                        buf = tile_i % 2 if if_db else 0
+                        link = max(link, if_rel[buf]) + xfer(tb)
+                        tile_ready = link
+                        tile_i += 1
+                        q_pe = -(-len(cblk) // mp.r)
+                        chan_sets = [cblk[i:i + q_pe] for i in range(0, len(cblk), q_pe)]
+                        for kblk in blocks(len(mblk), mp.p * mp.t):
+                            filters = [mblk[k] for k in kblk]
+                            p_pe = -(-len(filters) // mp.t)
+                            filt_sets = [filters[i:i + p_pe] for i in range(0, len(filters), p_pe)]
+                            sets = [(g, cs, fs) for g in gblk for cs in chan_sets for fs in filt_sets]
+                            pes = [(st, i, j) for st in sets for i in range(R)
+                                   for j in range(len(strip))]
+                            fwords = sum(len(fs) * len(cs) * S for (_, cs, fs), i, j in pes if j == 0)
+                            words[0, 0, 0] += fwords
+                            words[1, 0, 1] += fwords
+                            words[1, 0, 0] += fwords
+                            words[2, 0, 0] += fwords
+                            words[3, 0, 1] += sum(len(fs) * len(cs) * S for (_, cs, fs), i, j in pes)
+                            dbits[0, 0] += fwords * wbits
+                            fbuf = pass_i % 2 if f_pref else 0
+                            link = max(link, f_rel[fbuf]) + xfer(fwords * wbits)
+                            filt_ready = link
+                            # one image (all images of the block are alike in shape)
+                            distinct_rows = {(g, c, h) for (g, cs, fs), i, j in pes for c in cs
+                                             for h in [real_row(strip[j], i)] if h is not None}
+                            img_if = len(distinct_rows) * W
+                            spad_if = sum(len(cs) * W for (g, cs, fs), i, j in pes
+                                          if real_row(strip[j], i) is not None)
+                            outputs = {(g, f, o, x) for (g, cs, fs), i, j in pes for f in fs
+                                       for o in [strip[j]] for x in range(Q)}
+                            img_ps = len(outputs)
+                            contributors = {}
+                            for (g, cs, fs), i, j in pes:
+                                for f in fs:
+                                    key = (g, f, strip[j])
+                                    contributors[key] = contributors.get(key, 0) + 1
+                            hops = sum((cnt - 1) * Q for cnt in contributors.values())
+                            nimg = len(nblk)
+                            words[1, 1, 0] += img_if * nimg
+                            words[2, 1, 0] += img_if * nimg
+                            words[3, 1, 1] += spad_if * nimg
+                            words[1, 2, 1] += img_ps * nimg
+                            words[2, 2, 1] += img_ps * nimg
+                            words[2, 2, 0] += hops * nimg
+                            words[3, 2, 0] += hops * nimg
+                            words[3, 2, 1] += hops * nimg
+                            if cb > 0:
+                                for lv, rw in ((1, 0), (2, 0), (3, 0), (3, 1)):
+                                    words[lv, 2, rw] += img_ps * nimg
+                            busiest = max(len(fs) * len(cs) * S * Q for (g, cs, fs), i, j in pes)
+                            compute = -(-busiest // mpc)
+                            stream = max(compute, -(-img_if // ib), -(-img_ps // pb))
+                            ramp_words = len({(g, c, h) for (g, c, h) in distinct_rows}) * min(S, W)
+                            fill = -(-ramp_words // ib)
+                            if not sp_db or pass_i == 0:
+                                fill += -(-fwords // fb)
+                            r_used = len(chan_sets)
+                            drain = depth + R * r_used
+                            pc = fill + nimg * stream + drain
+                            cyc[2] += nimg * compute
+                            cyc[3] += fill
+                            cyc[4] += drain
+                            cyc[5] += nimg * (stream - compute)
+                            cyc[1] += pc
+                            start = max(arr_end, tile_ready, filt_ready, region_ready)
+                            arr_end = start + pc
+                            f_rel[fbuf] = arr_end
+                            pass_i += 1
+                        if_rel[buf] = arr_end
+                    ob = 0
+                    for g in gblk:
+                        chans = [g * K + k for k in mblk]
+                        ob += tile_bits(output_nz, nblk, chans, strip, Q, compress_out,
+                                        layer.act_bits)
+                    ow = len(gblk) * len(mblk) * len(nblk) * len(strip) * Q
+                    words[1, 2, 0] += ow
+                    words[0, 2, 1] += ow
+                    dbits[2, 1] += ob
+                    link = max(link, arr_end) + xfer(ob)
+                    ps_rel[region] = link
+                    group_i += 1
+    cyc[0] = max(arr_end, link)
+    cyc[6] = cyc[0] - cyc[1]
+    cyc[7] = pass_i
+    return np.array(cyc, dtype=np.int64), words, dbits
+
+
+def brute_force_macs(layer, x):
+    """(valid MACs, MACs whose ifmap is zero) by enumerating every MAC."""
+    xs = x.reshape(layer.n, layer.groups * layer.c, layer.h, layer.w)
+    valid = zero = 0
+    for n in range(layer.n):
+        for g in range(layer.groups):
+            for c in range(layer.c):
+                for p in range(layer.p):
+                    for r in range(layer.r):
+                        h = p * layer.stride_h + r * layer.dilation_h - layer.pad_h
+                        if not 0 <= h < layer.h:
+                            continue
+                        for q in range(layer.q):
+                            for s in range(layer.s):
+                                w = q * layer.stride_w + s * layer.dilation_w - layer.pad_w
+                                if not 0 <= w < layer.w:
+                                    continue
+                                valid += layer.k
+                                if xs[n, g * layer.c + c, h, w] == 0:
+                                    zero += layer.k
+    return valid, zero

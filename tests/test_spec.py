@@ -1,0 +1,95 @@
+"""Architecture YAML: loading, and every error a user can make, with its message."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from accelsim.errors import ConfigError
+from accelsim.spec.load import arch_from_dict, load_arch
+from conftest import EYERISS_YAML
+
+
+def test_eyeriss_loads_with_published_facts(eyeriss):
+    assert (eyeriss.pe_array.rows, eyeriss.pe_array.cols) == (12, 14)
+    assert eyeriss.glb.size_bytes == 108 * 1024
+    assert eyeriss.dram_bytes_per_cycle == pytest.approx(2.4)  # 64 b x 60 MHz / 200 MHz
+    assert eyeriss.energy.dram_pj == 200 * eyeriss.energy.mac_pj
+
+
+def _write(tmp_path, data, name="a.yaml"):
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(data) if not isinstance(data, str) else data)
+    return p
+
+
+def _errors(tmp_path, mutate, eyeriss_dict):
+    d = copy.deepcopy(eyeriss_dict)
+    mutate(d)
+    with pytest.raises(ConfigError) as exc:
+        load_arch(_write(tmp_path, d))
+    return str(exc.value)
+
+
+def test_all_problems_reported_at_once(tmp_path, eyeriss_dict):
+    def mutate(d):
+        d["pe_array"]["rows"] = 0
+        d["glb"]["banks"] = "many"
+        d["noc"]["bogus_bits"] = 3
+        del d["dram"]["bus_bits"]
+    msg = _errors(tmp_path, mutate, eyeriss_dict)
+    assert "a.yaml: pe_array.rows: must be >= 1 (got 0)" in msg
+    assert "glb.banks: must be an integer (got 'many')" in msg
+    assert "noc.bogus_bits: unknown key" in msg
+    assert "dram.bus_bits: missing" in msg
+    assert "\n" not in msg
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d.pop("version"), "version: missing"),
+    (lambda d: d.update(version=7), "version: unsupported, this accelsim reads [1] (got 7)"),
+    (lambda d: d.update(core_clock_mhz=-5), "core_clock_mhz: must be > 0 (got -5)"),
+    (lambda d: d["sparsity"].update(ifmap="maybe"), "sparsity.ifmap: must be one of"),
+    (lambda d: d["dram"].update(ifmap_compression="zip"), "dram.ifmap_compression: must be one of"),
+    (lambda d: d["mapper"].update(objective="fast"), "mapper.objective: must be one of"),
+    (lambda d: d["noc"].update(multicast="yes"), "noc.multicast: must be true or false (got 'yes')"),
+    (lambda d: d["scratchpads"]["psum"].update(word_bits=8),
+     "scratchpads.psum.word_bits: must be >= mac.bits 16 (got 8)"),
+    (lambda d: d["dram"]["rlc"].update(pairs_per_word=4),
+     "dram.rlc: pairs_per_word*(run_bits+value_bits) = 84 exceeds word_bits (got 64)"),
+    (lambda d: d["sparsity"].update(weight="skip"), "sparsity: only ifmap 'none' or 'gate'"),
+    (lambda d: d.update(pe_array=[1, 2]), "pe_array: must be a mapping (got list)"),
+])
+def test_each_error_names_key(tmp_path, eyeriss_dict, mutate, expected):
+    assert expected in _errors(tmp_path, mutate, eyeriss_dict)
+
+
+def test_duplicate_key_rejected(tmp_path):
+    text = EYERISS_YAML.read_text() + "\ncore_clock_mhz: 100\n"
+    with pytest.raises(ConfigError, match=r"a.yaml: line \d+, column \d+: invalid YAML: "
+                                          r"duplicate key 'core_clock_mhz'"):
+        load_arch(_write(tmp_path, text))
+
+
+def test_unreadable_inputs(tmp_path):
+    with pytest.raises(ConfigError, match="nope.yaml: file not found"):
+        load_arch(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_arch(_write(tmp_path, "a: [1, 2"))
+    with pytest.raises(ConfigError, match="top level: must be a mapping"):
+        load_arch(_write(tmp_path, "- 1\n- 2\n"))
+
+
+def test_python_objects_are_not_constructed(tmp_path):
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_arch(_write(tmp_path, "version: !!python/object/apply:os.system ['true']\n"))
+
+
+def test_defaults_fill_optional_sections(eyeriss_dict):
+    d = copy.deepcopy(eyeriss_dict)
+    del d["mapper"], d["dram"]["rlc"]
+    arch = arch_from_dict(d)
+    assert arch.mapper.objective == "energy"
+    assert arch.dram.rlc.run_bits == 5
