@@ -40,6 +40,7 @@ class Cycle(enum.IntEnum):
     NOC_STALL = 5      # a bus could not keep up with compute
     DRAM_STALL = 6     # waiting on the DRAM link
     PASSES = 7         # number of processing passes (a count, not cycles)
+    ACCUMULATE = 8     # adding the psum from the PE below (or the GLB) to each result
 
 
 LEVEL_NAMES = tuple(x.name.lower() for x in Level)

@@ -86,13 +86,23 @@ def search_mapping(layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
     out_ratio = _rlc_ratio(output_nz, arch, layer.act_bits, arch.dram.ofmap_compression == "rlc")
     en, cyc = estimate(cands, layer, arch, ifmap_ratio=in_ratio, ofmap_ratio=out_ratio)
     k1, k0 = _objective(arch, en, cyc)
-    order = np.lexsort(tuple(cands[:, i] for i in range(cands.shape[1] - 1, -1, -1))
-                       + (k0, k1))
+    top_k = arch.mapper.top_k
+    if len(k1) > 4 * top_k:
+        # keep every candidate at least as good as the (4 top_k)-th on the primary key
+        # (ties included, so the choice does not depend on the partition's order)
+        cut = np.partition(k1, 4 * top_k)[4 * top_k]
+        keep = np.flatnonzero(k1 <= cut)
+    else:
+        keep = np.arange(len(k1))
+    sub = cands[keep]
+    order = keep[np.lexsort(tuple(sub[:, i] for i in range(sub.shape[1] - 1, -1, -1))
+                            + (k0[keep], k1[keep]))]
     best = None
-    for idx in order[:arch.mapper.top_k]:
+    tile_cache: dict = {}
+    for idx in order[:top_k]:
         mp = mapping_from_row(cands[idx], layer)
         counts = simulate_layer(layer, arch, mp, input_nz=input_nz, output_nz=output_nz,
-                                first_layer=first_layer)
+                                first_layer=first_layer, tile_cache=tile_cache)
         energy, per_tensor = layer_energy(counts, arch.energy)
         key = (*_objective(arch, energy["total"], float(counts.cycles[0])), tuple(cands[idx]))
         if best is None or key < best[0]:

@@ -28,14 +28,17 @@ def eyeriss(eyeriss_dict):
 
 
 def tiny_arch_dict(base: dict, *, rows=3, cols=4, ifmap=12, filt=48, psum=8, banks=6,
-                   bank=256, filter_bank=512, objective="energy") -> dict:
+                   bank=256, filter_bank=512, objective="energy", accumulate=0,
+                   double_buffering=True, stores_padding=False) -> dict:
     """A small Eyeriss-like array for exhaustive and reference-model tests."""
     d = copy.deepcopy(base)
-    d["pe_array"].update(rows=rows, cols=cols)
+    d["pe_array"].update(rows=rows, cols=cols, psum_accumulate_cycles=accumulate)
     d["scratchpads"]["ifmap"]["entries"] = ifmap
     d["scratchpads"]["filter"]["entries"] = filt
     d["scratchpads"]["psum"]["entries"] = psum
-    d["glb"].update(banks=banks, bank_size_bytes=bank, filter_bank_size_bytes=filter_bank)
+    d["glb"].update(banks=banks, bank_size_bytes=bank, filter_bank_size_bytes=filter_bank,
+                    ifmap_double_buffering=double_buffering,
+                    psum_double_buffering=double_buffering, stores_padding=stores_padding)
     d["mapper"] = {"objective": objective, "top_k": 4}
     return d
 

@@ -18,8 +18,8 @@ Rules it encodes (the same physical model as the engine's docstring):
 - psums: each output of the pass leaves the array once per image, and is read
   back from the GLB when an earlier channel block already wrote it; inside the
   array it hops between the R * r_used PEs that contribute to it;
-- DRAM: one link, transfers in program order; ifmap tiles, filters and psum
-  regions double-buffered when the engine's flags say so.
+- DRAM: one link (see reference_timeline); ifmap tiles and psum regions
+  double-buffered when the engine's flags say so.
 """
 
 from __future__ import annotations
@@ -42,14 +42,14 @@ def rlc_pairs(values, run_max):
 
 
 def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, compress_in,
-                   compress_out):
+                   compress_out, stores_padding=False):
     """Return (cycles[8], words[4,3,2], dram_bits[3,2]) like the kernel."""
     N, G, C, K = layer.n, layer.groups, layer.c, layer.k
     W, R, S, Q, P = layer.w, layer.r, layer.s, layer.q, layer.p
     U, pad, dil = layer.stride_h, layer.pad_h, layer.dilation_h
-    (ib, fb, pb, depth, mpc, f_pref, if_db, ps_db, sp_db, wbits) = (int(x) for x in hw)
+    (ib, fb, pb, depth, mpc, f_pref, if_db, ps_db, sp_db, wbits, acc) = (int(x) for x in hw)
     run_max = 2 ** rlc.run_bits - 1
-    cyc = [0] * 8
+    cyc = [0] * 9
     words = np.zeros((4, 3, 2), dtype=np.int64)
     dbits = np.zeros((3, 2), dtype=np.int64)
 
@@ -60,6 +60,13 @@ def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, comp
         h = o * U + i * dil - pad
         return h if 0 <= h < layer.h else None
 
+    # what the GLB holds and the bus streams: real rows, or padded rows (in
+    # padded coordinates) of the padded width when the GLB stores padding
+    Wg = W + 2 * layer.pad_w if stores_padding else W
+
+    def glb_row(o, i):
+        return o * U + i * dil if stores_padding else real_row(o, i)
+
     def tile_bits(nz, imgs, chans, rows, width, compress, act_bits):
         if not compress:
             return len(imgs) * len(chans) * len(rows) * width * act_bits
@@ -67,9 +74,7 @@ def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, comp
         pairs = rlc_pairs(vals, run_max)
         return -(-pairs // rlc.pairs_per_word) * rlc.word_bits
 
-    link = 0
-    arr_end = 0
-    if_rel, f_rel, ps_rel = [0, 0], [0, 0], [0, 0]
+    records = []
     tile_i = pass_i = group_i = 0
     blocks = lambda total, size: [list(range(b, min(total, b + size))) for b in range(0, total, size)]
     for gblk in blocks(G, mp.gp):
@@ -78,8 +83,7 @@ def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, comp
                 for strip in blocks(P, mp.e):
                     rows_needed = sorted({real_row(o, i) for o in strip for i in range(R)}
                                          - {None})
-                    region = group_i % 2 if ps_db else 0
-                    region_ready = ps_rel[region]
+                    c_blocks = blocks(C, mp.q * mp.r)
                     for cb, cblk in enumerate(blocks(C, mp.q * mp.r)):
                         # the ifmap tile, coded per group like the chip's DRAM layout
                         tb = 0
@@ -87,14 +91,11 @@ def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, comp
                             chans = [g * C + c for c in cblk]
                             tb += tile_bits(input_nz, nblk, chans, rows_needed, W, compress_in,
                                             layer.act_bits)
-                        tw = len(gblk) * len(nblk) * len(cblk) * len(rows_needed) * W
-                        words[0, 1, 0] += tw
-                        words[1, 1, 1] += tw
+                        glb_rows = {glb_row(o, i) for o in strip for i in range(R)} - {None}
+                        words[0, 1, 0] += len(gblk) * len(nblk) * len(cblk) * len(rows_needed) * W
+                        words[1, 1, 1] += len(gblk) * len(nblk) * len(cblk) * len(glb_rows) * Wg
                         dbits[1, 0] += tb
-                        buf = tile_i % 2 if if_db else 0
-                        link = max(link, if_rel[buf]) + xfer(tb)
-                        tile_ready = link
-                        tile_i += 1
+                        first_of_tile = True
                         q_pe = -(-len(cblk) // mp.r)
                         chan_sets = [cblk[i:i + q_pe] for i in range(0, len(cblk), q_pe)]
                         for kblk in blocks(len(mblk), mp.p * mp.t):
@@ -111,15 +112,12 @@ def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, comp
                             words[2, 0, 0] += fwords
                             words[3, 0, 1] += sum(len(fs) * len(cs) * S for (_, cs, fs), i, j in pes)
                             dbits[0, 0] += fwords * wbits
-                            fbuf = pass_i % 2 if f_pref else 0
-                            link = max(link, f_rel[fbuf]) + xfer(fwords * wbits)
-                            filt_ready = link
                             # one image (all images of the block are alike in shape)
                             distinct_rows = {(g, c, h) for (g, cs, fs), i, j in pes for c in cs
-                                             for h in [real_row(strip[j], i)] if h is not None}
-                            img_if = len(distinct_rows) * W
-                            spad_if = sum(len(cs) * W for (g, cs, fs), i, j in pes
-                                          if real_row(strip[j], i) is not None)
+                                             for h in [glb_row(strip[j], i)] if h is not None}
+                            img_if = len(distinct_rows) * Wg
+                            spad_if = sum(len(cs) * Wg for (g, cs, fs), i, j in pes
+                                          if glb_row(strip[j], i) is not None)
                             outputs = {(g, f, o, x) for (g, cs, fs), i, j in pes for f in fs
                                        for o in [strip[j]] for x in range(Q)}
                             img_ps = len(outputs)
@@ -143,8 +141,10 @@ def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, comp
                                     words[lv, 2, rw] += img_ps * nimg
                             busiest = max(len(fs) * len(cs) * S * Q for (g, cs, fs), i, j in pes)
                             compute = -(-busiest // mpc)
-                            stream = max(compute, -(-img_if // ib), -(-img_ps // pb))
-                            ramp_words = len({(g, c, h) for (g, c, h) in distinct_rows}) * min(S, W)
+                            # one adder cycle per filter and output pixel for the ipsum
+                            accumulate = max(len(fs) * Q for (g, cs, fs), i, j in pes) * acc
+                            stream = max(compute + accumulate, -(-img_if // ib), -(-img_ps // pb))
+                            ramp_words = len(distinct_rows) * min(S, Wg)
                             fill = -(-ramp_words // ib)
                             if not sp_db or pass_i == 0:
                                 fill += -(-fwords // fb)
@@ -154,29 +154,76 @@ def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, comp
                             cyc[2] += nimg * compute
                             cyc[3] += fill
                             cyc[4] += drain
-                            cyc[5] += nimg * (stream - compute)
+                            cyc[5] += nimg * (stream - compute - accumulate)
+                            cyc[8] += nimg * accumulate
                             cyc[1] += pc
-                            start = max(arr_end, tile_ready, filt_ready, region_ready)
-                            arr_end = start + pc
-                            f_rel[fbuf] = arr_end
+                            last_cb = cb == len(c_blocks) - 1
+                            wb = 0
+                            if last_cb:  # these results are final: they leave for DRAM
+                                for g in gblk:
+                                    wb += tile_bits(output_nz, nblk, [g * K + f for f in filters],
+                                                    strip, Q, compress_out, layer.act_bits)
+                                ow = len(gblk) * len(filters) * len(nblk) * len(strip) * Q
+                                words[1, 2, 0] += ow
+                                words[0, 2, 1] += ow
+                                dbits[2, 1] += wb
+                            records.append(dict(
+                                cycles=pc, fill_filter=-(-fwords // fb), tile=tile_i,
+                                tile_bits=tb if first_of_tile else 0, filter_bits=fwords * wbits,
+                                wb_bits=wb, group=group_i, kb=kblk[0] // (mp.p * mp.t),
+                                first_cb=cb == 0, last_cb=last_cb))
+                            first_of_tile = False
                             pass_i += 1
-                        if_rel[buf] = arr_end
-                    ob = 0
-                    for g in gblk:
-                        chans = [g * K + k for k in mblk]
-                        ob += tile_bits(output_nz, nblk, chans, strip, Q, compress_out,
-                                        layer.act_bits)
-                    ow = len(gblk) * len(mblk) * len(nblk) * len(strip) * Q
-                    words[1, 2, 0] += ow
-                    words[0, 2, 1] += ow
-                    dbits[2, 1] += ob
-                    link = max(link, arr_end) + xfer(ob)
-                    ps_rel[region] = link
+                        tile_i += 1
                     group_i += 1
-    cyc[0] = max(arr_end, link)
+    cyc[0] = reference_timeline(records, xfer, f_pref, if_db, ps_db)
     cyc[6] = cyc[0] - cyc[1]
     cyc[7] = pass_i
     return np.array(cyc, dtype=np.int64), words, dbits
+
+
+def reference_timeline(records, xfer, f_pref, if_db, ps_db):
+    """When the last pass ends and the last transfer lands, in plain Python.
+
+    One DRAM link serves transfers one after another in the order the DMA
+    issues them: first pass 0's tile and filters; then, while pass i runs, the
+    next pass's tile (once an ifmap buffer is free) and filters (once this
+    pass's filters sit in the spads, or after the pass without prefetch); then
+    the results pass i completes, after it ends.
+    """
+    link_free = 0
+
+    def transfer(ready, bits):
+        nonlocal link_free
+        link_free = max(link_free, ready) + xfer(bits)
+        return link_free
+
+    tile_ready, filt_ready, buffer_free, region_free = {}, {}, {0: 0, 1: 0}, {}
+    if not records:
+        return 0
+    tile_ready[records[0]["tile"]] = transfer(0, records[0]["tile_bits"])
+    filt_ready[0] = transfer(0, records[0]["filter_bits"])
+    array_free = 0
+    for i, ps in enumerate(records):
+        buf = ps["tile"] % 2 if if_db else 0
+        region = ps["group"] % 2 if ps_db else 0
+        start = max(array_free, tile_ready[ps["tile"]], filt_ready[i])
+        if ps["first_cb"]:
+            start = max(start, region_free.get((region, ps["kb"]), 0))
+        end = start + ps["cycles"]
+        array_free = end
+        nxt = records[i + 1] if i + 1 < len(records) else None
+        if nxt is None or nxt["tile"] != ps["tile"]:
+            buffer_free[buf] = end
+        if nxt is not None:
+            if nxt["tile"] != ps["tile"]:
+                nbuf = nxt["tile"] % 2 if if_db else 0
+                tile_ready[nxt["tile"]] = transfer(buffer_free[nbuf], nxt["tile_bits"])
+            filt_ready[i + 1] = transfer(start + ps["fill_filter"] if f_pref else end,
+                                         nxt["filter_bits"])
+        if ps["last_cb"]:
+            region_free[(region, ps["kb"])] = transfer(end, ps["wb_bits"])
+    return max(array_free, link_free)
 
 
 def brute_force_macs(layer, x):

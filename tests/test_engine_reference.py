@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from accelsim.engine import kernels as K
 from accelsim.engine.simulate import gated_macs, hw_params, nonzero_mask
-from accelsim.mapping.rowstationary import candidates, mapping_from_row, strip_table
+from accelsim.mapping.rowstationary import (candidates, glb_ifmap_rows, mapping_from_row,
+                                            strip_table)
 from accelsim.spec.load import arch_from_dict
 from accelsim.workload.layer import layer_from_header
 from accelsim.workload.reference import layer_output
@@ -48,7 +49,10 @@ def arch_dicts(draw, base):
                           psum=draw(st.sampled_from([4, 8])),
                           banks=draw(st.integers(4, 8)),
                           bank=draw(st.sampled_from([64, 128, 256])),
-                          filter_bank=draw(st.sampled_from([256, 512])))
+                          filter_bank=draw(st.sampled_from([256, 512])),
+                          accumulate=draw(st.sampled_from([0, 1])),
+                          double_buffering=draw(st.booleans()),
+                          stores_padding=draw(st.booleans()))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -72,19 +76,25 @@ def test_kernel_equals_reference(data, eyeriss_dict):
     st_ = strip_table(layer, mp.e)
     rlc = arch.dram.rlc
     run_max = 2 ** rlc.run_bits - 1
-    if_bits = K._ifmap_tile_bits(in_nz, layer.groups, layer.c, mp.n, mp.gp, mp.q * mp.r,
-                                 st_.row_ptr, st_.row_idx, run_max, rlc.pairs_per_word,
-                                 rlc.word_bits, layer.act_bits, int(compress_in))
-    of_bits = K._ofmap_tile_bits(out_nz, layer.groups, layer.k, mp.m, mp.n, mp.gp, mp.e, run_max,
+    if_bits = K._ifmap_tile_bits(K._row_summaries(in_nz, run_max), layer.groups, layer.c, mp.n,
+                                 mp.gp, mp.q * mp.r, st_.row_ptr, st_.row_idx, in_nz.shape[3],
+                                 run_max, rlc.pairs_per_word, rlc.word_bits, layer.act_bits,
+                                 int(compress_in))
+    of_bits = K._ofmap_tile_bits(K._row_summaries(out_nz, run_max), layer.groups, layer.k, mp.m,
+                                 mp.p * mp.t, mp.n, mp.gp, mp.e, out_nz.shape[3], run_max,
                                  rlc.pairs_per_word, rlc.word_bits, layer.act_bits, 1)
+    g_rows, g_pe, g_width = glb_ifmap_rows(layer, arch, st_)
     dims = np.array([layer.n, layer.groups, layer.c, layer.k, layer.w, layer.r, layer.s,
-                     layer.q, layer.p, 0], dtype=np.int64)
+                     layer.q, layer.p, g_width], dtype=np.int64)
     mpa = np.array([mp.e, mp.p, mp.q, mp.r, mp.t, mp.gp, mp.m, mp.n, mp.segments], np.int64)
     bpc = float(arch.dram_bytes_per_cycle * 8)
-    cyc, words, dbits, _ = K._simulate_nest(dims, mpa, hw, bpc, st_.e_act, st_.rows_in,
-                                            st_.pe_rows, if_bits, of_bits)
+    cyc, words, dbits, _, passes = K._simulate_nest(dims, mpa, hw, st_.e_act, st_.rows_in,
+                                                    g_rows, g_pe, if_bits, of_bits)
+    cyc[0], _ = K._timeline(passes, bpc, hw[K.HW_FILTER_PREFETCH], hw[K.HW_IFMAP_DBUF],
+                            hw[K.HW_PSUM_DBUF], -(-mp.m // (mp.p * mp.t)))
+    cyc[6] = cyc[0] - cyc[1]
     r_cyc, r_words, r_dbits = reference_nest(layer, mp, hw, bpc, in_nz, out_nz, rlc,
-                                             compress_in, True)
+                                             compress_in, True, arch.glb.stores_padding)
     np.testing.assert_array_equal(words, r_words)
     np.testing.assert_array_equal(dbits, r_dbits)
     np.testing.assert_array_equal(cyc, r_cyc)
@@ -103,6 +113,20 @@ def test_rlc_encoder_matches_reference(values, run_bits):
     nz = np.array([[[[v != 0 for v in values]]]], dtype=np.uint8).reshape(1, 1, 1, -1)
     got = K._rlc_pairs(nz, 0, 1, 0, 1, np.zeros(1, np.int64), nz.shape[3], run_max)
     assert got == rlc_pairs(values, run_max)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 2), min_size=1, max_size=12), min_size=1, max_size=8),
+       st.integers(1, 4))
+def test_row_summaries_compose_exactly(rows, run_bits):
+    """Tile pairs from row summaries equal the plain coder over the concatenation."""
+    width = max(len(r) for r in rows)
+    grid = np.array([r + [0] * (width - len(r)) for r in rows], dtype=np.uint8)
+    nz = (grid != 0).astype(np.uint8).reshape(1, 1, len(rows), width)
+    run_max = 2 ** run_bits - 1
+    summ = K._row_summaries(nz, run_max)
+    got = K._tile_pairs(summ, 0, 1, 0, 1, np.arange(len(rows)), run_max)
+    assert got == rlc_pairs(list(grid.ravel()), run_max)
 
 
 def test_rlc_pairs_by_hand():

@@ -54,7 +54,7 @@ def test_counts_are_physical(tmp_path, eyeriss_dict, head, zeros, seed):
     assert c.cycle(Cycle.COMPUTE) * c.active_pes >= c.macs
     assert (c.cycles >= 0).all() and (c.words >= 0).all() and (c.bits >= 0).all()
     assert c.cycle(Cycle.PROCESSING) == sum(c.cycle(x) for x in (
-        Cycle.COMPUTE, Cycle.FILL, Cycle.DRAIN, Cycle.NOC_STALL))
+        Cycle.COMPUTE, Cycle.ACCUMULATE, Cycle.FILL, Cycle.DRAIN, Cycle.NOC_STALL))
     assert c.cycle(Cycle.TOTAL) == c.cycle(Cycle.PROCESSING) + c.cycle(Cycle.DRAM_STALL)
     df = report_frame(run(arch, tr))
     assert 0.0 <= df["utilization"].iloc[0] <= 1.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# indices into the hardware-parameter array ``hw`` of _simulate_nest
+# indices into the hardware-parameter array ``hw`` of _simulate_nest and _timeline
 HW_IFMAP_BUS_WORDS = 0
 HW_FILTER_BUS_WORDS = 1
 HW_PSUM_BUS_WORDS = 2
@@ -23,7 +23,8 @@ HW_IFMAP_DBUF = 6
 HW_PSUM_DBUF = 7
 HW_SPAD_FILTER_DBUF = 8
 HW_WEIGHT_BITS = 9
-HW_LEN = 10
+HW_ACCUMULATE = 10
+HW_LEN = 11
 
 
 @njit(cache=True)
@@ -55,18 +56,81 @@ def _rlc_pairs(nz, n0, n1, c0, c1, rows, w, run_max):
 
 
 @njit(cache=True)
-def _ifmap_tile_bits(nz, G, C, n_blk, gp, q_r, row_ptr, row_idx, run_max, pairs_per_word,
-                     word_bits, dense_bits, compress):
+def _row_summaries(nz, run_max):
+    """Summarise every row of a feature map for run-length coding.
+
+    nz : uint8 [N, C, H, W]. Returns int64 [N, C, H, 3]: per row, the zeros
+    before its first nonzero (W if none), the pairs emitted from its first to
+    its last nonzero inclusive (0 if none), and the zeros after its last
+    nonzero. The coder's only state across a row boundary is the pending zero
+    run, so a tile's pair count follows exactly from these (``_tile_pairs``).
+    """
+    N, C, H, W = nz.shape
+    out = np.zeros((N, C, H, 3), dtype=np.int64)
+    for n in range(N):
+        for c in range(C):
+            for h in range(H):
+                first = -1
+                last = -1
+                mid = 0
+                gap = 0
+                for x in range(W):
+                    if nz[n, c, h, x] != 0:
+                        if first < 0:
+                            first = x
+                            mid = 1
+                        else:
+                            mid += gap // (run_max + 1) + 1
+                        gap = 0
+                        last = x
+                    else:
+                        gap += 1
+                if first < 0:
+                    out[n, c, h, 0] = W
+                else:
+                    out[n, c, h, 0] = first
+                    out[n, c, h, 1] = mid
+                    out[n, c, h, 2] = W - 1 - last
+    return out
+
+
+@njit(cache=True)
+def _tile_pairs(summ, n0, n1, c0, c1, rows, run_max):
+    """Run-length pairs of a tile from row summaries; equals ``_rlc_pairs``."""
+    pairs = 0
+    carry = 0
+    span = run_max + 1
+    for n in range(n0, n1):
+        for c in range(c0, c1):
+            for h in rows:
+                lead = summ[n, c, h, 0]
+                mid = summ[n, c, h, 1]
+                z = carry + lead
+                pairs += z // span
+                if mid == 0:
+                    carry = z % span
+                else:
+                    tail = summ[n, c, h, 2]
+                    pairs += mid + tail // span
+                    carry = tail % span
+    if carry > 0:
+        pairs += 1
+    return pairs
+
+
+@njit(cache=True)
+def _ifmap_tile_bits(nz, G, C, n_blk, gp, q_r, row_ptr, row_idx, width, run_max,
+                     pairs_per_word, word_bits, dense_bits, compress):
     """DRAM bits of every ifmap tile [group block, image block, strip, channel block].
 
-    nz : uint8 [N, G*C, H, W]. row_ptr : int64 [strips+1], row_idx : int64 [rows]:
-    the input rows of each strip (accelsim.mapping.StripTable).
+    nz : int64 [N, G*C, H, 3] row summaries (``_row_summaries``) of the ifmap.
+    row_ptr : int64 [strips+1], row_idx : int64 [rows]: the input rows of each
+    strip (accelsim.mapping.StripTable).
     With ``compress`` 0 a tile costs ``dense_bits`` per element; else whole RLC
     words of ``pairs_per_word`` pairs, each tile (and each group in it) coded
     separately.
     """
     N = nz.shape[0]
-    W = nz.shape[3]
     nG = (G + gp - 1) // gp
     nN = (N + n_blk - 1) // n_blk
     nS = row_ptr.shape[0] - 1
@@ -84,48 +148,54 @@ def _ifmap_tile_bits(nz, G, C, n_blk, gp, q_r, row_ptr, row_idx, run_max, pairs_
                         c0 = g * C + cb * q_r
                         c1 = g * C + min(C, cb * q_r + q_r)
                         if compress:
-                            pairs = _rlc_pairs(nz, n0, n1, c0, c1, rows, W, run_max)
+                            pairs = _tile_pairs(nz, n0, n1, c0, c1, rows, run_max)
                             bits += (pairs + pairs_per_word - 1) // pairs_per_word * word_bits
                         else:
-                            bits += (n1 - n0) * (c1 - c0) * rows.shape[0] * W * dense_bits
+                            bits += (n1 - n0) * (c1 - c0) * rows.shape[0] * width * dense_bits
                     out[gb, nb, sb, cb] = bits
     return out
 
 
 @njit(cache=True)
-def _ofmap_tile_bits(nz, G, K, m_blk, n_blk, gp, e, run_max, pairs_per_word, word_bits,
-                     dense_bits, compress):
-    """DRAM bits of every ofmap tile [group block, filter block, image block, strip].
+def _ofmap_tile_bits(nz, G, K, m_blk, pt, n_blk, gp, e, width, run_max, pairs_per_word,
+                     word_bits, dense_bits, compress):
+    """DRAM bits of every result tile [group blk, filter blk, pass filter blk, image blk, strip].
 
-    nz : uint8 [N, G*K, P, Q], 1 where the output (after its activation) is nonzero.
+    nz : int64 [N, G*K, P, 3] row summaries (``_row_summaries``) of the output
+    after its activation; ``width`` is Q.
+    Results leave the GLB one processing pass at a time: the filters of a pass
+    (``pt`` of them, inside a GLB block of ``m_blk``) for its images and strip.
     """
     N = nz.shape[0]
     P = nz.shape[2]
-    Q = nz.shape[3]
     nG = (G + gp - 1) // gp
     nM = (K + m_blk - 1) // m_blk
+    nKB = (m_blk + pt - 1) // pt
     nN = (N + n_blk - 1) // n_blk
     nS = (P + e - 1) // e
-    out = np.zeros((nG, nM, nN, nS), dtype=np.int64)
+    out = np.zeros((nG, nM, nKB, nN, nS), dtype=np.int64)
     for gb in range(nG):
         for mb in range(nM):
-            for nb in range(nN):
-                n0 = nb * n_blk
-                n1 = min(N, n0 + n_blk)
-                for sb in range(nS):
-                    h0 = sb * e
-                    h1 = min(P, h0 + e)
-                    rows = np.arange(h0, h1)
-                    bits = 0
-                    for g in range(gb * gp, min(G, gb * gp + gp)):
-                        k0 = g * K + mb * m_blk
-                        k1 = g * K + min(K, mb * m_blk + m_blk)
-                        if compress:
-                            pairs = _rlc_pairs(nz, n0, n1, k0, k1, rows, Q, run_max)
-                            bits += (pairs + pairs_per_word - 1) // pairs_per_word * word_bits
-                        else:
-                            bits += (n1 - n0) * (k1 - k0) * (h1 - h0) * Q * dense_bits
-                    out[gb, mb, nb, sb] = bits
+            m_end = min(K, mb * m_blk + m_blk)
+            for kb in range(nKB):
+                k_lo = mb * m_blk + kb * pt
+                if k_lo >= m_end:
+                    break
+                k_hi = min(m_end, k_lo + pt)
+                for nb in range(nN):
+                    n0 = nb * n_blk
+                    n1 = min(N, n0 + n_blk)
+                    for sb in range(nS):
+                        rows = np.arange(sb * e, min(P, sb * e + e))
+                        bits = 0
+                        for g in range(gb * gp, min(G, gb * gp + gp)):
+                            if compress:
+                                pairs = _tile_pairs(nz, n0, n1, g * K + k_lo, g * K + k_hi, rows,
+                                                    run_max)
+                                bits += (pairs + pairs_per_word - 1) // pairs_per_word * word_bits
+                            else:
+                                bits += (n1 - n0) * (k_hi - k_lo) * rows.shape[0] * width * dense_bits
+                        out[gb, mb, kb, nb, sb] = bits
     return out
 
 
@@ -135,39 +205,53 @@ def _xfer(bits, bits_per_cycle):
     return np.int64(np.ceil(bits / bits_per_cycle))
 
 
-@njit(cache=True)
-def _simulate_nest(dims, mp, hw, dram_bits_per_cycle, e_act, rows_in, pe_rows,
-                   if_bits, of_bits):
-    """Execute the row-stationary loop nest pass by pass.
+# columns of the per-pass table built by _simulate_nest and consumed by _timeline
+PS_CYCLES = 0       # cycles of the pass (DRAM ignored)
+PS_FILL_FILTER = 1  # cycles at its start to load filters from the filter buffer
+PS_TILE = 2         # index of its ifmap tile
+PS_TILE_BITS = 3    # DRAM bits of that tile (on the tile's first pass, else 0)
+PS_FILTER_BITS = 4  # DRAM bits of its filters
+PS_WB_BITS = 5      # DRAM bits of results it completes (last channel block), else 0
+PS_GROUP = 6        # index of its psum group (GLB region use)
+PS_KB = 7           # its filter block inside the GLB block
+PS_FIRST_CB = 8     # 1 on the first channel block of its group
+PS_LAST_CB = 9      # 1 on the last channel block (its results are final)
+PS_LEN = 10
 
-    dims : int64 [10] N, G, C, K, W, R, S, Q, P, unused (C, K per group).
+
+@njit(cache=True)
+def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_bits):
+    """Enumerate the row-stationary loop nest pass by pass: counts and pass table.
+
+    dims : int64 [10] N, G, C, K, W, R, S, Q, P, GLB row width (C, K per group;
+           the GLB row width is W, or W plus padding when the GLB stores it).
     mp   : int64 [9]  e, p, q, r, t, gp, m, n, segments (see accelsim.mapping).
     hw   : int64 [HW_LEN] bus widths in words, pipeline depth, MACs per PE per
-           cycle, and 0/1 flags for filter prefetch (filter GLB double buffer),
-           ifmap and psum GLB double buffering, filter spad double buffering;
-           weight bits.
-    dram_bits_per_cycle : float64, DRAM link bits per core cycle.
-    e_act, rows_in, pe_rows : int64 [strips] (accelsim.mapping.StripTable).
+           cycle, 0/1 flags (filter prefetch, ifmap and psum GLB double
+           buffering, filter spad double buffering), weight bits, psum
+           accumulate cycles per filter and output pixel.
+    e_act, rows_in : int64 [strips] ofmap rows, real input rows (DRAM tile).
+    glb_rows, pe_rows : int64 [strips] ifmap rows the GLB holds, and PE rows fed
+           a row of input (accelsim.mapping.rowstationary.glb_ifmap_rows).
     if_bits : int64 [gblk, nblk, strips, cblk] DRAM bits of each ifmap tile.
-    of_bits : int64 [gblk, mblk, nblk, strips] DRAM bits of each ofmap tile.
+    of_bits : int64 [gblk, mblk, kblk, nblk, strips] DRAM bits of each result tile.
 
-    Returns (cycles int64 [8] indexed by accelsim.enums.Cycle,
-             words int64 [4 levels, 3 tensors, 2 rw],
-             dram_bits int64 [3 tensors, 2 rw],
-             busy int64 [2]: sum over passes of active-PE-cycles of compute, and
-             PE-slots x compute cycles).
+    Returns (cycles int64 [9] indexed by accelsim.enums.Cycle, DRAM stall and
+             total left 0 for _timeline; words int64 [4 levels, 3 tensors, 2 rw];
+             dram_bits int64 [3 tensors, 2 rw]; busy int64 [1], PE-cycles of
+             compute; passes int64 [passes, PS_LEN]).
     """
     N, G, C, K, W, R, S, Q = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6], dims[7]
+    Wg = dims[9]
     e, p, q, r, t, gp, m, n = mp[0], mp[1], mp[2], mp[3], mp[4], mp[5], mp[6], mp[7]
     ib, fb, pb = hw[HW_IFMAP_BUS_WORDS], hw[HW_FILTER_BUS_WORDS], hw[HW_PSUM_BUS_WORDS]
     depth, mpc = hw[HW_PIPELINE_DEPTH], hw[HW_MACS_PER_PE]
-    f_pref, if_db, ps_db, sp_db = (hw[HW_FILTER_PREFETCH], hw[HW_IFMAP_DBUF],
-                                   hw[HW_PSUM_DBUF], hw[HW_SPAD_FILTER_DBUF])
+    sp_db = hw[HW_SPAD_FILTER_DBUF]
     wbits = hw[HW_WEIGHT_BITS]
-    cyc = np.zeros(8, dtype=np.int64)
+    cyc = np.zeros(9, dtype=np.int64)
     words = np.zeros((4, 3, 2), dtype=np.int64)
     dbits = np.zeros((3, 2), dtype=np.int64)
-    busy = np.zeros(2, dtype=np.int64)
+    busy = np.zeros(1, dtype=np.int64)
     pt = p * t
     qr = q * r
     nG = (G + gp - 1) // gp
@@ -175,13 +259,13 @@ def _simulate_nest(dims, mp, hw, dram_bits_per_cycle, e_act, rows_in, pe_rows,
     nN = (N + n - 1) // n
     nS = e_act.shape[0]
     nC = (C + qr - 1) // qr
-    t_link = np.int64(0)
-    arr_end = np.int64(0)
-    if_rel = np.zeros(2, dtype=np.int64)   # when each ifmap GLB buffer is free
-    f_rel = np.zeros(2, dtype=np.int64)    # when each filter GLB buffer is free
-    ps_rel = np.zeros(2, dtype=np.int64)   # when each psum GLB region is free
+    n_pass = 0
+    for mb in range(nM):
+        n_pass += (min(m, K - mb * m) + pt - 1) // pt
+    n_pass *= nG * nN * nS * nC
+    passes = np.zeros((n_pass, PS_LEN), dtype=np.int64)
+    pi = 0
     tile_i = 0
-    pass_i = 0
     group_i = 0
     for gb in range(nG):
         g_act = min(gp, G - gb * gp)
@@ -192,24 +276,17 @@ def _simulate_nest(dims, mp, hw, dram_bits_per_cycle, e_act, rows_in, pe_rows,
                 for sb in range(nS):
                     ea = e_act[sb]
                     ri = rows_in[sb]
+                    gr = glb_rows[sb]
                     pr = pe_rows[sb]
-                    region = group_i % 2 if ps_db else 0
-                    region_ready = ps_rel[region]
-                    last_end = arr_end
                     for cb in range(nC):
                         c_act = min(qr, C - cb * qr)
                         q_pe = (c_act + r - 1) // r
                         r_used = (c_act + q_pe - 1) // q_pe
-                        # ifmap tile: DRAM -> GLB
-                        tile_words = g_act * n_act * c_act * ri * W
-                        words[0, 1, 0] += tile_words
-                        words[1, 1, 1] += tile_words
+                        # ifmap tile: DRAM -> GLB (padding, if stored, is added on chip)
+                        words[0, 1, 0] += g_act * n_act * c_act * ri * W
+                        words[1, 1, 1] += g_act * n_act * c_act * gr * Wg
                         dbits[1, 0] += if_bits[gb, nb, sb, cb]
-                        buf = tile_i % 2 if if_db else 0
-                        start = max(t_link, if_rel[buf])
-                        t_link = start + _xfer(if_bits[gb, nb, sb, cb], dram_bits_per_cycle)
-                        tile_ready = t_link
-                        tile_i += 1
+                        first_of_tile = True
                         for kb in range((m_act + pt - 1) // pt):
                             k_act = min(pt, m_act - kb * pt)
                             p_pe = (k_act + t - 1) // t
@@ -222,17 +299,13 @@ def _simulate_nest(dims, mp, hw, dram_bits_per_cycle, e_act, rows_in, pe_rows,
                             words[2, 0, 0] += fw
                             words[3, 0, 1] += fw * ea
                             dbits[0, 0] += fw * wbits
-                            fbuf = pass_i % 2 if f_pref else 0
-                            start = max(t_link, f_rel[fbuf])
-                            t_link = start + _xfer(fw * wbits, dram_bits_per_cycle)
-                            filt_ready = t_link
                             # per image traffic
-                            img_if = g_act * c_act * ri * W
+                            img_if = g_act * c_act * gr * Wg
                             img_ps = g_act * k_act * ea * Q
                             hops = img_ps * (R * r_used - 1)
                             words[1, 1, 0] += img_if * n_act
                             words[2, 1, 0] += img_if * n_act
-                            words[3, 1, 1] += g_act * c_act * pr * W * t_used * n_act
+                            words[3, 1, 1] += g_act * c_act * pr * Wg * t_used * n_act
                             words[1, 2, 1] += img_ps * n_act
                             words[2, 2, 1] += img_ps * n_act
                             words[2, 2, 0] += hops * n_act
@@ -243,40 +316,111 @@ def _simulate_nest(dims, mp, hw, dram_bits_per_cycle, e_act, rows_in, pe_rows,
                                 words[2, 2, 0] += img_ps * n_act
                                 words[3, 2, 0] += img_ps * n_act
                                 words[3, 2, 1] += img_ps * n_act
-                            # timing of the pass
+                            wb = np.int64(0)
+                            if cb == nC - 1:
+                                # results leave: GLB -> DRAM, RLC coded on the way out
+                                words[1, 2, 0] += img_ps * n_act
+                                words[0, 2, 1] += img_ps * n_act
+                                wb = of_bits[gb, mb, kb, nb, sb]
+                                dbits[2, 1] += wb
+                            # timing of the pass: per output pixel the busiest PE
+                            # runs q*S MACs for each of its p filters, then adds the
+                            # psum arriving from below to each
                             compute = (p_pe * q_pe * S * Q + mpc - 1) // mpc
-                            stream = compute
+                            accumulate = p_pe * Q * hw[HW_ACCUMULATE]
+                            stream = compute + accumulate
                             stream = max(stream, (img_if + ib - 1) // ib)
                             stream = max(stream, (img_ps + pb - 1) // pb)
-                            fill = (g_act * c_act * ri * min(S, W) + ib - 1) // ib
-                            if sp_db == 0 or pass_i == 0:
-                                fill += (fw + fb - 1) // fb
+                            fill = (g_act * c_act * gr * min(S, Wg) + ib - 1) // ib
+                            fill_f = (fw + fb - 1) // fb
+                            if sp_db == 0 or pi == 0:
+                                fill += fill_f
                             drain = depth + R * r_used
                             pass_cycles = fill + n_act * stream + drain
                             cyc[2] += n_act * compute
                             cyc[3] += fill
                             cyc[4] += drain
-                            cyc[5] += n_act * (stream - compute)
+                            cyc[5] += n_act * (stream - compute - accumulate)
+                            cyc[8] += n_act * accumulate
                             cyc[1] += pass_cycles
                             busy[0] += n_act * g_act * t_used * r_used * R * ea * compute
-                            start = max(arr_end, tile_ready)
-                            start = max(start, filt_ready)
-                            start = max(start, region_ready)
-                            arr_end = start + pass_cycles
-                            f_rel[fbuf] = arr_end
-                            pass_i += 1
-                        if_rel[buf] = arr_end
-                        last_end = arr_end
-                    # results: GLB -> DRAM, RLC coded on the way out
-                    out_words = g_act * m_act * n_act * ea * Q
-                    words[1, 2, 0] += out_words
-                    words[0, 2, 1] += out_words
-                    dbits[2, 1] += of_bits[gb, mb, nb, sb]
-                    start = max(t_link, last_end)
-                    t_link = start + _xfer(of_bits[gb, mb, nb, sb], dram_bits_per_cycle)
-                    ps_rel[region] = t_link
+                            passes[pi, PS_CYCLES] = pass_cycles
+                            passes[pi, PS_FILL_FILTER] = fill_f
+                            passes[pi, PS_TILE] = tile_i
+                            if first_of_tile:
+                                passes[pi, PS_TILE_BITS] = if_bits[gb, nb, sb, cb]
+                            passes[pi, PS_FILTER_BITS] = fw * wbits
+                            passes[pi, PS_WB_BITS] = wb
+                            passes[pi, PS_GROUP] = group_i
+                            passes[pi, PS_KB] = kb
+                            passes[pi, PS_FIRST_CB] = 1 if cb == 0 else 0
+                            passes[pi, PS_LAST_CB] = 1 if cb == nC - 1 else 0
+                            first_of_tile = False
+                            pi += 1
+                        tile_i += 1
                     group_i += 1
-    cyc[0] = max(arr_end, t_link)
-    cyc[6] = cyc[0] - cyc[1]
-    cyc[7] = pass_i
-    return cyc, words, dbits, busy
+    cyc[7] = pi
+    return cyc, words, dbits, busy, passes
+
+
+@njit(cache=True)
+def _timeline(passes, bits_per_cycle, f_pref, if_db, ps_db, n_kb):
+    """When each pass runs, given one DRAM link and the GLB's buffering.
+
+    passes : int64 [passes, PS_LEN] from _simulate_nest.
+    bits_per_cycle : float64, DRAM link bits per core cycle.
+    f_pref : 1 if a pass's filters fit the filter buffer, so the next pass's
+             filters are prefetched once this pass's are in the spads.
+    if_db, ps_db : 1 if the GLB has room for two ifmap tiles / two psum regions.
+    n_kb : filter blocks per GLB block (size of the per-region release table).
+
+    The link serves requests in the order the DMA issues them: the data of
+    pass i+1 (its ifmap tile if new, its filters) as soon as a buffer is free
+    for it, then the results pass i completes, after pass i ends. A pass starts
+    when the array is free and its tile, its filters and (on its group's first
+    channel block) its psum space are there.
+    Returns (total cycles, finish time of each pass) as (int64, int64 [passes]).
+    """
+    n = passes.shape[0]
+    ends = np.zeros(n, dtype=np.int64)
+    link = np.int64(0)
+    arr_end = np.int64(0)
+    tile_ready = np.zeros(2, dtype=np.int64)     # per ifmap buffer
+    tile_release = np.zeros(2, dtype=np.int64)   # when each ifmap buffer is free
+    region_free = np.zeros((2, n_kb), dtype=np.int64)
+    filt_ready = np.int64(0)
+    if n == 0:
+        return np.int64(0), ends
+    # pass 0's data
+    link = link + _xfer(passes[0, PS_TILE_BITS], bits_per_cycle)
+    tile_ready[0] = link
+    link = link + _xfer(passes[0, PS_FILTER_BITS], bits_per_cycle)
+    filt_ready = link
+    for i in range(n):
+        tile = passes[i, PS_TILE]
+        buf = tile % 2 if if_db else 0
+        region = passes[i, PS_GROUP] % 2 if ps_db else 0
+        start = max(arr_end, tile_ready[buf])
+        start = max(start, filt_ready)
+        if passes[i, PS_FIRST_CB] == 1:
+            start = max(start, region_free[region, passes[i, PS_KB]])
+        end = start + passes[i, PS_CYCLES]
+        ends[i] = end
+        arr_end = end
+        last_of_tile = i + 1 == n or passes[i + 1, PS_TILE] != tile
+        if last_of_tile:
+            tile_release[buf] = end
+        if i + 1 < n:
+            # prefetch the next pass's data
+            if last_of_tile:
+                nbuf = passes[i + 1, PS_TILE] % 2 if if_db else 0
+                link = max(link, tile_release[nbuf]) + _xfer(passes[i + 1, PS_TILE_BITS],
+                                                             bits_per_cycle)
+                tile_ready[nbuf] = link
+            free_at = start + passes[i, PS_FILL_FILTER] if f_pref else end
+            link = max(link, free_at) + _xfer(passes[i + 1, PS_FILTER_BITS], bits_per_cycle)
+            filt_ready = link
+        if passes[i, PS_LAST_CB] == 1:
+            link = max(link, end) + _xfer(passes[i, PS_WB_BITS], bits_per_cycle)
+            region_free[region, passes[i, PS_KB]] = link
+    return max(arr_end, link), ends

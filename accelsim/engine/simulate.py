@@ -9,12 +9,17 @@ What is modeled, per processing pass (see ``kernels._simulate_nest``):
 - ifmap ramp-up: before the last PE can start, every distinct ifmap row stream
   must have received its first S words over the ifmap bus;
 - per image: the busiest PE computes p*q*S*Q MACs (taps on padding included,
-  since the PE steps through the padded row), while the ifmap bus streams the
-  rows and the psum bus carries psums in and out; the slowest sets the pace;
+  since the PE steps through the padded row) and ``psum_accumulate_cycles``
+  per filter and output pixel adding the psum that arrives from the PE below
+  (the PE's ipsum path), while the ifmap bus streams the rows
+  and the psum bus carries psums in and out; the slowest sets the pace;
 - drain: pipeline depth plus the psum accumulation chain up the R*r PEs;
-- DRAM, on its own link: ifmap tiles (run-length coded from the real data),
-  each pass's filters, and the RLC-coded results, in program order, with double
-  buffering where the GLB has room (ifmap and psum banks; filter banks); the
+- DRAM, on its own link (``kernels._timeline``): ifmap tiles (run-length coded
+  from the real data), each pass's filters, and the RLC-coded results of each
+  pass of the last channel block; the DMA prefetches the next pass's data as
+  soon as a buffer is free for it (two ifmap tiles or two psum regions where
+  the GLB banks allow, the filter buffer once a pass's filters sit in the
+  spads) and writes results back after the pass that completes them; the
   array waits when data is not there. ``processing`` cycles assume DRAM fully
   overlapped.
 
@@ -25,10 +30,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from accelsim.enums import Level, Tensor
+from accelsim.enums import Cycle, Level, Tensor
 from accelsim.engine import kernels as K
 from accelsim.engine.counts import LayerCounts
-from accelsim.mapping.rowstationary import Mapping, strip_table
+from accelsim.mapping.rowstationary import Mapping, glb_ifmap_rows, strip_table
 from accelsim.spec.arch import ArchSpec
 from accelsim.workload.layer import Layer, LayerKind, valid_taps
 
@@ -68,12 +73,18 @@ def hw_params(layer: Layer, arch: ArchSpec, mp: Mapping) -> np.ndarray:
     g = arch.glb
     pass_filter_bytes = (mp.gp * mp.p * mp.t * mp.q * mp.r * layer.r * layer.s
                          * arch.filter_spad.word_bits / 8)
-    hw[K.HW_FILTER_PREFETCH] = int(2 * pass_filter_bytes <= g.filter_banks * g.filter_bank_size_bytes)
+    # a pass's filters are staged through the filter buffer into the spads at the
+    # start of the pass; once there, the whole buffer is free to prefetch the
+    # next pass's filters (JSSC 2017 Sec. IV-B: the filter banks prefetch the
+    # next pass). Filters larger than the buffer stream with no prefetch.
+    hw[K.HW_FILTER_PREFETCH] = int(pass_filter_bytes <= g.filter_banks * g.filter_bank_size_bytes)
     ifb, psb = glb_banks(layer, arch, mp)
-    hw[K.HW_IFMAP_DBUF] = int(psb + 2 * ifb <= g.banks)
-    hw[K.HW_PSUM_DBUF] = int(2 * psb + (2 if hw[K.HW_IFMAP_DBUF] else 1) * ifb <= g.banks)
+    hw[K.HW_IFMAP_DBUF] = int(g.ifmap_double_buffering and psb + 2 * ifb <= g.banks)
+    hw[K.HW_PSUM_DBUF] = int(g.psum_double_buffering
+                             and 2 * psb + (2 if hw[K.HW_IFMAP_DBUF] else 1) * ifb <= g.banks)
     hw[K.HW_SPAD_FILTER_DBUF] = int(2 * mp.p * mp.q * layer.s <= arch.filter_spad.entries)
     hw[K.HW_WEIGHT_BITS] = layer.weight_bits
+    hw[K.HW_ACCUMULATE] = arch.pe_array.psum_accumulate_cycles
     return hw
 
 
@@ -81,32 +92,58 @@ def glb_banks(layer: Layer, arch: ArchSpec, mp: Mapping) -> tuple[int, int]:
     """GLB banks the mapping gives to ifmaps and to psums (JSSC 2017 Sec. IV-B)."""
     bank = arch.glb.bank_size_bytes
     st = strip_table(layer, mp.e)
-    ifmap = mp.gp * mp.n * mp.q * mp.r * int(st.rows_in.max()) * layer.w * arch.ifmap_spad.word_bits / 8
+    rows, _, width = glb_ifmap_rows(layer, arch, st)
+    ifmap = mp.gp * mp.n * mp.q * mp.r * int(rows.max()) * width * arch.ifmap_spad.word_bits / 8
     psum = mp.gp * mp.m * mp.n * mp.e * layer.q * arch.psum_spad.word_bits / 8
     return -(-int(ifmap) // bank), -(-int(psum) // bank)
 
 
 def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.ndarray,
-                   output_nz: np.ndarray, first_layer: bool) -> LayerCounts:
-    """Run one mapped MAC layer; ``*_nz`` are :func:`nonzero_mask` arrays."""
+                   output_nz: np.ndarray, first_layer: bool,
+                   tile_cache: dict | None = None) -> LayerCounts:
+    """Run one mapped MAC layer; ``*_nz`` are :func:`nonzero_mask` arrays.
+
+    ``tile_cache``: a dict kept across calls for the same layer and data (the
+    mapping search passes one), so tilings shared by several candidates are
+    encoded once.
+    """
     st = strip_table(layer, mp.e)
     rlc = arch.dram.rlc
     run_max = 2 ** rlc.run_bits - 1
     compress_in = arch.dram.ifmap_compression == "rlc" and (
         not first_layer or arch.dram.compress_first_layer_input)
-    if_bits = K._ifmap_tile_bits(input_nz, layer.groups, layer.c, mp.n, mp.gp, mp.q * mp.r,
-                                 st.row_ptr, st.row_idx, run_max, rlc.pairs_per_word,
-                                 rlc.word_bits, layer.act_bits, int(compress_in))
-    of_bits = K._ofmap_tile_bits(output_nz, layer.groups, layer.k, mp.m, mp.n, mp.gp, mp.e,
-                                 run_max, rlc.pairs_per_word, rlc.word_bits, layer.act_bits,
-                                 int(arch.dram.ofmap_compression == "rlc"))
+    compress_out = arch.dram.ofmap_compression == "rlc"
+    cache = {} if tile_cache is None else tile_cache
+    if ("summaries", run_max) not in cache:
+        cache[("summaries", run_max)] = (K._row_summaries(input_nz, run_max),
+                                         K._row_summaries(output_nz, run_max))
+    in_summ, out_summ = cache[("summaries", run_max)]
+    key_in = ("ifmap", mp.n, mp.gp, mp.q * mp.r, mp.e, compress_in)
+    if key_in not in cache:
+        cache[key_in] = K._ifmap_tile_bits(
+            in_summ, layer.groups, layer.c, mp.n, mp.gp, mp.q * mp.r, st.row_ptr, st.row_idx,
+            input_nz.shape[3], run_max, rlc.pairs_per_word, rlc.word_bits, layer.act_bits,
+            int(compress_in))
+    key_out = ("ofmap", mp.m, mp.p * mp.t, mp.n, mp.gp, mp.e, compress_out)
+    if key_out not in cache:
+        cache[key_out] = K._ofmap_tile_bits(
+            out_summ, layer.groups, layer.k, mp.m, mp.p * mp.t, mp.n, mp.gp, mp.e,
+            output_nz.shape[3], run_max, rlc.pairs_per_word, rlc.word_bits, layer.act_bits,
+            int(compress_out))
+    if_bits, of_bits = cache[key_in], cache[key_out]
+    g_rows, g_pe_rows, g_width = glb_ifmap_rows(layer, arch, st)
     dims = np.array([layer.n, layer.groups, layer.c, layer.k, layer.w, layer.r, layer.s,
-                     layer.q, layer.p, 0], dtype=np.int64)
+                     layer.q, layer.p, g_width], dtype=np.int64)
     mpa = np.array([mp.e, mp.p, mp.q, mp.r, mp.t, mp.gp, mp.m, mp.n, mp.segments],
                    dtype=np.int64)
-    cyc, words, dbits, busy = K._simulate_nest(
-        dims, mpa, hw_params(layer, arch, mp), float(arch.dram_bytes_per_cycle * 8),
-        st.e_act, st.rows_in, st.pe_rows, if_bits, of_bits)
+    hw = hw_params(layer, arch, mp)
+    cyc, words, dbits, busy, passes = K._simulate_nest(dims, mpa, hw, st.e_act, st.rows_in,
+                                                       g_rows, g_pe_rows, if_bits, of_bits)
+    total, _ = K._timeline(passes, float(arch.dram_bytes_per_cycle * 8),
+                           hw[K.HW_FILTER_PREFETCH], hw[K.HW_IFMAP_DBUF], hw[K.HW_PSUM_DBUF],
+                           -(-mp.m // (mp.p * mp.t)))
+    cyc[Cycle.TOTAL] = total
+    cyc[Cycle.DRAM_STALL] = total - cyc[Cycle.PROCESSING]
     macs = layer.macs
     gated = gated_macs(layer, input_nz) if arch.sparsity.ifmap == "gate" else 0
     performed = macs - gated

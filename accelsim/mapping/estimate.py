@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from accelsim.mapping.rowstationary import strip_table
+from accelsim.mapping.rowstationary import glb_ifmap_rows, strip_table
 from accelsim.spec.arch import ArchSpec
 from accelsim.workload.layer import Layer
 
@@ -32,17 +32,23 @@ def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: fl
     rows_sum = np.zeros_like(e)
     rows_max = np.zeros_like(e)
     n_strips = np.zeros_like(e)
+    glb_sum = np.zeros_like(e)
+    pe_sum = np.zeros_like(e)
     for ev in uniq:
         st = strip_table(layer, int(ev))
+        g_rows, g_pe, Wg = glb_ifmap_rows(layer, arch, st)
         sel = e == ev
         rows_sum[sel] = st.rows_in.sum()
-        rows_max[sel] = st.rows_in.max()
+        glb_sum[sel] = g_rows.sum()
+        pe_sum[sel] = g_pe.sum()
+        rows_max[sel] = g_rows.max()
         n_strips[sel] = len(st.e_act)
     nG, nM, nN, nC = _cdiv(G, gp), _cdiv(K, m), _cdiv(N, n), _cdiv(C, qr)
     kk = (nM - 1) * _cdiv(m, pt) + _cdiv(K - (nM - 1) * m, pt)
     outs = G * K * P * Q * N
     if_dram = G * C * W * N * rows_sum * nM
-    if_glb_r = G * C * W * N * rows_sum * kk
+    if_glb_w = G * C * Wg * N * glb_sum * nM
+    if_glb_r = G * C * Wg * N * glb_sum * kk
     filt = nN * n_strips * G * K * C * R * S
     hops = outs * nC * (R * r - 1)
     psum_w = nC * outs
@@ -51,9 +57,9 @@ def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: fl
     en = arch.energy
     ref = en.reference_bits
     dram = (if_dram * ab * ifmap_ratio + filt * wb + outs * ab * ofmap_ratio) / ref * en.dram_pj
-    glb = ((if_dram + if_glb_r) * ab + 2 * filt * wb + (psum_w + psum_r) * pb) / ref * en.glb_pj
+    glb = ((if_glb_w + if_glb_r) * ab + 2 * filt * wb + (psum_w + psum_r) * pb) / ref * en.glb_pj
     noc = (if_glb_r * ab + filt * wb + (psum_w + (nC - 1) * outs + hops) * pb) / ref * en.noc_pj
-    spad_w = (N * G * C * W * int(strip_table(layer, 1).pe_rows.sum()) * _cdiv(K, p) * ab
+    spad_w = (N * G * C * Wg * pe_sum * _cdiv(K, p) * ab
               + nN * G * K * C * R * S * P * wb)
     spad = (spad_w + 2 * (hops + (nC - 1) * outs) * pb) / ref * en.spad_pj
     energy = dram + glb + noc + spad
@@ -62,9 +68,9 @@ def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: fl
     pbw = max(1, arch.noc.psum_bus_bits // arch.psum_spad.word_bits)
     passes = nG * kk * nN * n_strips * nC
     spad_db = 2 * p * q * S <= arch.filter_spad.entries
-    fill = _cdiv(gp * qr * rows_max * min(S, W), ib) + np.where(spad_db, 0,
+    fill = _cdiv(gp * qr * rows_max * min(S, Wg), ib) + np.where(spad_db, 0,
                                                                  _cdiv(gp * pt * qr * R * S, fb))
-    stream = np.maximum(_cdiv(p * q * S * Q, arch.mac.macs_per_pe_per_cycle),
-                        np.maximum(_cdiv(gp * qr * rows_max * W, ib), _cdiv(gp * pt * e * Q, pbw)))
+    stream = np.maximum(_cdiv(p * q * S * Q, arch.mac.macs_per_pe_per_cycle) + p * Q,
+                        np.maximum(_cdiv(gp * qr * rows_max * Wg, ib), _cdiv(gp * pt * e * Q, pbw)))
     cycles = passes * (fill + n * stream + arch.pe_array.pipeline_depth + R * r)
     return energy.astype(np.float64), cycles.astype(np.float64)

@@ -99,6 +99,7 @@ class StripTable:
     row_ptr: np.ndarray    # int64 [strips + 1]
     row_idx: np.ndarray    # int64 [sum(rows_in)]
     pe_rows: np.ndarray    # int64 [strips] (ofmap row, filter row) pairs on real input
+    rows_padded: np.ndarray  # int64 [strips] input rows read, padding rows included
 
 
 @lru_cache(maxsize=4096)
@@ -112,10 +113,25 @@ def _strip_table_cached(p_out: int, e: int, h: int, r: int, stride: int, pad: in
     valid = (idx >= 0) & (idx < h)
     pe_rows = np.add.reduceat(valid.sum(axis=1), starts)
     rows = [np.unique(idx[s:s + n][valid[s:s + n]]) for s, n in zip(starts, e_act)]
+    rows_padded = np.array([len(np.unique(idx[s:s + n])) for s, n in zip(starts, e_act)],
+                           dtype=np.int64)
     rows_in = np.array([len(x) for x in rows], dtype=np.int64)
     row_ptr = np.concatenate([[0], np.cumsum(rows_in)]).astype(np.int64)
     row_idx = np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64)
-    return StripTable(e_act, rows_in, row_ptr, row_idx, pe_rows.astype(np.int64))
+    return StripTable(e_act, rows_in, row_ptr, row_idx, pe_rows.astype(np.int64), rows_padded)
+
+
+def glb_ifmap_rows(layer: Layer, arch: ArchSpec, st: StripTable) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per strip, the ifmap rows the GLB holds and the PE-rows fed; and the row width.
+
+    With ``glb.stores_padding`` the GLB holds the padded ifmap (Eyeriss: JSSC
+    2017 Table III gives the padded height H), so padding rows and columns are
+    stored, streamed over the ifmap bus and delivered to every PE of a set;
+    otherwise only real rows and columns are.
+    """
+    if arch.glb.stores_padding:
+        return st.rows_padded, st.e_act * layer.r, layer.w + 2 * layer.pad_w
+    return st.rows_in, st.pe_rows, layer.w
 
 
 def strip_table(layer: Layer, e: int) -> StripTable:
@@ -156,9 +172,7 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
                        f"{arch.ifmap_spad.entries} entries")
     act_bytes = arch.ifmap_spad.word_bits / 8
     psum_bytes = arch.psum_spad.word_bits / 8
-    w_bytes = arch.filter_spad.word_bits / 8
     bank, banks = arch.glb.bank_size_bytes, arch.glb.banks
-    filter_buffer = arch.glb.filter_banks * arch.glb.filter_bank_size_bytes
     out = []
     reasons = set()
     for e in _e_options(layer.p):
@@ -168,7 +182,8 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
             reasons.add(f"a PE set of {R} x {e} does not fit the {rows} x {cols} array")
             continue
         n_sets = (rows // set_rows) * (cols // set_cols)
-        rows_in_max = int(strip_table(layer, e).rows_in.max())
+        g_rows, _, g_width = glb_ifmap_rows(layer, arch, strip_table(layer, e))
+        rows_in_max = int(g_rows.max())
         gps = np.array(sorted({1, min(layer.groups, n_sets)}), np.int64)
         q, p, gp, r, n = np.meshgrid(np.arange(1, q_max + 1), np.arange(1, min(arch.psum_spad.entries, layer.k) + 1),
                                      gps, np.arange(1, n_sets + 1), np.arange(1, layer.n + 1),
@@ -179,13 +194,10 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
         q, p, gp, r, n = q[ok], p[ok], gp[ok], r[ok], n[ok]
         t = np.minimum(n_sets // (r * gp), (layer.k + p - 1) // p)
         pt = p * t
-        ok = gp * pt * q * r * R * S * w_bytes <= filter_buffer
-        if not ok.all():
-            reasons.add("a pass's filters exceed the filter buffer")
-        ifmap_b = np.ceil(gp * n * q * r * rows_in_max * layer.w * act_bytes / bank)
+        ifmap_b = np.ceil(gp * n * q * r * rows_in_max * g_width * act_bytes / bank)
         free = banks - ifmap_b
         per_m = gp * n * e * layer.q * psum_bytes
-        ok &= (free >= 1) & (np.ceil(per_m * pt / bank) <= free)
+        ok = (free >= 1) & (np.ceil(per_m * pt / bank) <= free)
         if not ok.any():
             reasons.add("the ifmap tile and psums of one pass do not fit the GLB")
             continue
@@ -202,7 +214,10 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
             out.append(np.stack([ev, p, q, r, t, gp, m_bal, n, seg], axis=1)[dif])
     if not out:
         return empty, "; ".join(sorted(reasons)) or "no row-stationary mapping fits"
-    return np.concatenate(out).astype(np.int64), ""
+    cands = np.concatenate(out).astype(np.int64)
+    if arch.mapper.strip_mining == "when_needed" and (cands[:, 0] == layer.p).any():
+        cands = cands[cands[:, 0] == layer.p]
+    return cands, ""
 
 
 def mapping_from_row(row, layer: Layer) -> Mapping:

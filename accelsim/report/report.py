@@ -33,7 +33,8 @@ from accelsim.enums import TENSOR_NAMES, Cycle, Level, Tensor
 from accelsim.run import LayerResult, RunResult
 from accelsim.version import __version__
 
-CYCLE_COLUMNS = {"compute_cycles": Cycle.COMPUTE, "fill_cycles": Cycle.FILL,
+CYCLE_COLUMNS = {"compute_cycles": Cycle.COMPUTE, "accumulate_cycles": Cycle.ACCUMULATE,
+                 "fill_cycles": Cycle.FILL,
                  "drain_cycles": Cycle.DRAIN, "noc_stall_cycles": Cycle.NOC_STALL,
                  "dram_stall_cycles": Cycle.DRAM_STALL, "passes": Cycle.PASSES}
 MAPPING_KEYS = ("e", "p", "q", "r", "t", "gp", "m", "n", "segments")

@@ -27,9 +27,17 @@ COMPRESSION_FORMATS = ("none", "rlc")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PeArraySpec:
+    """The PE array.
+
+    ``psum_accumulate_cycles``: cycles a PE spends, per filter and output pixel,
+    adding the psum that arrives from the PE below (or from the GLB): 1 when the
+    MAC's adder does it, 0 when a separate adder or the pipeline hides it.
+    """
+
     rows: int
     cols: int
     pipeline_depth: int = 3
+    psum_accumulate_cycles: int = 0
 
     @property
     def pes(self) -> int:
@@ -46,11 +54,23 @@ class ScratchpadSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GlobalBufferSpec:
+    """Global buffer: ifmap/psum banks and a filter buffer.
+
+    ``ifmap_double_buffering`` / ``psum_double_buffering``: whether the DMA may
+    fetch the next ifmap tile, or start the next psum region, while the
+    current one is in use, when the banks have room for two.
+    ``stores_padding``: the ifmap tile is stored with its zero padding (written
+    by the DMA, not fetched from DRAM), streamed to the PEs with it.
+    """
+
     banks: int
     bank_size_bytes: int
     filter_banks: int
     filter_bank_size_bytes: int
     word_bits: int = 64
+    ifmap_double_buffering: bool = True
+    psum_double_buffering: bool = True
+    stores_padding: bool = False
 
     @property
     def size_bytes(self) -> int:
@@ -109,6 +129,7 @@ class SparsitySpec:
 
 
 MAPPER_OBJECTIVES = ("energy", "delay", "edp")
+STRIP_MINING = ("search", "when_needed")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,10 +140,17 @@ class MapperSpec:
     ``delay``: fewest cycles, ties broken by less energy.
     ``edp``: least energy x cycles.
     ``top_k``: how many of the best-estimated candidates are executed exactly.
+    ``strip_mining``: ``search`` tries every strip height e; ``when_needed``
+    strip-mines only when the whole ofmap height cannot be mapped (e = P is
+    kept whenever a legal mapping with it exists), as the Eyeriss mapper does
+    (Chen et al., ISCA 2016 Sec. V: a logical PE set is strip-mined when it does
+    not fit; JSSC 2017 Table III uses e = E for every AlexNet layer whose folded
+    set fits the array).
     """
 
     objective: str = "energy"
     top_k: int = 8
+    strip_mining: str = "search"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from accelsim.errors import ConfigError
 from accelsim.spec.arch import (COMPRESSION_FORMATS, MAPPER_OBJECTIVES, SPARSITY_MODES,
+                                STRIP_MINING,
                                 ArchSpec, DramSpec, EnergySpec, GlobalBufferSpec, MacSpec,
                                 MapperSpec, NocSpec, PeArraySpec, RlcSpec, ScratchpadSpec,
                                 SparsitySpec)
@@ -52,10 +53,13 @@ SCHEMA: dict[str, Any] = {
     "description": _F("str", ""),
     "source": _F("str", ""),
     "core_clock_mhz": _posnum(),
-    "pe_array": {"rows": _pos(), "cols": _pos(), "pipeline_depth": _F("int", 3, 0)},
+    "pe_array": {"rows": _pos(), "cols": _pos(), "pipeline_depth": _F("int", 3, 0),
+                 "psum_accumulate_cycles": _F("int", 0, 0, 8)},
     "scratchpads": {"ifmap": _SPAD, "filter": _SPAD, "psum": _SPAD},
     "glb": {"banks": _pos(), "bank_size_bytes": _pos(), "filter_banks": _pos(),
-            "filter_bank_size_bytes": _pos(), "word_bits": _pos(64)},
+            "filter_bank_size_bytes": _pos(), "word_bits": _pos(64),
+            "ifmap_double_buffering": _F("bool", True), "psum_double_buffering": _F("bool", True),
+            "stores_padding": _F("bool", False)},
     "noc": {"filter_bus_bits": _pos(), "ifmap_bus_bits": _pos(), "psum_bus_bits": _pos(),
             "psum_link_bits": _pos(), "multicast": _F("bool", True)},
     "dram": {"bus_bits": _pos(), "link_clock_mhz": _posnum(),
@@ -75,7 +79,8 @@ SCHEMA: dict[str, Any] = {
                                      "spad": _posnum(), "mac": _posnum(1.0)},
                },
     "mapper": {"objective": _F("choice", "energy", choices=MAPPER_OBJECTIVES),
-               "top_k": _pos(8, 1000)},
+               "top_k": _pos(8, 1000),
+               "strip_mining": _F("choice", "search", choices=STRIP_MINING)},
 }
 _OPTIONAL_SECTIONS = {("dram", "rlc")}
 

@@ -12,7 +12,10 @@ Assumptions, named here because they shape the numbers:
   values uniform in +-[1, 2**(weight_bits-1) - 1].
 - A MAC layer's output is written with the zero fraction requested for the input
   of the next MAC layer in trace order (pooling, flatten and the like are taken
-  to keep the zero fraction). Real traces (the PyTorch bridge) carry real outputs.
+  to keep the zero fraction); when none was requested for it, with the layer's
+  own input fraction (ReLU networks keep their sparsity from layer to layer).
+  An input with no fraction requested is dense. Real traces (the PyTorch
+  bridge) carry real outputs.
 """
 
 from __future__ import annotations
@@ -25,14 +28,17 @@ from accelsim.workload.networks import NETWORKS, network_layers
 from accelsim.workload.trace import write_trace
 
 
-def parse_fractions(text: str | None, layer_names: list[str], option: str) -> tuple[float, dict]:
+def parse_fractions(text: str | None, layer_names: list[str], option: str
+                    ) -> tuple[float | None, dict]:
     """Parse ``0.5`` or ``conv1=0.1,conv2=0.3`` into (default, per-layer dict).
+
+    The default is None when no plain fraction was given.
 
     Raises :class:`AccelsimError` naming the option and the bad part.
     """
     if text is None or text == "":
-        return 0.0, {}
-    default, per = 0.0, {}
+        return None, {}
+    default, per = None, {}
     for part in text.split(","):
         part = part.strip()
         name, sep, value = part.rpartition("=")
@@ -87,15 +93,18 @@ def synth_trace(network: str, path: str, *, batch: int = 1, seed: int = 0,
     rng = np.random.default_rng(seed)
     arrays: dict[str, np.ndarray] = {}
     macs = [(h, layer) for h, layer in zip(headers, layers) if layer.is_mac]
+    def requested(name):
+        return in_per.get(name, in_default)
+
     for idx, (head, layer) in enumerate(macs):
-        in_frac = in_per.get(layer.name, in_default)
+        in_frac = requested(layer.name) or 0.0
         nxt = macs[idx + 1][1].name if idx + 1 < len(macs) else None
-        out_frac = in_per.get(nxt, in_default) if nxt else in_frac
+        out_frac = requested(nxt) if nxt is not None and requested(nxt) is not None else in_frac
         key = f"t{idx}"
         arrays[f"{key}.input"] = random_tensor(rng, layer.input_shape, layer.act_bits,
                                                in_frac, signed=False)
         arrays[f"{key}.weight"] = random_tensor(rng, layer.weight_shape, layer.weight_bits,
-                                                w_per.get(layer.name, w_default), signed=True)
+                                                w_per.get(layer.name, w_default) or 0.0, signed=True)
         arrays[f"{key}.output"] = random_tensor(rng, layer.output_shape, layer.act_bits,
                                                 out_frac, signed=layer.activation != "relu")
         head["tensors"] = {"input": f"{key}.input", "weight": f"{key}.weight",
