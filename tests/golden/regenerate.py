@@ -1,0 +1,59 @@
+"""Regenerate the golden expected counts (run by hand; review the diff before committing).
+
+Usage: python tests/golden/regenerate.py
+
+Golden case: AlexNet at batch 4 with the Eyeriss v1 paper's ifmap zero
+fractions, synthesized with seed 0, run on arch_configs/eyeriss_v1.yaml. The
+expected counts are exact integers: any change to them is a change of the
+model and must be explained in the commit that regenerates this file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+GOLDEN = HERE / "eyeriss_v1_alexnet_b4.json"
+ZEROS = "conv1=0.0001,conv2=0.387,conv3=0.725,conv4=0.793,conv5=0.776"
+
+
+def golden_counts(trace_path: str) -> dict:
+    import accelsim
+    from accelsim.enums import Cycle
+
+    arch = accelsim.load_arch(ROOT / "arch_configs" / "eyeriss_v1.yaml")
+    result = accelsim.run(arch, accelsim.read_trace(trace_path))
+    layers = {}
+    for res in result.layers:
+        if not res.simulated:
+            continue
+        c = res.counts
+        layers[res.layer.name] = {
+            "mapping": res.mapping.mapping.as_dict(),
+            "cycles": {cause.name.lower(): int(c.cycles[cause]) for cause in Cycle},
+            "words": c.words.tolist(),
+            "bits": c.bits.tolist(),
+            "macs": c.macs, "macs_performed": c.macs_performed, "macs_gated": c.macs_gated,
+        }
+    return {"workload": f"accelsim synth alexnet --batch 4 --seed 0 --ifmap-zeros {ZEROS}",
+            "arch": "arch_configs/eyeriss_v1.yaml", "layers": layers}
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from accelsim.workload.synth import synth_trace
+
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = str(Path(tmp) / "alexnet_b4.npz")
+        synth_trace("alexnet", trace, batch=4, seed=0, ifmap_zeros=ZEROS)
+        data = golden_counts(trace)
+    GOLDEN.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"wrote {GOLDEN}")
+
+
+if __name__ == "__main__":
+    main()

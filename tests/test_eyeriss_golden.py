@@ -1,0 +1,113 @@
+"""Golden case: AlexNet batch 4 on Eyeriss v1, exact counts and Table V bounds.
+
+The expected counts live in tests/golden/eyeriss_v1_alexnet_b4.json and change
+only through tests/golden/regenerate.py and a reviewed diff. The published
+figures (../shared/validation, JSSC 2017 Table V) are read here only to check
+the model; nothing in accelsim reads them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+import accelsim
+from accelsim.enums import Cycle, Level, Tensor
+from accelsim.workload.synth import synth_trace
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+GOLDEN = json.loads((HERE / "golden" / "eyeriss_v1_alexnet_b4.json").read_text())
+ZEROS = "conv1=0.0001,conv2=0.387,conv3=0.725,conv4=0.793,conv5=0.776"
+TABLE5 = next((p for p in (ROOT.parent / "shared" / "validation" / "eyeriss_v1_alexnet_table5.csv",
+                           ROOT / "shared" / "validation" / "eyeriss_v1_alexnet_table5.csv")
+               if p.exists()), None)
+
+
+@pytest.fixture(scope="module")
+def alexnet_run(tmp_path_factory):
+    path = tmp_path_factory.mktemp("alexnet") / "alexnet_b4.npz"
+    synth_trace("alexnet", str(path), batch=4, seed=0, ifmap_zeros=ZEROS)
+    arch = accelsim.load_arch(ROOT / "arch_configs" / "eyeriss_v1.yaml")
+    result = accelsim.run(arch, accelsim.read_trace(path))
+    return arch, {r.layer.name: r for r in result.layers if r.simulated}
+
+
+def test_counts_equal_golden(alexnet_run):
+    _, results = alexnet_run
+    assert set(results) == set(GOLDEN["layers"])
+    for name, want in GOLDEN["layers"].items():
+        res = results[name]
+        c = res.counts
+        assert res.mapping.mapping.as_dict() == want["mapping"], name
+        assert {k.name.lower(): int(c.cycles[k]) for k in Cycle} == want["cycles"], name
+        assert c.words.tolist() == want["words"], name
+        assert c.bits.tolist() == want["bits"], name
+        assert (c.macs, c.macs_performed, c.macs_gated) == (
+            want["macs"], want["macs_performed"], want["macs_gated"]), name
+
+
+def _published():
+    with open(TABLE5) as fh:
+        return {r["layer"].lower(): r for r in csv.DictReader(fh)}
+
+
+def _ours(arch, res):
+    c = res.counts
+    clock = arch.core_clock_mhz * 1e6
+    return {"active_pes": c.active_pes,
+            "processing_latency_ms": c.cycles[Cycle.PROCESSING] / clock * 1e3,
+            "total_latency_ms": c.cycles[Cycle.TOTAL] / clock * 1e3,
+            # Table V's GLB accesses are those of the 100 kB ifmap/psum banks
+            # (see benchmarks/validate_eyeriss.py); the filter buffer is apart
+            "glb_accesses_mb": (c.bytes_at(Level.GLB, Tensor.IFMAP)
+                                + c.bytes_at(Level.GLB, Tensor.PSUM)) / 1e6,
+            "dram_accesses_mb": c.bytes_at(Level.DRAM) / 1e6}
+
+
+# Where the model misses 10% of Table V (figures from validate_eyeriss.py):
+KNOWN_MISSES = {
+    ("conv1", "dram_accesses_mb"): "+12.7%: conv1's output sparsity is unknown to a synthetic "
+                                   "trace (taken as conv2's input zeros, 0.387)",
+    ("conv2", "processing_latency_ms"): "-10.3%: the search's n=2 mapping amortises pass fill "
+                                        "over two images (the chip's n=1 mapping: -5.2%)",
+    ("conv3", "glb_accesses_mb"): "-15.5%: the search's q*r=8 mapping rounds psums through the "
+                                  "GLB less often than the chip did",
+    ("conv4", "glb_accesses_mb"): "-11.2%: as conv3 (the chip's own mapping gives +5.5%)",
+    ("conv5", "total_latency_ms"): "+15.2%: the chip hid more of conv5's DRAM traffic than "
+                                   "conv4's with the same mapping; the model cannot tell them apart",
+}
+METRICS = ("processing_latency_ms", "total_latency_ms", "glb_accesses_mb", "dram_accesses_mb")
+CASES = [pytest.param(layer, metric, marks=pytest.mark.xfail(
+    strict=True, reason=KNOWN_MISSES[(layer, metric)]) if (layer, metric) in KNOWN_MISSES else ())
+    for layer in ("conv1", "conv2", "conv3", "conv4", "conv5") for metric in METRICS]
+
+
+@pytest.mark.skipif(TABLE5 is None, reason="../shared/validation not beside the repo")
+def test_active_pes_exactly_as_the_chip(alexnet_run):
+    arch, results = alexnet_run
+    pub = _published()
+    for name in ("conv1", "conv2", "conv3", "conv4", "conv5"):
+        assert _ours(arch, results[name])["active_pes"] == int(pub[name]["active_pes"]), name
+
+
+@pytest.mark.skipif(TABLE5 is None, reason="../shared/validation not beside the repo")
+@pytest.mark.parametrize("layer, metric", CASES)
+def test_within_10_percent_of_table5(alexnet_run, layer, metric):
+    arch, results = alexnet_run
+    ours = _ours(arch, results[layer])[metric]
+    pub = float(_published()[layer][metric])
+    assert abs(ours - pub) / pub <= 0.10, f"{layer} {metric}: ours {ours:.3f}, paper {pub}"
+
+
+@pytest.mark.skipif(TABLE5 is None, reason="../shared/validation not beside the repo")
+def test_misses_stay_bounded(alexnet_run):
+    """The known misses are not allowed to grow past 16%."""
+    arch, results = alexnet_run
+    pub = _published()
+    for layer, metric in KNOWN_MISSES:
+        ours = _ours(arch, results[layer])[metric]
+        assert abs(ours - float(pub[layer][metric])) / float(pub[layer][metric]) <= 0.16
