@@ -12,19 +12,23 @@ tuple), so the choice is deterministic.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from accelsim.energy.model import layer_energy
 from accelsim.engine.counts import LayerCounts
-from accelsim.engine.simulate import nonzero_mask, simulate_layer
+from accelsim.engine.formats import encoded_bits
+from accelsim.engine.simulate import nonzero_mask, simulate_layer, weight_mask
+from accelsim.errors import AccelsimError
 from accelsim.mapping.estimate import estimate
 from accelsim.mapping.rowstationary import (Mapping, MappingResult, candidates,
                                             mapping_from_row)
-from accelsim.spec.arch import ArchSpec
+from accelsim.spec.arch import ArchSpec, SparsitySpec
 from accelsim.workload.layer import Layer
 from accelsim.workload.reference import layer_output
+from accelsim.workload.sparsity import density, sporadic_degree
 from accelsim.workload.trace import Trace
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +40,12 @@ class LayerResult:
     energy_by_tensor_pj: np.ndarray | None = None
     ifmap_density: float = float("nan")
     weight_density: float = float("nan")
+    ifmap_sporadic_degree: float = float("nan")
+    # when the trace masks the layer's input: the same figures before the mask
+    ifmap_density_before_mask: float | None = None
+    ifmap_sporadic_degree_before_mask: float | None = None
+    # with a dense baseline: the same layer on the arch with sparsity handling off
+    dense: "LayerResult | None" = None
 
     @property
     def simulated(self) -> bool:
@@ -50,18 +60,11 @@ class RunResult:
     arch_path: str = "<memory>"
 
 
-def _rlc_ratio(nz: np.ndarray, arch: ArchSpec, bits: int, compress: bool) -> float:
-    """Whole-tensor RLC size over dense size (1.0 when not compressed)."""
-    if not compress or nz.size == 0:
+def _coded_ratio(nz: np.ndarray, arch: ArchSpec, bits: int, fmt: str) -> float:
+    """Whole-tensor coded size over dense size, for ranking mappings."""
+    if fmt == "none" or nz.size == 0:
         return 1.0
-    from accelsim.engine.kernels import _rlc_pairs
-
-    rlc = arch.dram.rlc
-    flat = nz.reshape(1, 1, 1, -1)
-    pairs = _rlc_pairs(flat, 0, 1, 0, 1, np.zeros(1, np.int64), flat.shape[3],
-                       2 ** rlc.run_bits - 1)
-    coded = -(-pairs // rlc.pairs_per_word) * rlc.word_bits
-    return coded / (nz.size * bits)
+    return encoded_bits(nz, fmt, arch, bits) / (nz.size * bits)
 
 
 def _objective(arch: ArchSpec, energy: float, cycles: float) -> tuple[float, float]:
@@ -75,15 +78,16 @@ def _objective(arch: ArchSpec, energy: float, cycles: float) -> tuple[float, flo
 
 
 def search_mapping(layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
-                   output_nz: np.ndarray, first_layer: bool
+                   output_nz: np.ndarray, weight_nz: np.ndarray, first_layer: bool
                    ) -> tuple[MappingResult, LayerCounts | None, dict, np.ndarray | None]:
     """Choose the mapping of one layer; returns it with its exact counts and energy."""
     cands, reason = candidates(layer, arch)
     if len(cands) == 0:
         return MappingResult(mapping=None, reason=reason), None, {}, None
-    in_ratio = _rlc_ratio(input_nz, arch, layer.act_bits, arch.dram.ifmap_compression == "rlc"
-                          and (not first_layer or arch.dram.compress_first_layer_input))
-    out_ratio = _rlc_ratio(output_nz, arch, layer.act_bits, arch.dram.ofmap_compression == "rlc")
+    in_fmt = ("none" if first_layer and not arch.dram.compress_first_layer_input
+              else arch.dram.ifmap_compression)
+    in_ratio = _coded_ratio(input_nz, arch, layer.act_bits, in_fmt)
+    out_ratio = _coded_ratio(output_nz, arch, layer.act_bits, arch.dram.ofmap_compression)
     en, cyc = estimate(cands, layer, arch, ifmap_ratio=in_ratio, ofmap_ratio=out_ratio)
     k1, k0 = _objective(arch, en, cyc)
     top_k = arch.mapper.top_k
@@ -102,7 +106,8 @@ def search_mapping(layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
     for idx in order[:top_k]:
         mp = mapping_from_row(cands[idx], layer)
         counts = simulate_layer(layer, arch, mp, input_nz=input_nz, output_nz=output_nz,
-                                first_layer=first_layer, tile_cache=tile_cache)
+                                weight_nz=weight_nz, first_layer=first_layer,
+                                tile_cache=tile_cache)
         energy, per_tensor = layer_energy(counts, arch.energy)
         key = (*_objective(arch, energy["total"], float(counts.cycles[0])), tuple(cands[idx]))
         if best is None or key < best[0]:
@@ -111,37 +116,73 @@ def search_mapping(layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
     return MappingResult(mapping=mp, candidates=len(cands)), counts, energy, per_tensor
 
 
+def dense_arch(arch: ArchSpec) -> ArchSpec:
+    """The same architecture with its sparsity features off: no gating or
+    skipping, every DRAM tensor stored uncompressed (the dense baseline)."""
+    return dataclasses.replace(
+        arch, sparsity=SparsitySpec(ifmap="none", weight="none"),
+        dram=dataclasses.replace(arch.dram, ifmap_compression="none",
+                                 ofmap_compression="none", weight_compression="none"))
+
+
 def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
-              mapping: Mapping | None = None) -> LayerResult:
-    """Simulate one MAC layer of a trace (searching its mapping unless given)."""
+              mapping: Mapping | None = None, sporadic_window: int = 3,
+              dense_baseline: bool = False) -> LayerResult:
+    """Simulate one MAC layer of a trace (searching its mapping unless given).
+
+    A trace's ``input_mask`` for the layer is applied to its input first (a
+    zero in the mask zeroes the value); densities and the sporadic degree are
+    reported after masking, and before it when a mask is present.
+    """
     x = trace.tensor(layer, "input")
     w = trace.tensor(layer, "weight")
     y = trace.tensor(layer, "output")
+    mask = trace.tensor(layer, "input_mask")
+    extra: dict = {}
+    if mask is not None:
+        before = nonzero_mask(layer, x)
+        extra = dict(ifmap_density_before_mask=density(before),
+                     ifmap_sporadic_degree_before_mask=sporadic_degree(before, sporadic_window))
+        x = np.where(mask != 0, x, 0).astype(x.dtype)
+        if y is not None:  # the recorded output was computed without the mask
+            y = None
     if y is None:
         y = layer_output(layer, x, w)
     input_nz = nonzero_mask(layer, x)
-    output_nz = nonzero_mask(layer, y) if y.ndim == 4 else np.ascontiguousarray(
-        (y != 0).reshape(y.shape[0], y.shape[1], 1, 1)).view(np.uint8)
-    densities = dict(ifmap_density=float(input_nz.mean()) if input_nz.size else 0.0,
-                     weight_density=float(np.count_nonzero(w) / w.size) if w.size else 0.0)
+    output_nz = nonzero_mask(layer, y)
+    weight_nz = weight_mask(layer, w)
+    extra.update(ifmap_density=density(input_nz), weight_density=density(weight_nz),
+                 ifmap_sporadic_degree=sporadic_degree(input_nz, sporadic_window))
     if mapping is None:
         mres, counts, energy, per_tensor = search_mapping(
-            layer, arch, input_nz=input_nz, output_nz=output_nz, first_layer=first_layer)
+            layer, arch, input_nz=input_nz, output_nz=output_nz, weight_nz=weight_nz,
+            first_layer=first_layer)
     else:
         counts = simulate_layer(layer, arch, mapping, input_nz=input_nz, output_nz=output_nz,
-                                first_layer=first_layer)
+                                weight_nz=weight_nz, first_layer=first_layer)
         energy, per_tensor = layer_energy(counts, arch.energy)
         mres = MappingResult(mapping=mapping, candidates=1)
+    if dense_baseline and mres.feasible:
+        d_res, d_counts, d_energy, d_tensor = search_mapping(
+            layer, dense_arch(arch), input_nz=input_nz, output_nz=output_nz,
+            weight_nz=weight_nz, first_layer=first_layer)
+        extra["dense"] = LayerResult(layer=layer, mapping=d_res, counts=d_counts,
+                                     energy_pj=d_energy, energy_by_tensor_pj=d_tensor)
     return LayerResult(layer=layer, mapping=mres, counts=counts, energy_pj=energy,
-                       energy_by_tensor_pj=per_tensor, **densities)
+                       energy_by_tensor_pj=per_tensor, **extra)
 
 
-def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>") -> RunResult:
+def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
+        sporadic_window: int = 3, dense_baseline: bool = False) -> RunResult:
     """Simulate every layer of ``trace`` on ``arch``.
 
     MAC layers are mapped and simulated; other layers (pooling, adds, ...) are
     carried through unsimulated, with their sizes, so nothing disappears.
+    ``dense_baseline`` also runs each MAC layer on :func:`dense_arch` (its own
+    mapping search), for speedup and energy-saving columns.
     """
+    if sporadic_window < 3 or sporadic_window % 2 == 0:
+        raise AccelsimError(f"--sporadic-window: must be odd and >= 3 (got {sporadic_window})")
     results = []
     first = True
     for layer in trace.layers:
@@ -149,6 +190,7 @@ def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>") -> RunResu
             results.append(LayerResult(layer=layer, mapping=MappingResult(
                 mapping=None, reason=f"{layer.op} is not simulated (no MACs)")))
             continue
-        results.append(run_layer(layer, trace, arch, first_layer=first))
+        results.append(run_layer(layer, trace, arch, first_layer=first,
+                                 sporadic_window=sporadic_window, dense_baseline=dense_baseline))
         first = False
     return RunResult(arch=arch, trace=trace, layers=tuple(results), arch_path=arch_path)

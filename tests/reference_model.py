@@ -41,14 +41,58 @@ def rlc_pairs(values, run_max):
     return pairs + (1 if run else 0)
 
 
-def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, compress_in,
-                   compress_out, stores_padding=False):
-    """Return (cycles[8], words[4,3,2], dram_bits[3,2]) like the kernel."""
+def encode_rows(rows, fmt, formats, value_bits):
+    """Bits to store a tile given as a list of rows (lists of values), plainly."""
+    flat = [v for row in rows for v in row]
+    if fmt == "none":
+        return len(flat) * value_bits
+    if fmt == "rlc":
+        rlc = formats.rlc
+        pairs = rlc_pairs(flat, 2 ** rlc.run_bits - 1)
+        return -(-pairs // rlc.pairs_per_word) * rlc.word_bits
+    bits = 0
+    for row in rows:
+        nnz = sum(1 for v in row if v != 0)
+        if fmt == "bitmap":
+            bits += len(row) + nnz * value_bits
+        elif fmt == "block":
+            b = formats.block.block_elems
+            blocks = [row[i:i + b] for i in range(0, len(row), b)]
+            bits += len(blocks) + sum(1 for blk in blocks if any(blk)) * b * value_bits
+        elif fmt == "csc":
+            count_max = 2 ** formats.csc.count_bits - 1
+            entries, gap = 0, 0
+            for v in row:
+                if v == 0:
+                    gap += 1
+                else:
+                    entries += gap // (count_max + 1) + 1
+                    gap = 0
+            bits += formats.csc.address_bits + entries * (value_bits + formats.csc.count_bits)
+    return bits
+
+
+def bursts(bits, burst_bits):
+    return -(-bits // burst_bits) * burst_bits
+
+
+def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, fmt_out,
+                   fmt_w):
+    """Return (cycles[9], words[4,3,2], dram_bits[3,2], busy[2]) like the kernel.
+
+    ``*_nz`` are 0/1 arrays (input [N, G*C, H, W], output [N, G*K, P, Q],
+    weight [G*K, C, R, S]); the formats name how each tensor is stored in DRAM.
+    """
+    bits_per_cycle = arch.dram_bytes_per_cycle * 8
+    burst_bits = arch.dram_burst_bytes * 8
+    stores_padding = arch.glb.stores_padding
+    skip_x = arch.sparsity.ifmap == "skip"
+    skip_w = arch.sparsity.weight == "skip"
+    busy = [0.0, 0.0]
     N, G, C, K = layer.n, layer.groups, layer.c, layer.k
     W, R, S, Q, P = layer.w, layer.r, layer.s, layer.q, layer.p
     U, pad, dil = layer.stride_h, layer.pad_h, layer.dilation_h
     (ib, fb, pb, depth, mpc, f_pref, if_db, ps_db, sp_db, wbits, acc) = (int(x) for x in hw)
-    run_max = 2 ** rlc.run_bits - 1
     cyc = [0] * 9
     words = np.zeros((4, 3, 2), dtype=np.int64)
     dbits = np.zeros((3, 2), dtype=np.int64)
@@ -67,12 +111,10 @@ def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, comp
     def glb_row(o, i):
         return o * U + i * dil if stores_padding else real_row(o, i)
 
-    def tile_bits(nz, imgs, chans, rows, width, compress, act_bits):
-        if not compress:
-            return len(imgs) * len(chans) * len(rows) * width * act_bits
-        vals = [nz[n, c, h, x] for n in imgs for c in chans for h in rows for x in range(width)]
-        pairs = rlc_pairs(vals, run_max)
-        return -(-pairs // rlc.pairs_per_word) * rlc.word_bits
+    def tile_bits(nz, imgs, chans, rows, width, fmt, value_bits):
+        tile = [[int(nz[n, c, h, x]) for x in range(width)] for n in imgs for c in chans
+                for h in rows]
+        return encode_rows(tile, fmt, arch.formats, value_bits)
 
     records = []
     tile_i = pass_i = group_i = 0
@@ -89,8 +131,9 @@ def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, comp
                         tb = 0
                         for g in gblk:
                             chans = [g * C + c for c in cblk]
-                            tb += tile_bits(input_nz, nblk, chans, rows_needed, W, compress_in,
+                            tb += tile_bits(input_nz, nblk, chans, rows_needed, W, fmt_in,
                                             layer.act_bits)
+                        tb = bursts(tb, burst_bits)
                         glb_rows = {glb_row(o, i) for o in strip for i in range(R)} - {None}
                         words[0, 1, 0] += len(gblk) * len(nblk) * len(cblk) * len(rows_needed) * W
                         words[1, 1, 1] += len(gblk) * len(nblk) * len(cblk) * len(glb_rows) * Wg
@@ -111,7 +154,12 @@ def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, comp
                             words[1, 0, 0] += fwords
                             words[2, 0, 0] += fwords
                             words[3, 0, 1] += sum(len(fs) * len(cs) * S for (_, cs, fs), i, j in pes)
-                            dbits[0, 0] += fwords * wbits
+                            fbits = 0
+                            for g in gblk:
+                                fbits += tile_bits(weight_nz, [g * K + f for f in filters], cblk,
+                                                   range(R), S, fmt_w, wbits)
+                            fbits = bursts(fbits, burst_bits)
+                            dbits[0, 0] += fbits
                             # one image (all images of the block are alike in shape)
                             distinct_rows = {(g, c, h) for (g, cs, fs), i, j in pes for c in cs
                                              for h in [glb_row(strip[j], i)] if h is not None}
@@ -139,22 +187,49 @@ def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, comp
                             if cb > 0:
                                 for lv, rw in ((1, 0), (2, 0), (3, 0), (3, 1)):
                                     words[lv, 2, rw] += img_ps * nimg
-                            busiest = max(len(fs) * len(cs) * S * Q for (g, cs, fs), i, j in pes)
-                            compute = -(-busiest // mpc)
                             # one adder cycle per filter and output pixel for the ipsum
                             accumulate = max(len(fs) * Q for (g, cs, fs), i, j in pes) * acc
-                            stream = max(compute + accumulate, -(-img_if // ib), -(-img_ps // pb))
+                            bus = max(-(-img_if // ib), -(-img_ps // pb))
+                            images = []
+                            for n_img in nblk:
+                                # each PE's MAC slots, one by one: a slot is skipped when
+                                # a skipped operand is zero (or, for ifmaps, padding)
+                                work = []
+                                for (g, cs, fs), i, j in pes:
+                                    h = strip[j] * U + i * dil - pad
+                                    cnt = 0
+                                    for f in fs:
+                                        for c in cs:
+                                            for s_ in range(S):
+                                                if skip_w and not weight_nz[g * K + f, c, i, s_]:
+                                                    continue
+                                                for x in range(Q):
+                                                    col = (x * layer.stride_w + s_ * layer.dilation_w
+                                                           - layer.pad_w)
+                                                    if skip_x and not (
+                                                            0 <= h < layer.h and 0 <= col < W
+                                                            and input_nz[n_img, g * C + c, h, col]):
+                                                        continue
+                                                    cnt += 1
+                                    work.append(cnt)
+                                images.append(work)
+                                busy[0] += max(work)
+                                busy[1] += sum(work) / len(work)
+                            busiest = max(max(w) for w in images)
+                            compute = -(-busiest // mpc)
                             ramp_words = len(distinct_rows) * min(S, Wg)
                             fill = -(-ramp_words // ib)
                             if not sp_db or pass_i == 0:
                                 fill += -(-fwords // fb)
                             r_used = len(chan_sets)
                             drain = depth + R * r_used
-                            pc = fill + nimg * stream + drain
-                            cyc[2] += nimg * compute
+                            img_compute = [-(-max(w) // mpc) for w in images]
+                            pass_stream = sum(max(ic + accumulate, bus) for ic in img_compute)
+                            pc = fill + pass_stream + drain
+                            cyc[2] += sum(img_compute)
                             cyc[3] += fill
                             cyc[4] += drain
-                            cyc[5] += nimg * (stream - compute - accumulate)
+                            cyc[5] += pass_stream - sum(img_compute) - nimg * accumulate
                             cyc[8] += nimg * accumulate
                             cyc[1] += pc
                             last_cb = cb == len(c_blocks) - 1
@@ -162,14 +237,15 @@ def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, comp
                             if last_cb:  # these results are final: they leave for DRAM
                                 for g in gblk:
                                     wb += tile_bits(output_nz, nblk, [g * K + f for f in filters],
-                                                    strip, Q, compress_out, layer.act_bits)
+                                                    strip, Q, fmt_out, layer.act_bits)
+                                wb = bursts(wb, burst_bits)
                                 ow = len(gblk) * len(filters) * len(nblk) * len(strip) * Q
                                 words[1, 2, 0] += ow
                                 words[0, 2, 1] += ow
                                 dbits[2, 1] += wb
                             records.append(dict(
                                 cycles=pc, fill_filter=-(-fwords // fb), tile=tile_i,
-                                tile_bits=tb if first_of_tile else 0, filter_bits=fwords * wbits,
+                                tile_bits=tb if first_of_tile else 0, filter_bits=fbits,
                                 wb_bits=wb, group=group_i, kb=kblk[0] // (mp.p * mp.t),
                                 first_cb=cb == 0, last_cb=last_cb))
                             first_of_tile = False
@@ -179,7 +255,7 @@ def reference_nest(layer, mp, hw, bits_per_cycle, input_nz, output_nz, rlc, comp
     cyc[0] = reference_timeline(records, xfer, f_pref, if_db, ps_db)
     cyc[6] = cyc[0] - cyc[1]
     cyc[7] = pass_i
-    return np.array(cyc, dtype=np.int64), words, dbits
+    return np.array(cyc, dtype=np.int64), words, dbits, busy
 
 
 def reference_timeline(records, xfer, f_pref, if_db, ps_db):
@@ -226,10 +302,13 @@ def reference_timeline(records, xfer, f_pref, if_db, ps_db):
     return max(array_free, link_free)
 
 
-def brute_force_macs(layer, x):
-    """(valid MACs, MACs whose ifmap is zero) by enumerating every MAC."""
+def brute_force_macs(layer, x, w=None):
+    """(valid MACs, MACs with a zero ifmap, with a zero weight, with both) by
+    enumerating every MAC."""
     xs = x.reshape(layer.n, layer.groups * layer.c, layer.h, layer.w)
-    valid = zero = 0
+    ws = (np.ones((layer.groups * layer.k, layer.c, layer.r, layer.s)) if w is None
+          else w.reshape(layer.groups * layer.k, layer.c, layer.r, layer.s))
+    valid = zero = zero_w = zero_both = 0
     for n in range(layer.n):
         for g in range(layer.groups):
             for c in range(layer.c):
@@ -243,7 +322,45 @@ def brute_force_macs(layer, x):
                                 w = q * layer.stride_w + s * layer.dilation_w - layer.pad_w
                                 if not 0 <= w < layer.w:
                                     continue
-                                valid += layer.k
-                                if xs[n, g * layer.c + c, h, w] == 0:
-                                    zero += layer.k
-    return valid, zero
+                                xz = xs[n, g * layer.c + c, h, w] == 0
+                                for k in range(layer.k):
+                                    wz = ws[g * layer.k + k, c, r, s] == 0
+                                    valid += 1
+                                    zero += xz
+                                    zero_w += wz
+                                    zero_both += xz and wz
+    return valid, zero, zero_w, zero_both
+
+
+def brute_force_classes(layer, x, w, sparsity):
+    """(performed, gated, skipped, gated_ifmap), classifying every MAC slot."""
+    xs = x.reshape(layer.n, layer.groups * layer.c, layer.h, layer.w)
+    ws = w.reshape(layer.groups * layer.k, layer.c, layer.r, layer.s)
+    out = [0, 0, 0, 0]
+    for n in range(layer.n):
+        for g in range(layer.groups):
+            for c in range(layer.c):
+                for p in range(layer.p):
+                    for r in range(layer.r):
+                        h = p * layer.stride_h + r * layer.dilation_h - layer.pad_h
+                        if not 0 <= h < layer.h:
+                            continue
+                        for q in range(layer.q):
+                            for s in range(layer.s):
+                                col = q * layer.stride_w + s * layer.dilation_w - layer.pad_w
+                                if not 0 <= col < layer.w:
+                                    continue
+                                xz = xs[n, g * layer.c + c, h, col] == 0
+                                for k in range(layer.k):
+                                    wz = ws[g * layer.k + k, c, r, s] == 0
+                                    if (xz and sparsity.ifmap == "skip") or (
+                                            wz and sparsity.weight == "skip"):
+                                        out[2] += 1
+                                    elif xz and sparsity.ifmap == "gate":
+                                        out[1] += 1
+                                        out[3] += 1
+                                    elif wz and sparsity.weight == "gate":
+                                        out[1] += 1
+                                    else:
+                                        out[0] += 1
+    return tuple(out)

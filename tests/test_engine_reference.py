@@ -6,16 +6,20 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import pytest
+
 from accelsim.engine import kernels as K
-from accelsim.engine.simulate import gated_macs, hw_params, nonzero_mask
-from accelsim.mapping.rowstationary import (candidates, glb_ifmap_rows, mapping_from_row,
-                                            strip_table)
+from accelsim.engine.simulate import hw_params, nonzero_mask, simulate_layer, weight_mask
+from accelsim.enums import Level, Tensor
+from accelsim.mapping.rowstationary import candidates, mapping_from_row
+from accelsim.spec.arch import COMPRESSION_FORMATS, SPARSITY_MODES
 from accelsim.spec.load import arch_from_dict
 from accelsim.workload.layer import layer_from_header
 from accelsim.workload.reference import layer_output
 from accelsim.workload.synth import random_tensor
 from conftest import conv_header, tiny_arch_dict
-from reference_model import brute_force_macs, reference_nest, rlc_pairs
+from reference_model import (brute_force_classes, brute_force_macs, encode_rows,
+                             reference_nest, rlc_pairs)
 
 
 @st.composite
@@ -43,21 +47,32 @@ def tiny_layers(draw):
 
 @st.composite
 def arch_dicts(draw, base):
-    return tiny_arch_dict(base, rows=draw(st.integers(3, 5)), cols=draw(st.integers(2, 5)),
-                          ifmap=draw(st.sampled_from([6, 9, 12])),
-                          filt=draw(st.sampled_from([24, 48, 96])),
-                          psum=draw(st.sampled_from([4, 8])),
-                          banks=draw(st.integers(4, 8)),
-                          bank=draw(st.sampled_from([64, 128, 256])),
-                          filter_bank=draw(st.sampled_from([256, 512])),
-                          accumulate=draw(st.sampled_from([0, 1])),
-                          double_buffering=draw(st.booleans()),
-                          stores_padding=draw(st.booleans()))
+    d = tiny_arch_dict(base, rows=draw(st.integers(3, 5)), cols=draw(st.integers(2, 5)),
+                       ifmap=draw(st.sampled_from([6, 9, 12])),
+                       filt=draw(st.sampled_from([24, 48, 96])),
+                       psum=draw(st.sampled_from([4, 8])),
+                       banks=draw(st.integers(4, 8)),
+                       bank=draw(st.sampled_from([64, 128, 256])),
+                       filter_bank=draw(st.sampled_from([256, 512])),
+                       accumulate=draw(st.sampled_from([0, 1])),
+                       double_buffering=draw(st.booleans()),
+                       stores_padding=draw(st.booleans()))
+    d["sparsity"] = {"ifmap": draw(st.sampled_from(SPARSITY_MODES)),
+                     "weight": draw(st.sampled_from(SPARSITY_MODES))}
+    for key in ("ifmap_compression", "ofmap_compression", "weight_compression"):
+        d["dram"][key] = draw(st.sampled_from(COMPRESSION_FORMATS))
+    d["dram"]["compress_first_layer_input"] = draw(st.booleans())
+    d["dram"]["burst_bytes"] = draw(st.sampled_from([0, 2, 8, 32]))
+    d["formats"] = {"rlc": {"run_bits": draw(st.integers(1, 5)), "value_bits": 16,
+                            "pairs_per_word": 2, "word_bits": 64},
+                    "csc": {"count_bits": draw(st.integers(1, 4)), "address_bits": 7},
+                    "block": {"block_elems": draw(st.integers(1, 5))}}
+    return d
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_kernel_equals_reference(data, eyeriss_dict):
+def test_engine_equals_reference(data, eyeriss_dict):
     layer = data.draw(tiny_layers())
     arch = arch_from_dict(data.draw(arch_dicts(eyeriss_dict)), "<tiny>")
     cands, reason = candidates(layer, arch)
@@ -68,40 +83,35 @@ def test_kernel_equals_reference(data, eyeriss_dict):
     rng = np.random.default_rng(data.draw(st.integers(0, 1000)))
     x = random_tensor(rng, layer.input_shape, 16, data.draw(st.sampled_from([0.0, 0.5, 0.9])),
                       signed=False)
-    wt = random_tensor(rng, layer.weight_shape, 16, 0.0, signed=True)
+    wt = random_tensor(rng, layer.weight_shape, 16, data.draw(st.sampled_from([0.0, 0.4])),
+                       signed=True)
     y = layer_output(layer, x, wt)
-    in_nz, out_nz = nonzero_mask(layer, x), nonzero_mask(layer, y)
-    compress_in = data.draw(st.booleans())
-    hw = hw_params(layer, arch, mp)
-    st_ = strip_table(layer, mp.e)
-    rlc = arch.dram.rlc
-    run_max = 2 ** rlc.run_bits - 1
-    if_bits = K._ifmap_tile_bits(K._row_summaries(in_nz, run_max), layer.groups, layer.c, mp.n,
-                                 mp.gp, mp.q * mp.r, st_.row_ptr, st_.row_idx, in_nz.shape[3],
-                                 run_max, rlc.pairs_per_word, rlc.word_bits, layer.act_bits,
-                                 int(compress_in))
-    of_bits = K._ofmap_tile_bits(K._row_summaries(out_nz, run_max), layer.groups, layer.k, mp.m,
-                                 mp.p * mp.t, mp.n, mp.gp, mp.e, out_nz.shape[3], run_max,
-                                 rlc.pairs_per_word, rlc.word_bits, layer.act_bits, 1)
-    g_rows, g_pe, g_width = glb_ifmap_rows(layer, arch, st_)
-    dims = np.array([layer.n, layer.groups, layer.c, layer.k, layer.w, layer.r, layer.s,
-                     layer.q, layer.p, g_width], dtype=np.int64)
-    mpa = np.array([mp.e, mp.p, mp.q, mp.r, mp.t, mp.gp, mp.m, mp.n, mp.segments], np.int64)
-    bpc = float(arch.dram_bytes_per_cycle * 8)
-    cyc, words, dbits, _, passes = K._simulate_nest(dims, mpa, hw, st_.e_act, st_.rows_in,
-                                                    g_rows, g_pe, if_bits, of_bits)
-    cyc[0], _ = K._timeline(passes, bpc, hw[K.HW_FILTER_PREFETCH], hw[K.HW_IFMAP_DBUF],
-                            hw[K.HW_PSUM_DBUF], -(-mp.m // (mp.p * mp.t)))
-    cyc[6] = cyc[0] - cyc[1]
-    r_cyc, r_words, r_dbits = reference_nest(layer, mp, hw, bpc, in_nz, out_nz, rlc,
-                                             compress_in, True, arch.glb.stores_padding)
-    np.testing.assert_array_equal(words, r_words)
-    np.testing.assert_array_equal(dbits, r_dbits)
-    np.testing.assert_array_equal(cyc, r_cyc)
-    # the MAC counts: valid MACs and gated MACs by enumerating every MAC
-    valid, zero = brute_force_macs(layer, x)
+    in_nz, out_nz, w_nz = nonzero_mask(layer, x), nonzero_mask(layer, y), weight_mask(layer, wt)
+    first = data.draw(st.booleans())
+    counts = simulate_layer(layer, arch, mp, input_nz=in_nz, output_nz=out_nz, weight_nz=w_nz,
+                            first_layer=first)
+    dram = arch.dram
+    fmt_in = "none" if first and not dram.compress_first_layer_input else dram.ifmap_compression
+    r_cyc, r_words, r_dbits, r_busy = reference_nest(
+        layer, mp, hw_params(layer, arch, mp), arch, in_nz, out_nz, w_nz, fmt_in,
+        dram.ofmap_compression, dram.weight_compression)
+    performed, gated, skipped, gated_x = brute_force_classes(layer, x, wt, arch.sparsity)
+    assert (counts.macs_performed, counts.macs_gated, counts.macs_skipped) == (
+        performed, gated, skipped)
+    assert performed + gated + skipped == counts.macs == layer.macs
+    r_words[Level.SPAD, Tensor.IFMAP, 0] += performed + gated_x
+    r_words[Level.SPAD, Tensor.WEIGHT, 0] += performed + gated - gated_x
+    r_words[Level.SPAD, Tensor.PSUM, 0] += performed
+    r_words[Level.SPAD, Tensor.PSUM, 1] += performed
+    np.testing.assert_array_equal(counts.words, r_words)
+    np.testing.assert_array_equal(counts.bits[Level.DRAM], r_dbits)
+    np.testing.assert_array_equal(counts.cycles, r_cyc)
+    if arch.sparsity.ifmap == "skip" or arch.sparsity.weight == "skip":
+        assert counts.pe_busy_max_cycles == r_busy[0]
+        assert counts.pe_busy_mean_cycles == pytest.approx(r_busy[1])
+    # the counts the engine derives without enumerating MACs
+    valid, zx, zw, zxw = brute_force_macs(layer, x, wt)
     assert layer.macs == valid
-    assert gated_macs(layer, in_nz) == zero
     assert layer.macs_padded == (layer.n * layer.groups * layer.k * layer.c * layer.p * layer.q
                                  * layer.r * layer.s)
 
@@ -115,18 +125,29 @@ def test_rlc_encoder_matches_reference(values, run_bits):
     assert got == rlc_pairs(values, run_max)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 2), min_size=1, max_size=12), min_size=1, max_size=8),
-       st.integers(1, 4))
-def test_row_summaries_compose_exactly(rows, run_bits):
-    """Tile pairs from row summaries equal the plain coder over the concatenation."""
+       st.sampled_from(COMPRESSION_FORMATS), st.integers(1, 4), st.integers(1, 5))
+def test_tile_encoder_matches_plain_encoders(rows, fmt, run_bits, block):
+    """Every format's tile size from row summaries equals a plain encoder's."""
+    from accelsim.engine.formats import FORMAT_CODES, format_params
+    from accelsim.spec.arch import BlockSpec, CscSpec, FormatsSpec, RlcSpec
+
     width = max(len(r) for r in rows)
-    grid = np.array([r + [0] * (width - len(r)) for r in rows], dtype=np.uint8)
-    nz = (grid != 0).astype(np.uint8).reshape(1, 1, len(rows), width)
-    run_max = 2 ** run_bits - 1
-    summ = K._row_summaries(nz, run_max)
-    got = K._tile_pairs(summ, 0, 1, 0, 1, np.arange(len(rows)), run_max)
-    assert got == rlc_pairs(list(grid.ravel()), run_max)
+    grid = [r + [0] * (width - len(r)) for r in rows]
+    nz = (np.array(grid) != 0).astype(np.uint8).reshape(1, 1, len(rows), width)
+    formats = FormatsSpec(rlc=RlcSpec(run_bits=run_bits, pairs_per_word=2),
+                          csc=CscSpec(count_bits=run_bits, address_bits=7),
+                          block=BlockSpec(block_elems=block))
+
+    class _Arch:  # the two attributes format_params reads
+        pass
+    arch = _Arch()
+    arch.formats = formats
+    fp = format_params(arch)
+    summ = K._row_summaries(nz, fp)
+    got = K._tile_bits(summ, 0, 1, 0, 1, np.arange(len(rows)), width, FORMAT_CODES[fmt], fp, 8)
+    assert got == encode_rows(grid, fmt, formats, 8)
 
 
 def test_rlc_pairs_by_hand():

@@ -57,9 +57,13 @@ def test_all_problems_reported_at_once(tmp_path, eyeriss_dict):
     (lambda d: d["noc"].update(multicast="yes"), "noc.multicast: must be true or false (got 'yes')"),
     (lambda d: d["scratchpads"]["psum"].update(word_bits=8),
      "scratchpads.psum.word_bits: must be >= mac.bits 16 (got 8)"),
-    (lambda d: d["dram"]["rlc"].update(pairs_per_word=4),
-     "dram.rlc: pairs_per_word*(run_bits+value_bits) = 84 exceeds word_bits (got 64)"),
-    (lambda d: d["sparsity"].update(weight="skip"), "sparsity: only ifmap 'none' or 'gate'"),
+    (lambda d: d["formats"]["rlc"].update(pairs_per_word=4),
+     "formats.rlc: pairs_per_word*(run_bits+value_bits) = 84 exceeds word_bits (got 64)"),
+    (lambda d: d["sparsity"].update(weight="prune"), "sparsity.weight: must be one of"),
+    (lambda d: d["dram"].update(weight_compression="zip"),
+     "dram.weight_compression: must be one of ['none', 'rlc', 'csc', 'bitmap', 'block']"),
+    (lambda d: d["dram"].update(burst_bytes=-8), "dram.burst_bytes: must be >= 0 (got -8)"),
+    (lambda d: d["formats"].update(csc={"count_bits": 0}), "formats.csc.count_bits: must be >= 1"),
     (lambda d: d.update(pe_array=[1, 2]), "pe_array: must be a mapping (got list)"),
 ])
 def test_each_error_names_key(tmp_path, eyeriss_dict, mutate, expected):
@@ -89,7 +93,7 @@ def test_python_objects_are_not_constructed(tmp_path):
 
 def test_defaults_fill_optional_sections(eyeriss_dict):
     d = copy.deepcopy(eyeriss_dict)
-    del d["mapper"], d["dram"]["rlc"]
+    del d["mapper"], d["formats"]
     arch = arch_from_dict(d)
     assert arch.mapper.objective == "energy"
-    assert arch.dram.rlc.run_bits == 5
+    assert arch.formats.rlc.run_bits == 5 and arch.formats.block.block_elems == 8

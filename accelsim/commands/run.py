@@ -13,6 +13,11 @@ def add_arguments(p) -> None:
     p.add_argument("trace", help="trace .npz file")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--out", help="write the report to this file (atomically)")
+    p.add_argument("--dense-baseline", action="store_true",
+                   help="also run every layer with sparsity features off: speedup and "
+                        "energy-saving columns")
+    p.add_argument("--sporadic-window", type=int, default=3,
+                   help="neighbourhood (odd, >= 3) of the sporadic-degree metric")
 
 
 def main(args) -> int:
@@ -23,7 +28,8 @@ def main(args) -> int:
 
     arch = load_arch(args.arch)
     trace = read_trace(args.trace)
-    result = run(arch, trace, arch_path=args.arch)
+    result = run(arch, trace, arch_path=args.arch, dense_baseline=args.dense_baseline,
+                 sporadic_window=args.sporadic_window)
     text = write_report(result, args.format, args.out)
     if args.out:
         print(f"wrote {args.out}")

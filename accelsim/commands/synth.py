@@ -15,6 +15,9 @@ def add_arguments(p) -> None:
                    help="zero fraction of every ifmap, or name=fraction,... per layer")
     p.add_argument("--weight-zeros", default=None,
                    help="zero fraction of every weight tensor, or name=fraction,...")
+    p.add_argument("--weight-pattern", default="random",
+                   help="'random' (unstructured, with --weight-zeros) or 'N:M' (exactly N "
+                        "nonzeros in every M consecutive weights of a filter)")
     p.add_argument("--compress", action="store_true", help="zip-compress the arrays")
     p.add_argument("-o", "--output", required=True, help="trace file to write")
 
@@ -24,6 +27,6 @@ def main(args) -> int:
 
     synth_trace(args.network, args.output, batch=args.batch, seed=args.seed,
                 ifmap_zeros=args.ifmap_zeros, weight_zeros=args.weight_zeros,
-                compress=args.compress)
+                weight_pattern=args.weight_pattern, compress=args.compress)
     print(f"wrote {args.output}")
     return 0

@@ -34,7 +34,12 @@ class LayerCounts:
     macs_gated: int
     macs_skipped: int
     active_pes: int
-    pe_busy_cycles: int
+    pe_busy_max_cycles: float   # summed over passes and images: the busiest PE's MAC slots
+    pe_busy_mean_cycles: float  # ... and the mean PE's; max / mean is the load imbalance
+
+    @property
+    def load_imbalance(self) -> float:
+        return self.pe_busy_max_cycles / self.pe_busy_mean_cycles if self.pe_busy_mean_cycles else 1.0
 
     def cycle(self, cause: Cycle) -> int:
         return int(self.cycles[cause])

@@ -55,27 +55,63 @@ def _rlc_pairs(nz, n0, n1, c0, c1, rows, w, run_max):
     return pairs
 
 
-@njit(cache=True)
-def _row_summaries(nz, run_max):
-    """Summarise every row of a feature map for run-length coding.
+# compression formats, by code (accelsim.engine.formats names them)
+FMT_NONE = 0
+FMT_RLC = 1
+FMT_CSC = 2
+FMT_BITMAP = 3
+FMT_BLOCK = 4
+# format parameters, indices into ``fp``
+FP_RUN_MAX = 0         # RLC: longest zero run in a pair
+FP_PAIRS_PER_WORD = 1  # RLC
+FP_RLC_WORD_BITS = 2   # RLC
+FP_COUNT_MAX = 3       # CSC: longest zero count in an entry
+FP_COUNT_BITS = 4      # CSC
+FP_ADDRESS_BITS = 5    # CSC: per column
+FP_BLOCK = 6           # block: values per block
+FP_LEN = 7
+# row summary columns
+RS_LEAD = 0      # zeros before the first nonzero (the row length if none)
+RS_RLC_MID = 1   # RLC pairs from the first to the last nonzero inclusive (0 if none)
+RS_TAIL = 2      # zeros after the last nonzero
+RS_NNZ = 3       # nonzeros
+RS_CSC = 4       # CSC entries (nonzeros plus extra entries for long zero runs)
+RS_BLOCKS = 5    # blocks holding a nonzero
+RS_LEN = 6
 
-    nz : uint8 [N, C, H, W]. Returns int64 [N, C, H, 3]: per row, the zeros
-    before its first nonzero (W if none), the pairs emitted from its first to
-    its last nonzero inclusive (0 if none), and the zeros after its last
-    nonzero. The coder's only state across a row boundary is the pending zero
-    run, so a tile's pair count follows exactly from these (``_tile_pairs``).
+
+@njit(cache=True)
+def _row_summaries(nz, fp):
+    """Summarise every row of a 4-D tensor for every compression format.
+
+    nz : uint8 [A, B, H, W], 1 where the value is nonzero (a feature map
+    [N, C, H, W] or a filter bank [K, C, R, S]); fp : int64 [FP_LEN].
+    Returns int64 [A, B, H, RS_LEN]. RLC's only state across a row boundary
+    is the pending zero run, so a tile's pair count follows exactly from these
+    (``_tile_bits``); the other formats are sums over rows.
     """
-    N, C, H, W = nz.shape
-    out = np.zeros((N, C, H, 3), dtype=np.int64)
-    for n in range(N):
-        for c in range(C):
+    A, B, H, W = nz.shape
+    run_max = fp[FP_RUN_MAX]
+    count_max = fp[FP_COUNT_MAX]
+    block = fp[FP_BLOCK]
+    out = np.zeros((A, B, H, RS_LEN), dtype=np.int64)
+    for a in range(A):
+        for b in range(B):
             for h in range(H):
                 first = -1
                 last = -1
                 mid = 0
+                csc = 0
                 gap = 0
+                nnz = 0
+                blocks = 0
+                block_hit = 0
                 for x in range(W):
-                    if nz[n, c, h, x] != 0:
+                    if x % block == 0:
+                        block_hit = 0
+                    if nz[a, b, h, x] != 0:
+                        nnz += 1
+                        csc += gap // (count_max + 1) + 1
                         if first < 0:
                             first = x
                             mid = 1
@@ -83,49 +119,87 @@ def _row_summaries(nz, run_max):
                             mid += gap // (run_max + 1) + 1
                         gap = 0
                         last = x
+                        if block_hit == 0:
+                            blocks += 1
+                            block_hit = 1
                     else:
                         gap += 1
                 if first < 0:
-                    out[n, c, h, 0] = W
+                    out[a, b, h, RS_LEAD] = W
                 else:
-                    out[n, c, h, 0] = first
-                    out[n, c, h, 1] = mid
-                    out[n, c, h, 2] = W - 1 - last
+                    out[a, b, h, RS_LEAD] = first
+                    out[a, b, h, RS_RLC_MID] = mid
+                    out[a, b, h, RS_TAIL] = W - 1 - last
+                out[a, b, h, RS_NNZ] = nnz
+                out[a, b, h, RS_CSC] = csc
+                out[a, b, h, RS_BLOCKS] = blocks
     return out
 
 
 @njit(cache=True)
-def _tile_pairs(summ, n0, n1, c0, c1, rows, run_max):
-    """Run-length pairs of a tile from row summaries; equals ``_rlc_pairs``."""
-    pairs = 0
-    carry = 0
-    span = run_max + 1
-    for n in range(n0, n1):
-        for c in range(c0, c1):
+def _tile_bits(summ, a0, a1, b0, b1, rows, width, fmt, fp, value_bits):
+    """Bits of one tile (index ranges a0:a1, b0:b1, the given rows, whole rows).
+
+    The tile is read in order (a, b, row, column) and coded as one stream:
+    ``none`` stores every value; ``rlc`` packs (run, value) pairs into words;
+    ``csc`` stores per row an address and per entry a value and a count;
+    ``bitmap`` one bit per value plus the nonzero values; ``block`` one flag
+    bit per block plus every block holding a nonzero, dense.
+    """
+    n_rows = (a1 - a0) * (b1 - b0) * rows.shape[0]
+    if fmt == FMT_NONE:
+        return n_rows * width * value_bits
+    bits = 0
+    if fmt == FMT_RLC:
+        span = fp[FP_RUN_MAX] + 1
+        pairs = 0
+        carry = 0
+        for a in range(a0, a1):
+            for b in range(b0, b1):
+                for h in rows:
+                    z = carry + summ[a, b, h, RS_LEAD]
+                    pairs += z // span
+                    if summ[a, b, h, RS_RLC_MID] == 0:
+                        carry = z % span
+                    else:
+                        tail = summ[a, b, h, RS_TAIL]
+                        pairs += summ[a, b, h, RS_RLC_MID] + tail // span
+                        carry = tail % span
+        if carry > 0:
+            pairs += 1
+        ppw = fp[FP_PAIRS_PER_WORD]
+        return (pairs + ppw - 1) // ppw * fp[FP_RLC_WORD_BITS]
+    for a in range(a0, a1):
+        for b in range(b0, b1):
             for h in rows:
-                lead = summ[n, c, h, 0]
-                mid = summ[n, c, h, 1]
-                z = carry + lead
-                pairs += z // span
-                if mid == 0:
-                    carry = z % span
+                if fmt == FMT_CSC:
+                    bits += (fp[FP_ADDRESS_BITS]
+                             + summ[a, b, h, RS_CSC] * (value_bits + fp[FP_COUNT_BITS]))
+                elif fmt == FMT_BITMAP:
+                    bits += width + summ[a, b, h, RS_NNZ] * value_bits
                 else:
-                    tail = summ[n, c, h, 2]
-                    pairs += mid + tail // span
-                    carry = tail % span
-    if carry > 0:
-        pairs += 1
-    return pairs
+                    n_blocks = (width + fp[FP_BLOCK] - 1) // fp[FP_BLOCK]
+                    bits += n_blocks + summ[a, b, h, RS_BLOCKS] * fp[FP_BLOCK] * value_bits
+    return bits
 
 
 @njit(cache=True)
-def _ifmap_tile_bits(nz, G, C, n_blk, gp, q_r, row_ptr, row_idx, width, run_max,
-                     pairs_per_word, word_bits, dense_bits, compress):
+def _bursts(bits, burst_bits):
+    """A transfer moves whole bursts."""
+    if bits == 0:
+        return np.int64(0)
+    return (bits + burst_bits - 1) // burst_bits * burst_bits
+
+
+@njit(cache=True)
+def _ifmap_tile_bits(nz, G, C, n_blk, gp, q_r, row_ptr, row_idx, width, fmt, fp, value_bits,
+                     burst_bits):
     """DRAM bits of every ifmap tile [group block, image block, strip, channel block].
 
-    nz : int64 [N, G*C, H, 3] row summaries (``_row_summaries``) of the ifmap.
+    nz : int64 [N, G*C, H, RS_LEN] row summaries (``_row_summaries``) of the ifmap.
     row_ptr : int64 [strips+1], row_idx : int64 [rows]: the input rows of each
-    strip (accelsim.mapping.StripTable).
+    strip (accelsim.mapping.StripTable). Each tile is one transfer: whole
+    bursts, each group coded separately.
     With ``compress`` 0 a tile costs ``dense_bits`` per element; else whole RLC
     words of ``pairs_per_word`` pairs, each tile (and each group in it) coded
     separately.
@@ -147,22 +221,18 @@ def _ifmap_tile_bits(nz, G, C, n_blk, gp, q_r, row_ptr, row_idx, width, run_max,
                     for g in range(gb * gp, min(G, gb * gp + gp)):
                         c0 = g * C + cb * q_r
                         c1 = g * C + min(C, cb * q_r + q_r)
-                        if compress:
-                            pairs = _tile_pairs(nz, n0, n1, c0, c1, rows, run_max)
-                            bits += (pairs + pairs_per_word - 1) // pairs_per_word * word_bits
-                        else:
-                            bits += (n1 - n0) * (c1 - c0) * rows.shape[0] * width * dense_bits
-                    out[gb, nb, sb, cb] = bits
+                        bits += _tile_bits(nz, n0, n1, c0, c1, rows, width, fmt, fp, value_bits)
+                    out[gb, nb, sb, cb] = _bursts(bits, burst_bits)
     return out
 
 
 @njit(cache=True)
-def _ofmap_tile_bits(nz, G, K, m_blk, pt, n_blk, gp, e, width, run_max, pairs_per_word,
-                     word_bits, dense_bits, compress):
+def _ofmap_tile_bits(nz, G, K, m_blk, pt, n_blk, gp, e, width, fmt, fp, value_bits,
+                     burst_bits):
     """DRAM bits of every result tile [group blk, filter blk, pass filter blk, image blk, strip].
 
-    nz : int64 [N, G*K, P, 3] row summaries (``_row_summaries``) of the output
-    after its activation; ``width`` is Q.
+    nz : int64 [N, G*K, P, RS_LEN] row summaries (``_row_summaries``) of the
+    output after its activation; ``width`` is Q. Each tile is one transfer.
     Results leave the GLB one processing pass at a time: the filters of a pass
     (``pt`` of them, inside a GLB block of ``m_blk``) for its images and strip.
     """
@@ -189,13 +259,65 @@ def _ofmap_tile_bits(nz, G, K, m_blk, pt, n_blk, gp, e, width, run_max, pairs_pe
                         rows = np.arange(sb * e, min(P, sb * e + e))
                         bits = 0
                         for g in range(gb * gp, min(G, gb * gp + gp)):
-                            if compress:
-                                pairs = _tile_pairs(nz, n0, n1, g * K + k_lo, g * K + k_hi, rows,
-                                                    run_max)
-                                bits += (pairs + pairs_per_word - 1) // pairs_per_word * word_bits
-                            else:
-                                bits += (n1 - n0) * (k_hi - k_lo) * rows.shape[0] * width * dense_bits
-                        out[gb, mb, kb, nb, sb] = bits
+                            bits += _tile_bits(nz, n0, n1, g * K + k_lo, g * K + k_hi, rows, width,
+                                               fmt, fp, value_bits)
+                        out[gb, mb, kb, nb, sb] = _bursts(bits, burst_bits)
+    return out
+
+
+@njit(cache=True)
+def _filter_tile_bits(summ, G, K, C, m_blk, pt, gp, q_r, R, S, fmt, fp, value_bits, burst_bits):
+    """DRAM bits of every pass's filters [group blk, filter blk, pass filter blk, channel blk].
+
+    summ : int64 [G*K, C, R, RS_LEN] row summaries of the weights (a row is
+    the S taps of one filter, channel and filter row). One transfer per pass.
+    """
+    nG = (G + gp - 1) // gp
+    nM = (K + m_blk - 1) // m_blk
+    nKB = (m_blk + pt - 1) // pt
+    nC = (C + q_r - 1) // q_r
+    rows = np.arange(R)
+    out = np.zeros((nG, nM, nKB, nC), dtype=np.int64)
+    for gb in range(nG):
+        for mb in range(nM):
+            m_end = min(K, mb * m_blk + m_blk)
+            for kb in range(nKB):
+                k_lo = mb * m_blk + kb * pt
+                if k_lo >= m_end:
+                    break
+                k_hi = min(m_end, k_lo + pt)
+                for cb in range(nC):
+                    c0 = cb * q_r
+                    c1 = min(C, c0 + q_r)
+                    bits = 0
+                    for g in range(gb * gp, min(G, gb * gp + gp)):
+                        bits += _tile_bits(summ, g * K + k_lo, g * K + k_hi, c0, c1, rows, S,
+                                           fmt, fp, value_bits)
+                    out[gb, mb, kb, cb] = _bursts(bits, burst_bits)
+    return out
+
+
+@njit(cache=True)
+def _tap_counts(nz, Q, stride, pad, dil, S):
+    """Per input row and filter tap, the nonzero inputs the tap meets.
+
+    nz : uint8 [N, C, H, W]. Returns int64 [N, C, H, S]: entry (n, c, h, s)
+    counts output columns x (0 <= x < Q) whose input x*stride + s*dil - pad is
+    a real, nonzero value of row h. A PE holding filter row i and computing
+    output row o meets row h = o*stride_h + i*dil_h - pad_h.
+    """
+    N, C, H, W = nz.shape
+    out = np.zeros((N, C, H, S), dtype=np.int64)
+    for n in range(N):
+        for c in range(C):
+            for h in range(H):
+                for s in range(S):
+                    cnt = 0
+                    for x in range(Q):
+                        w = x * stride + s * dil - pad
+                        if 0 <= w < W and nz[n, c, h, w] != 0:
+                            cnt += 1
+                    out[n, c, h, s] = cnt
     return out
 
 
@@ -220,11 +342,13 @@ PS_LEN = 10
 
 
 @njit(cache=True)
-def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_bits):
+def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_bits, wt_bits,
+                   skip, taps, nzw):
     """Enumerate the row-stationary loop nest pass by pass: counts and pass table.
 
-    dims : int64 [10] N, G, C, K, W, R, S, Q, P, GLB row width (C, K per group;
-           the GLB row width is W, or W plus padding when the GLB stores it).
+    dims : int64 [13] N, G, C, K, W, R, S, Q, P, GLB row width, stride_h, pad_h,
+           dilation_h (C, K per group; the GLB row width is W, or W plus
+           padding when the GLB stores it).
     mp   : int64 [9]  e, p, q, r, t, gp, m, n, segments (see accelsim.mapping).
     hw   : int64 [HW_LEN] bus widths in words, pipeline depth, MACs per PE per
            cycle, 0/1 flags (filter prefetch, ifmap and psum GLB double
@@ -235,23 +359,33 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
            a row of input (accelsim.mapping.rowstationary.glb_ifmap_rows).
     if_bits : int64 [gblk, nblk, strips, cblk] DRAM bits of each ifmap tile.
     of_bits : int64 [gblk, mblk, kblk, nblk, strips] DRAM bits of each result tile.
+    wt_bits : int64 [gblk, mblk, kblk, cblk] DRAM bits of each pass's filters.
+    skip : int64 [2] 1 where zero ifmaps / zero weights are skipped. Then each
+           PE's MAC slots are its nonzero work: for every filter f, channel c
+           and tap s it holds, (nzw[f, c, i, s] if weights skip else 1) x
+           (taps[n, c, h, s] if ifmaps skip else Q), and a pass waits for its
+           busiest PE. taps : int64 [N, G*C, H, S] (``_tap_counts``), nzw :
+           uint8 [G*K, C, R, S]; 1-element dummies when nothing is skipped.
 
     Returns (cycles int64 [9] indexed by accelsim.enums.Cycle, DRAM stall and
              total left 0 for _timeline; words int64 [4 levels, 3 tensors, 2 rw];
-             dram_bits int64 [3 tensors, 2 rw]; busy int64 [1], PE-cycles of
-             compute; passes int64 [passes, PS_LEN]).
+             dram_bits int64 [3 tensors, 2 rw]; busy float64 [2]: summed over
+             passes and images, the busiest PE's MAC slots and the mean PE's;
+             passes int64 [passes, PS_LEN]).
     """
     N, G, C, K, W, R, S, Q = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6], dims[7]
     Wg = dims[9]
+    U, pad, dil = dims[10], dims[11], dims[12]
+    H = taps.shape[2]
+    skip_x, skip_w = skip[0], skip[1]
     e, p, q, r, t, gp, m, n = mp[0], mp[1], mp[2], mp[3], mp[4], mp[5], mp[6], mp[7]
     ib, fb, pb = hw[HW_IFMAP_BUS_WORDS], hw[HW_FILTER_BUS_WORDS], hw[HW_PSUM_BUS_WORDS]
     depth, mpc = hw[HW_PIPELINE_DEPTH], hw[HW_MACS_PER_PE]
     sp_db = hw[HW_SPAD_FILTER_DBUF]
-    wbits = hw[HW_WEIGHT_BITS]
     cyc = np.zeros(9, dtype=np.int64)
     words = np.zeros((4, 3, 2), dtype=np.int64)
     dbits = np.zeros((3, 2), dtype=np.int64)
-    busy = np.zeros(1, dtype=np.int64)
+    busy = np.zeros(2, dtype=np.float64)
     pt = p * t
     qr = q * r
     nG = (G + gp - 1) // gp
@@ -298,7 +432,7 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                             words[1, 0, 0] += fw
                             words[2, 0, 0] += fw
                             words[3, 0, 1] += fw * ea
-                            dbits[0, 0] += fw * wbits
+                            dbits[0, 0] += wt_bits[gb, mb, kb, cb]
                             # per image traffic
                             img_if = g_act * c_act * gr * Wg
                             img_ps = g_act * k_act * ea * Q
@@ -326,8 +460,57 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                             # timing of the pass: per output pixel the busiest PE
                             # runs q*S MACs for each of its p filters, then adds the
                             # psum arriving from below to each
-                            compute = (p_pe * q_pe * S * Q + mpc - 1) // mpc
+                            n_pes = g_act * t_used * r_used * R * ea
+                            dense_work = p_pe * q_pe * S * Q
+                            compute = (dense_work + mpc - 1) // mpc
+                            k0 = mb * m + kb * pt
+                            c0 = cb * qr
+                            if skip_x == 0 and skip_w == 0:
+                                busy[0] += n_act * dense_work
+                                busy[1] += n_act * (g_act * R * ea * k_act * c_act * S * Q / n_pes)
                             accumulate = p_pe * Q * hw[HW_ACCUMULATE]
+                            bus = max((img_if + ib - 1) // ib, (img_ps + pb - 1) // pb)
+                            compute_all = np.int64(0)
+                            stream_all = np.int64(0)
+                            for img in range(n_act if (skip_x or skip_w) else 0):
+                                nimg = nb * n + img
+                                worst = np.int64(0)
+                                total = np.int64(0)
+                                for g in range(gb * gp, gb * gp + g_act):
+                                    for fi in range(t_used):
+                                        f_lo = k0 + fi * p_pe
+                                        f_hi = min(k0 + k_act, f_lo + p_pe)
+                                        for ci in range(r_used):
+                                            ch_lo = c0 + ci * q_pe
+                                            ch_hi = min(c0 + c_act, ch_lo + q_pe)
+                                            for i in range(R):
+                                                for j in range(ea):
+                                                    h = (sb * e + j) * U + i * dil - pad
+                                                    real = 0 <= h < H
+                                                    work = np.int64(0)
+                                                    if skip_x and not real:
+                                                        work = 0
+                                                    else:
+                                                        for f in range(f_lo, f_hi):
+                                                            for c in range(ch_lo, ch_hi):
+                                                                for s_ in range(S):
+                                                                    wv = 1
+                                                                    if skip_w:
+                                                                        wv = nzw[g * K + f, c, i, s_]
+                                                                    if wv == 0:
+                                                                        continue
+                                                                    if skip_x:
+                                                                        work += taps[nimg, g * C + c, h, s_]
+                                                                    else:
+                                                                        work += Q
+                                                    total += work
+                                                    if work > worst:
+                                                        worst = work
+                                busy[0] += worst
+                                busy[1] += total / n_pes
+                                img_compute = (worst + mpc - 1) // mpc
+                                compute_all += img_compute
+                                stream_all += max(img_compute + accumulate, bus)
                             stream = compute + accumulate
                             stream = max(stream, (img_if + ib - 1) // ib)
                             stream = max(stream, (img_ps + pb - 1) // pb)
@@ -336,20 +519,26 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                             if sp_db == 0 or pi == 0:
                                 fill += fill_f
                             drain = depth + R * r_used
-                            pass_cycles = fill + n_act * stream + drain
-                            cyc[2] += n_act * compute
+                            if skip_x or skip_w:
+                                # images differ: each streams at its own pace
+                                pass_stream = stream_all
+                                cyc[2] += compute_all
+                                cyc[5] += pass_stream - compute_all - n_act * accumulate
+                            else:
+                                pass_stream = n_act * stream
+                                cyc[2] += n_act * compute
+                                cyc[5] += n_act * (stream - compute - accumulate)
+                            pass_cycles = fill + pass_stream + drain
                             cyc[3] += fill
                             cyc[4] += drain
-                            cyc[5] += n_act * (stream - compute - accumulate)
                             cyc[8] += n_act * accumulate
                             cyc[1] += pass_cycles
-                            busy[0] += n_act * g_act * t_used * r_used * R * ea * compute
                             passes[pi, PS_CYCLES] = pass_cycles
                             passes[pi, PS_FILL_FILTER] = fill_f
                             passes[pi, PS_TILE] = tile_i
                             if first_of_tile:
                                 passes[pi, PS_TILE_BITS] = if_bits[gb, nb, sb, cb]
-                            passes[pi, PS_FILTER_BITS] = fw * wbits
+                            passes[pi, PS_FILTER_BITS] = wt_bits[gb, mb, kb, cb]
                             passes[pi, PS_WB_BITS] = wb
                             passes[pi, PS_GROUP] = group_i
                             passes[pi, PS_KB] = kb

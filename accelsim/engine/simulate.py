@@ -33,9 +33,11 @@ import numpy as np
 from accelsim.enums import Cycle, Level, Tensor
 from accelsim.engine import kernels as K
 from accelsim.engine.counts import LayerCounts
+from accelsim.engine.formats import FORMAT_CODES, format_params
+from accelsim.engine.sparse import classify, zero_slot_counts
 from accelsim.mapping.rowstationary import Mapping, glb_ifmap_rows, strip_table
 from accelsim.spec.arch import ArchSpec
-from accelsim.workload.layer import Layer, LayerKind, valid_taps
+from accelsim.workload.layer import Layer, LayerKind
 
 
 def _as_nchw(layer: Layer, x: np.ndarray) -> np.ndarray:
@@ -47,19 +49,6 @@ def _as_nchw(layer: Layer, x: np.ndarray) -> np.ndarray:
 def nonzero_mask(layer: Layer, x: np.ndarray) -> np.ndarray:
     """uint8 [N, C_total, H, W] with 1 where ``x`` is nonzero (contiguous)."""
     return np.ascontiguousarray(_as_nchw(layer, x) != 0).view(np.uint8)
-
-
-def gated_macs(layer: Layer, input_nz: np.ndarray) -> int:
-    """MACs (padding excluded) whose ifmap operand is zero.
-
-    Each input element at (h, w) is read by ``K * cnt_h[h] * cnt_w[w]`` MACs,
-    where ``cnt`` counts the (output, tap) pairs on that row or column.
-    """
-    cnt_h = valid_taps(layer.h, layer.r, layer.p, layer.stride_h, layer.pad_h, layer.dilation_h)
-    cnt_w = valid_taps(layer.w, layer.s, layer.q, layer.stride_w, layer.pad_w, layer.dilation_w)
-    zeros_hw = (input_nz.shape[0] * input_nz.shape[1]
-                - input_nz.sum(axis=(0, 1), dtype=np.int64))
-    return int(layer.k * np.einsum("hw,h,w->", zeros_hw, cnt_h, cnt_w))
 
 
 def hw_params(layer: Layer, arch: ArchSpec, mp: Mapping) -> np.ndarray:
@@ -98,66 +87,91 @@ def glb_banks(layer: Layer, arch: ArchSpec, mp: Mapping) -> tuple[int, int]:
     return -(-int(ifmap) // bank), -(-int(psum) // bank)
 
 
-def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.ndarray,
-                   output_nz: np.ndarray, first_layer: bool,
-                   tile_cache: dict | None = None) -> LayerCounts:
-    """Run one mapped MAC layer; ``*_nz`` are :func:`nonzero_mask` arrays.
+def weight_mask(layer: Layer, w: np.ndarray) -> np.ndarray:
+    """uint8 [G*K, C, R, S] with 1 where the weight is nonzero (contiguous)."""
+    return np.ascontiguousarray(w.reshape(layer.groups * layer.k, layer.c, layer.r, layer.s)
+                                != 0).view(np.uint8)
 
-    ``tile_cache``: a dict kept across calls for the same layer and data (the
-    mapping search passes one), so tilings shared by several candidates are
-    encoded once.
+
+def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.ndarray,
+                   output_nz: np.ndarray, weight_nz: np.ndarray, first_layer: bool,
+                   tile_cache: dict | None = None) -> LayerCounts:
+    """Run one mapped MAC layer on its nonzero masks.
+
+    ``input_nz``/``output_nz`` come from :func:`nonzero_mask`, ``weight_nz``
+    from :func:`weight_mask`. ``tile_cache``: a dict kept across calls for the
+    same layer and data (the mapping search passes one), so what does not depend
+    on the mapping, and tilings shared by candidates, are computed once.
     """
     st = strip_table(layer, mp.e)
-    rlc = arch.dram.rlc
-    run_max = 2 ** rlc.run_bits - 1
-    compress_in = arch.dram.ifmap_compression == "rlc" and (
-        not first_layer or arch.dram.compress_first_layer_input)
-    compress_out = arch.dram.ofmap_compression == "rlc"
+    fp = format_params(arch)
+    burst_bits = arch.dram_burst_bytes * 8
+    dram = arch.dram
+    fmt_in = FORMAT_CODES["none" if first_layer and not dram.compress_first_layer_input
+                          else dram.ifmap_compression]
+    fmt_out = FORMAT_CODES[dram.ofmap_compression]
+    fmt_w = FORMAT_CODES[dram.weight_compression]
+    skip = np.array([arch.sparsity.ifmap == "skip", arch.sparsity.weight == "skip"],
+                    dtype=np.int64)
     cache = {} if tile_cache is None else tile_cache
-    if ("summaries", run_max) not in cache:
-        cache[("summaries", run_max)] = (K._row_summaries(input_nz, run_max),
-                                         K._row_summaries(output_nz, run_max))
-    in_summ, out_summ = cache[("summaries", run_max)]
-    key_in = ("ifmap", mp.n, mp.gp, mp.q * mp.r, mp.e, compress_in)
+    if "summaries" not in cache:
+        cache["summaries"] = (K._row_summaries(input_nz, fp), K._row_summaries(output_nz, fp),
+                              K._row_summaries(weight_nz, fp))
+        need_taps = skip.any() or arch.sparsity.weight != "none"
+        taps = (K._tap_counts(input_nz, layer.q, layer.stride_w, layer.pad_w, layer.dilation_w,
+                              layer.s) if need_taps else None)
+        cache["taps"] = taps
+        zx, zw, zxw = zero_slot_counts(layer, input_nz, weight_nz, taps)
+        cache["classes"] = classify(layer.macs, zx, zw, zxw if zxw >= 0 else 0, arch.sparsity)
+    in_summ, out_summ, w_summ = cache["summaries"]
+    qr, pt = mp.q * mp.r, mp.p * mp.t
+    key_in = ("ifmap", mp.n, mp.gp, qr, mp.e, fmt_in)
     if key_in not in cache:
         cache[key_in] = K._ifmap_tile_bits(
-            in_summ, layer.groups, layer.c, mp.n, mp.gp, mp.q * mp.r, st.row_ptr, st.row_idx,
-            input_nz.shape[3], run_max, rlc.pairs_per_word, rlc.word_bits, layer.act_bits,
-            int(compress_in))
-    key_out = ("ofmap", mp.m, mp.p * mp.t, mp.n, mp.gp, mp.e, compress_out)
+            in_summ, layer.groups, layer.c, mp.n, mp.gp, qr, st.row_ptr, st.row_idx,
+            input_nz.shape[3], fmt_in, fp, layer.act_bits, burst_bits)
+    key_out = ("ofmap", mp.m, pt, mp.n, mp.gp, mp.e, fmt_out)
     if key_out not in cache:
         cache[key_out] = K._ofmap_tile_bits(
-            out_summ, layer.groups, layer.k, mp.m, mp.p * mp.t, mp.n, mp.gp, mp.e,
-            output_nz.shape[3], run_max, rlc.pairs_per_word, rlc.word_bits, layer.act_bits,
-            int(compress_out))
-    if_bits, of_bits = cache[key_in], cache[key_out]
+            out_summ, layer.groups, layer.k, mp.m, pt, mp.n, mp.gp, mp.e, output_nz.shape[3],
+            fmt_out, fp, layer.act_bits, burst_bits)
+    key_w = ("weight", mp.m, pt, mp.gp, qr, fmt_w)
+    if key_w not in cache:
+        cache[key_w] = K._filter_tile_bits(
+            w_summ, layer.groups, layer.k, layer.c, mp.m, pt, mp.gp, qr, layer.r, layer.s,
+            fmt_w, fp, layer.weight_bits, burst_bits)
+    if_bits, of_bits, wt_bits = cache[key_in], cache[key_out], cache[key_w]
+    taps = cache["taps"] if cache["taps"] is not None else np.zeros((1, 1, 1, 1), np.int64)
+    nzw = weight_nz if skip[1] else np.zeros((1, 1, 1, 1), np.uint8)
     g_rows, g_pe_rows, g_width = glb_ifmap_rows(layer, arch, st)
     dims = np.array([layer.n, layer.groups, layer.c, layer.k, layer.w, layer.r, layer.s,
-                     layer.q, layer.p, g_width], dtype=np.int64)
+                     layer.q, layer.p, g_width, layer.stride_h, layer.pad_h, layer.dilation_h],
+                    dtype=np.int64)
     mpa = np.array([mp.e, mp.p, mp.q, mp.r, mp.t, mp.gp, mp.m, mp.n, mp.segments],
                    dtype=np.int64)
     hw = hw_params(layer, arch, mp)
-    cyc, words, dbits, busy, passes = K._simulate_nest(dims, mpa, hw, st.e_act, st.rows_in,
-                                                       g_rows, g_pe_rows, if_bits, of_bits)
+    cyc, words, dbits, busy, passes = K._simulate_nest(
+        dims, mpa, hw, st.e_act, st.rows_in, g_rows, g_pe_rows, if_bits, of_bits, wt_bits,
+        skip, taps, nzw)
     total, _ = K._timeline(passes, float(arch.dram_bytes_per_cycle * 8),
                            hw[K.HW_FILTER_PREFETCH], hw[K.HW_IFMAP_DBUF], hw[K.HW_PSUM_DBUF],
                            -(-mp.m // (mp.p * mp.t)))
     cyc[Cycle.TOTAL] = total
     cyc[Cycle.DRAM_STALL] = total - cyc[Cycle.PROCESSING]
-    macs = layer.macs
-    gated = gated_macs(layer, input_nz) if arch.sparsity.ifmap == "gate" else 0
-    performed = macs - gated
-    # spad accesses of the MACs themselves: every tap on real input reads the
-    # ifmap spad; a gated MAC stops there (no filter read, no psum update).
-    words[Level.SPAD, Tensor.IFMAP, 0] += macs
-    words[Level.SPAD, Tensor.WEIGHT, 0] += performed
-    words[Level.SPAD, Tensor.PSUM, 0] += performed
-    words[Level.SPAD, Tensor.PSUM, 1] += performed
+    cls = cache["classes"]
+    # spad accesses of the MAC slots: a performed MAC reads both operands and
+    # updates its psum; a gated one reads only the zero operand that gates it;
+    # a skipped one is never visited.
+    words[Level.SPAD, Tensor.IFMAP, 0] += cls.performed + cls.gated_ifmap
+    words[Level.SPAD, Tensor.WEIGHT, 0] += cls.performed + cls.gated_weight
+    words[Level.SPAD, Tensor.PSUM, 0] += cls.performed
+    words[Level.SPAD, Tensor.PSUM, 1] += cls.performed
     widths = np.array([layer.weight_bits, layer.act_bits, arch.psum_spad.word_bits],
                       dtype=np.int64)
     bits = words * widths[None, :, None]
     bits[Level.DRAM] = dbits
-    return LayerCounts(cycles=cyc, words=words, bits=bits, macs=macs,
-                       macs_padded=layer.macs_padded, macs_performed=performed,
-                       macs_gated=gated, macs_skipped=0, active_pes=mp.active_pes,
-                       pe_busy_cycles=int(busy[0]))
+    return LayerCounts(cycles=cyc, words=words, bits=bits, macs=layer.macs,
+                       macs_padded=layer.macs_padded, macs_performed=cls.performed,
+                       macs_gated=cls.gated, macs_skipped=cls.skipped,
+                       active_pes=mp.active_pes, pe_busy_max_cycles=float(busy[0]),
+                       pe_busy_mean_cycles=float(busy[1]))

@@ -13,6 +13,12 @@ per cycle)), bytes per level (``dram_bytes``, ``glb_bytes``: reads plus writes),
 (weight, ifmap, psum: storage and network energy, MAC excluded),
 ``compute_gated_cycles`` (the part of ``compute_cycles`` spent on taps that do no
 work: gated zeros and padding), the mapping (``map_*``), and densities.
+Sparsity: ``ifmap_density``, ``weight_density``, ``ifmap_sporadic_degree`` (see
+accelsim.workload.sparsity), and ``*_before_mask`` when the trace masks the
+layer's input; ``pe_busy_max_cycles`` / ``pe_busy_mean_cycles`` (the busiest and
+the mean PE's MAC slots, summed over passes and images) and their ratio
+``load_imbalance``. With a dense baseline: ``dense_cycles``,
+``dense_energy_pj_total``, ``speedup`` and ``energy_saving``.
 In JSON the ``energy_pj_<level>`` columns form an ``energy_pj`` object and the
 ``map_*`` columns a ``mapping`` object.
 """
@@ -44,7 +50,9 @@ SUM_COLUMNS = ("macs", "macs_padded", "macs_performed", "macs_gated", "macs_skip
                *(f"{lv}_{tn}_bytes" for lv in ("dram", "glb") for tn in ("weight", "ifmap",
                                                                           "psum")),
                *(f"energy_pj_{k}" for k in ENERGY_KEYS),
-               *(f"energy_pj_by_{t}" for t in TENSOR_NAMES), "compute_gated_cycles", "io_bytes")
+               *(f"energy_pj_by_{t}" for t in TENSOR_NAMES), "compute_gated_cycles", "io_bytes",
+               "pe_busy_max_cycles", "pe_busy_mean_cycles", "dense_cycles",
+               "dense_energy_pj_total")
 
 
 def _layer_row(res: LayerResult, clock_mhz: float, pes: int, macs_per_pe: int) -> dict:
@@ -72,7 +80,19 @@ def _layer_row(res: LayerResult, clock_mhz: float, pes: int, macs_per_pe: int) -
         dram_bytes=c.bytes_at(Level.DRAM), glb_bytes=c.bytes_at(Level.GLB),
         noc_bytes=c.bytes_at(Level.NOC), spad_bytes=c.bytes_at(Level.SPAD),
         ifmap_density=res.ifmap_density, weight_density=res.weight_density,
+        ifmap_sporadic_degree=res.ifmap_sporadic_degree,
+        pe_busy_max_cycles=c.pe_busy_max_cycles, pe_busy_mean_cycles=c.pe_busy_mean_cycles,
+        load_imbalance=c.load_imbalance,
     )
+    if res.ifmap_density_before_mask is not None:
+        row["ifmap_density_before_mask"] = res.ifmap_density_before_mask
+        row["ifmap_sporadic_degree_before_mask"] = res.ifmap_sporadic_degree_before_mask
+    if res.dense is not None and res.dense.simulated:
+        d = res.dense.counts
+        row.update(dense_cycles=d.cycle(Cycle.TOTAL),
+                   dense_energy_pj_total=res.dense.energy_pj["total"],
+                   speedup=d.cycle(Cycle.TOTAL) / cycles if cycles else float("nan"),
+                   energy_saving=1.0 - res.energy_pj["total"] / res.dense.energy_pj["total"])
     for lv in (Level.DRAM, Level.GLB):
         for tn in Tensor:
             row[f"{lv.name.lower()}_{('weight', 'ifmap', 'psum')[tn]}_bytes"] = c.bytes_at(lv, tn)
@@ -107,6 +127,11 @@ def report_frame(result: RunResult) -> pd.DataFrame:
         total["utilization"] = (total["macs"] / (total["cycles"] * arch.pe_array.pes
                                                  * arch.mac.macs_per_pe_per_cycle)
                                 if total["cycles"] else 0.0)
+        if total.get("pe_busy_mean_cycles"):
+            total["load_imbalance"] = total["pe_busy_max_cycles"] / total["pe_busy_mean_cycles"]
+        if "dense_cycles" in df and total.get("dense_cycles"):
+            total["speedup"] = total["dense_cycles"] / total["cycles"]
+            total["energy_saving"] = 1.0 - total["energy_pj_total"] / total["dense_energy_pj_total"]
     return pd.concat([df, pd.DataFrame([total])], ignore_index=True)
 
 
@@ -131,7 +156,10 @@ def _clean(v):
 
 
 FLOAT_COLUMNS = {"latency_s", "processing_latency_s", "utilization", "active_pes",
-                 "ifmap_density", "weight_density"}
+                 "ifmap_density", "weight_density", "ifmap_sporadic_degree",
+                 "ifmap_density_before_mask", "ifmap_sporadic_degree_before_mask",
+                 "pe_busy_max_cycles", "pe_busy_mean_cycles", "load_imbalance", "speedup",
+                 "energy_saving"}
 
 
 def _json_row(row: dict) -> dict:

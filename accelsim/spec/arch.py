@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SPARSITY_MODES = ("none", "gate", "skip")
-COMPRESSION_FORMATS = ("none", "rlc")
+COMPRESSION_FORMATS = ("none", "rlc", "csc", "bitmap", "block")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,7 +96,8 @@ class NocSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RlcSpec:
-    """Run-length coding of feature maps (Eyeriss JSSC 2017 Sec. V-A)."""
+    """Run-length coding (Eyeriss JSSC 2017 Sec. V-A): words of ``pairs_per_word``
+    (zero run of ``run_bits``, value of ``value_bits``) pairs."""
 
     run_bits: int = 5
     value_bits: int = 16
@@ -105,14 +106,50 @@ class RlcSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CscSpec:
+    """Compressed sparse column (Eyeriss v2, Chen et al. JETCAS 2019 Sec. III-D):
+    per nonzero a value and a ``count_bits`` count of the zeros before it (a
+    longer zero run takes an extra entry), per column an ``address_bits`` start
+    address. A column here is one row of the tensor's innermost dimension."""
+
+    count_bits: int = 4
+    address_bits: int = 16
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BlockSpec:
+    """Zero-block skipping: rows cut into blocks of ``block_elems`` values, one
+    flag bit per block, only blocks holding a nonzero stored, densely."""
+
+    block_elems: int = 8
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FormatsSpec:
+    """Parameters of the compression formats (bitmap: one bit per value plus
+    the nonzero values, needs none)."""
+
+    rlc: RlcSpec = RlcSpec()
+    csc: CscSpec = CscSpec()
+    block: BlockSpec = BlockSpec()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DramSpec:
+    """Off-chip memory: its link, the formats tensors are stored in, bursts.
+
+    Every DRAM transfer (an ifmap tile, a pass's filters, a pass's results)
+    moves whole bursts of ``burst_bytes``: compressed or skipped data still
+    costs the bursts it touches.
+    """
+
     bus_bits: int
     link_clock_mhz: float
     ifmap_compression: str = "none"
     ofmap_compression: str = "none"
     weight_compression: str = "none"
     compress_first_layer_input: bool = False
-    rlc: RlcSpec = RlcSpec()
+    burst_bytes: int = 0  # 0: one bus word
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +161,14 @@ class MacSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SparsitySpec:
+    """What the PEs do with a zero operand, per operand.
+
+    ``none``: nothing, the MAC is performed. ``gate``: the MAC and the other
+    operand's read are gated, saving energy but not the cycle (Eyeriss v1 for
+    ifmaps). ``skip``: the zero is never processed, costing neither cycle nor
+    energy (Eyeriss v2 for both); the PE then walks only the nonzero work.
+    """
+
     ifmap: str = "none"
     weight: str = "none"
 
@@ -185,8 +230,13 @@ class ArchSpec:
     sparsity: SparsitySpec
     energy: EnergySpec
     mapper: MapperSpec = MapperSpec()
+    formats: FormatsSpec = FormatsSpec()
     description: str = ""
     source: str = ""
+
+    @property
+    def dram_burst_bytes(self) -> int:
+        return self.dram.burst_bytes or self.dram.bus_bits // 8
 
     @property
     def dram_bytes_per_cycle(self) -> float:

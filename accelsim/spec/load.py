@@ -20,8 +20,8 @@ from accelsim.errors import ConfigError
 from accelsim.spec.arch import (COMPRESSION_FORMATS, MAPPER_OBJECTIVES, SPARSITY_MODES,
                                 STRIP_MINING,
                                 ArchSpec, DramSpec, EnergySpec, GlobalBufferSpec, MacSpec,
-                                MapperSpec, NocSpec, PeArraySpec, RlcSpec, ScratchpadSpec,
-                                SparsitySpec)
+                                BlockSpec, CscSpec, FormatsSpec, MapperSpec, NocSpec,
+                                PeArraySpec, RlcSpec, ScratchpadSpec, SparsitySpec)
 
 SUPPORTED_VERSIONS = (1,)
 
@@ -67,8 +67,11 @@ SCHEMA: dict[str, Any] = {
              "ofmap_compression": _F("choice", "none", choices=COMPRESSION_FORMATS),
              "weight_compression": _F("choice", "none", choices=COMPRESSION_FORMATS),
              "compress_first_layer_input": _F("bool", False),
-             "rlc": {"run_bits": _pos(5, 32), "value_bits": _pos(16, 64),
-                     "pairs_per_word": _pos(3), "word_bits": _pos(64)}},
+             "burst_bytes": _F("int", 0, 0)},
+    "formats": {"rlc": {"run_bits": _pos(5, 32), "value_bits": _pos(16, 64),
+                        "pairs_per_word": _pos(3), "word_bits": _pos(64)},
+                "csc": {"count_bits": _pos(4, 32), "address_bits": _pos(16, 64)},
+                "block": {"block_elems": _pos(8, 4096)}},
     "mac": {"kind": _F("choice", "int", choices=("int",)), "bits": _pos(16, 64),
             "macs_per_pe_per_cycle": _pos(1)},
     "sparsity": {"ifmap": _F("choice", "none", choices=SPARSITY_MODES),
@@ -82,7 +85,8 @@ SCHEMA: dict[str, Any] = {
                "top_k": _pos(8, 1000),
                "strip_mining": _F("choice", "search", choices=STRIP_MINING)},
 }
-_OPTIONAL_SECTIONS = {("dram", "rlc")}
+_OPTIONAL_SECTIONS = {("formats",), ("formats", "rlc"), ("formats", "csc"),
+                      ("formats", "block")}
 
 
 def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
@@ -156,17 +160,12 @@ def _cross_checks(d: dict, problems: list[str]) -> None:
         if psum["word_bits"] < mac["bits"]:
             problems.append(f"scratchpads.psum.word_bits: must be >= mac.bits {mac['bits']} "
                             f"(got {psum['word_bits']})")
-    if d.get("sparsity", {}).get("ifmap") == "skip" or d.get("sparsity", {}).get("weight") in (
-            "gate", "skip"):
-        problems.append("sparsity: only ifmap 'none' or 'gate' with weight 'none' is modeled so "
-                        "far; skipping and weight gating are not implemented yet (got "
-                        f"{d.get('sparsity')!r})")
-    rlc = d.get("dram", {}).get("rlc", {})
+    rlc = d.get("formats", {}).get("rlc", {})
     if all(isinstance(rlc.get(k), int) for k in ("run_bits", "value_bits", "pairs_per_word",
                                                   "word_bits")):
         need = rlc["pairs_per_word"] * (rlc["run_bits"] + rlc["value_bits"])
         if need > rlc["word_bits"]:
-            problems.append(f"dram.rlc: pairs_per_word*(run_bits+value_bits) = {need} exceeds "
+            problems.append(f"formats.rlc: pairs_per_word*(run_bits+value_bits) = {need} exceeds "
                             f"word_bits (got {rlc['word_bits']})")
     del pe
 
@@ -183,8 +182,9 @@ def _construct(d: dict) -> ArchSpec:
         ifmap_spad=ScratchpadSpec(**sp["ifmap"]), filter_spad=ScratchpadSpec(**sp["filter"]),
         psum_spad=ScratchpadSpec(**sp["psum"]),
         glb=GlobalBufferSpec(**d["glb"]), noc=NocSpec(**d["noc"]),
-        dram=DramSpec(**{**d["dram"], "link_clock_mhz": float(d["dram"]["link_clock_mhz"]),
-                         "rlc": RlcSpec(**d["dram"]["rlc"])}),
+        dram=DramSpec(**{**d["dram"], "link_clock_mhz": float(d["dram"]["link_clock_mhz"])}),
+        formats=FormatsSpec(rlc=RlcSpec(**d["formats"]["rlc"]), csc=CscSpec(**d["formats"]["csc"]),
+                            block=BlockSpec(**d["formats"]["block"])),
         mac=MacSpec(**d["mac"]), sparsity=SparsitySpec(**d["sparsity"]),
         mapper=MapperSpec(**d["mapper"]),
         energy=EnergySpec(dram_pj=norm["dram"] * mac_pj, glb_pj=norm["glb"] * mac_pj,

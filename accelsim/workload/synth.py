@@ -25,6 +25,7 @@ import numpy as np
 from accelsim.errors import AccelsimError
 from accelsim.workload.layer import layer_from_header
 from accelsim.workload.networks import NETWORKS, network_layers
+from accelsim.workload.sparsity import nm_mask
 from accelsim.workload.trace import write_trace
 
 
@@ -76,10 +77,30 @@ def random_tensor(rng: np.random.Generator, shape, bits: int, zero_fraction: flo
     return vals.astype(_int_dtype(bits)).reshape(shape)
 
 
+def parse_pattern(pattern: str) -> tuple[int, int] | None:
+    """``random`` -> None; ``N:M`` -> (N, M). Raises AccelsimError otherwise."""
+    if pattern == "random":
+        return None
+    n, sep, m = pattern.partition(":")
+    if sep and n.isdigit() and m.isdigit() and 0 < int(n) <= int(m):
+        return int(n), int(m)
+    raise AccelsimError(f"--weight-pattern: must be 'random' or N:M with 0 < N <= M "
+                        f"(got {pattern!r})")
+
+
 def synth_trace(network: str, path: str, *, batch: int = 1, seed: int = 0,
                 ifmap_zeros: str | None = None, weight_zeros: str | None = None,
-                compress: bool = False) -> None:
-    """Write a synthetic trace of a built-in network (``accelsim synth``)."""
+                weight_pattern: str = "random", compress: bool = False) -> None:
+    """Write a synthetic trace of a built-in network (``accelsim synth``).
+
+    ``weight_pattern`` ``N:M`` prunes every filter to exactly N nonzeros in each
+    M consecutive weights (accelsim.workload.sparsity.nm_mask); it excludes
+    ``weight_zeros``.
+    """
+    nm = parse_pattern(weight_pattern)
+    if nm is not None and weight_zeros:
+        raise AccelsimError("--weight-zeros: cannot be combined with --weight-pattern N:M "
+                            "(the pattern fixes the zeros)")
     if network not in NETWORKS:
         raise AccelsimError(f"synth: unknown network {network!r} (known: "
                             f"{', '.join(sorted(NETWORKS))})")
@@ -103,8 +124,11 @@ def synth_trace(network: str, path: str, *, batch: int = 1, seed: int = 0,
         key = f"t{idx}"
         arrays[f"{key}.input"] = random_tensor(rng, layer.input_shape, layer.act_bits,
                                                in_frac, signed=False)
-        arrays[f"{key}.weight"] = random_tensor(rng, layer.weight_shape, layer.weight_bits,
-                                                w_per.get(layer.name, w_default) or 0.0, signed=True)
+        weight = random_tensor(rng, layer.weight_shape, layer.weight_bits,
+                               w_per.get(layer.name, w_default) or 0.0, signed=True)
+        if nm is not None:
+            weight[~nm_mask(weight.shape, nm[0], nm[1], rng)] = 0
+        arrays[f"{key}.weight"] = weight
         arrays[f"{key}.output"] = random_tensor(rng, layer.output_shape, layer.act_bits,
                                                 out_frac, signed=layer.activation != "relu")
         head["tensors"] = {"input": f"{key}.input", "weight": f"{key}.weight",

@@ -1,0 +1,66 @@
+"""Sparsity of real tensors: density, sporadic degree, masks, N:M pruning.
+
+Place in the pipeline: ``workload`` (measures and shapes tensors; no hardware).
+
+*Sporadic degree* of a feature map: the fraction of its nonzero values that
+have no nonzero neighbour in the ``window`` x ``window`` spatial neighbourhood
+around them in the same image and channel (the value itself excluded). Why
+this definition: what makes an isolated nonzero expensive is that the
+hardware fetches data in units larger than one value (a DRAM burst, a block of
+a block-sparse format, a run-length word), and those units are spatially
+contiguous; a nonzero whose neighbourhood is empty is the one most likely to
+pay for a whole unit alone. 3 x 3 is the default because it is the receptive
+field of the most common filter; ``window`` is configurable (odd, >= 3). Inputs
+without spatial extent (H = W = 1, e.g. linear layers) have no
+neighbourhood: their sporadic degree is NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def density(x: np.ndarray) -> float:
+    return float(np.count_nonzero(x) / x.size) if x.size else 0.0
+
+
+def sporadic_degree(nz: np.ndarray, window: int = 3) -> float:
+    """Fraction of nonzeros of ``nz`` [N, C, H, W] with no nonzero neighbour."""
+    if window < 3 or window % 2 == 0:
+        raise ValueError(f"sporadic window must be odd and >= 3 (got {window})")
+    if nz.ndim != 4 or (nz.shape[2] == 1 and nz.shape[3] == 1):
+        return float("nan")
+    b = (nz != 0).astype(np.int32)
+    total = int(b.sum())
+    if total == 0:
+        return 0.0
+    half = window // 2
+    padded = np.pad(b, ((0, 0), (0, 0), (half + 1, half), (half + 1, half)))
+    integral = padded.cumsum(axis=2).cumsum(axis=3)
+    H, W = b.shape[2], b.shape[3]
+    box = (integral[:, :, window:window + H, window:window + W]
+           - integral[:, :, 0:H, window:window + W]
+           - integral[:, :, window:window + H, 0:W]
+           + integral[:, :, 0:H, 0:W])
+    neighbours = box - b
+    return float(np.count_nonzero((b == 1) & (neighbours == 0)) / total)
+
+
+def nm_mask(shape: tuple[int, ...], n: int, m: int, rng: np.random.Generator) -> np.ndarray:
+    """A bool mask keeping exactly ``n`` of every ``m`` consecutive weights.
+
+    Groups run along each filter's flattened input dimension (C x R x S for a
+    conv, C for a linear layer), as in NVIDIA's 2:4 structured sparsity; a
+    final partial group keeps min(n, its length). Which ``n`` survive is drawn
+    at random (seeded).
+    """
+    if not 0 < n <= m:
+        raise ValueError(f"N:M needs 0 < N <= M (got {n}:{m})")
+    k = shape[0]
+    per = int(np.prod(shape[1:]))
+    keep = np.zeros((k, per), dtype=bool)
+    for start in range(0, per, m):
+        size = min(m, per - start)
+        ranks = rng.random((k, size)).argsort(axis=1)
+        keep[:, start:start + size] = ranks < min(n, size)
+    return keep.reshape(shape)
