@@ -61,6 +61,23 @@ def _title(frames) -> str:
     return what
 
 
+def _number(v: float) -> str:
+    """A total as people write it: 17,414 or 281.2 or 0.0312."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+
+def _label_totals(ax, totals: list[float], horiz: bool) -> None:
+    """Write each total on its bar, with its change from the first report's."""
+    texts = [_number(totals[0])]
+    for t in totals[1:]:
+        change = (t / totals[0] - 1) * 100 if totals[0] else float("nan")
+        texts.append(f"{_number(t)} ({change:+.1f}%)" if horiz else f"{change:+.1f}%")
+    for container, text in zip((c for c in ax.containers), texts):
+        ax.bar_label(container, [text], padding=2, fontsize=8)
+    top = max(totals) if totals and max(totals) > 0 else 1.0
+    (ax.set_xlim if horiz else ax.set_ylim)(0, top * (1.35 if horiz else 1.12))
+
+
 def plot_compare(reports, *, title: str | None = None) -> Figure:
     """Grouped bars of energy and latency per layer and in total, one bar per report.
 
@@ -102,18 +119,20 @@ def plot_compare(reports, *, title: str | None = None) -> Figure:
     for (metric, unit, scale), (cell_l, cell_t) in zip(COMPARE_METRICS, cells):
         ax = fig.add_subplot(cell_l)
         ax_total = fig.add_subplot(cell_t)
+        totals = []
         for i, (df, label) in enumerate(zip(frames, labels)):
             rows = layer_rows(df).drop_duplicates("name").set_index("name")
             vals = rows[metric].astype(float).reindex(names).to_numpy() * scale
-            tot = float(total_row(df, [metric])[metric]) * scale
+            totals.append(float(total_row(df, [metric])[metric]) * scale)
             off = (i - (k - 1) / 2) * width
             kw = dict(color=series_color(i), edgecolor=EDGE_COLOR, linewidth=0.4, label=label)
             if horiz:
                 ax.barh(pos + off, vals, height=width, **kw)
-                ax_total.barh([off], [tot], height=width, **kw)
+                ax_total.barh([off], [totals[-1]], height=width, **kw)
             else:
                 ax.bar(pos + off, vals, width=width, **kw)
-                ax_total.bar([off], [tot], width=width, **kw)
+                ax_total.bar([off], [totals[-1]], width=width, **kw)
+        _label_totals(ax_total, totals, horiz)
         label_layer_axis(ax, names, is_horizontal=horiz)
         value_axis(ax, unit, is_horizontal=horiz)
         total_axis(ax_total, is_horizontal=horiz)

@@ -84,7 +84,11 @@ def plot_latency(report, *, title: str | None = None) -> Figure:
     stacked_bars(ax_total, np.zeros(1), latency_segments(total), is_horizontal=horiz,
                  width=0.6)
     total_cycles = float(sum(np.nansum(v) for _, _, _, v in latency_segments(total)))
-    annotate_total(ax_total, total_cycles, f"{total_cycles / 1e6:,.2f} M", is_horizontal=horiz)
+    text = f"{total_cycles / 1e6:,.2f} M"
+    if has_values(df, "latency_s"):
+        ms = float(total_row(df, ["latency_s"])["latency_s"]) * 1e3
+        text += f"\n{ms:,.1f} ms" if ms >= 10 else f"\n{ms:.3g} ms"
+    annotate_total(ax_total, total_cycles, text, is_horizontal=horiz)
     label_layer_axis(ax, names, is_horizontal=horiz)
     value_axis(ax, "cycles", is_horizontal=horiz, eng=True)
     total_axis(ax_total, is_horizontal=horiz)

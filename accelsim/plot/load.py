@@ -88,8 +88,12 @@ def _existing(path: str | os.PathLike, suffixes: tuple[str, ...], what: str) -> 
     return path
 
 
-def _normalize(df: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Common shape: a ``name`` column, a boolean ``simulated``, attrs filled in."""
+def _normalize(df: pd.DataFrame, source: str, *, keep_label: bool = False) -> pd.DataFrame:
+    """Common shape: a ``name`` column, a boolean ``simulated``, attrs filled in.
+
+    The legend label is made from the arch name and the file name, unless
+    ``keep_label`` and the frame already has one (a frame the caller labelled).
+    """
     if "name" not in df.columns:
         raise AccelsimError(f"{source}: not an accelsim report (no 'name' column)")
     attrs = dict(df.attrs)
@@ -104,9 +108,10 @@ def _normalize(df: pd.DataFrame, source: str) -> pd.DataFrame:
     df.attrs["source"] = source
     df.attrs.setdefault("arch", None)
     df.attrs.setdefault("network", None)
-    name = os.path.basename(source) if not source.startswith("<") else None
-    parts = [p for p in (df.attrs["arch"], name) if p]
-    df.attrs["label"] = " · ".join(parts) if parts else source
+    if not (keep_label and df.attrs.get("label")):
+        name = os.path.basename(source) if not source.startswith("<") else None
+        parts = [p for p in (df.attrs["arch"], name) if p]
+        df.attrs["label"] = " · ".join(parts) if parts else source
     return df
 
 
@@ -134,7 +139,7 @@ def load_report(src) -> pd.DataFrame:
     """
     if isinstance(src, pd.DataFrame):
         source = src.attrs.get("source") or "<DataFrame>"
-        return _normalize(src.copy(), source)
+        return _normalize(src.copy(), source, keep_label=True)
     if isinstance(src, Mapping):
         return _normalize(_frame_from_dict(src, "<dict>"), "<dict>")
     path = _existing(src, REPORT_SUFFIXES, "report")
