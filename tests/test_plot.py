@@ -138,6 +138,8 @@ def test_one_loader_reads_json_csv_parquet_and_dict_alike(sparse):
     ('{"arch": {}}', ".json", r"bad\.json: not an accelsim report \(no 'layers' list\)"),
     ("[1, 2]", ".json", r"bad\.json: not an accelsim report \(top level is not an object\)"),
     ("a,b\n1,2\n", ".csv", r"bad\.csv: not an accelsim report \(no 'name' column\)"),
+    ("not parquet", ".parquet", r"bad\.parquet: not a readable report table"),
+    ('{"layers": [1]}', ".json", r"bad\.json: a report row is not an object \(got int\)"),
 ])
 def test_unreadable_reports_are_named(tmp_path, content, suffix, message):
     path = tmp_path / (("missing" if content is None else "bad") + suffix)
@@ -145,6 +147,15 @@ def test_unreadable_reports_are_named(tmp_path, content, suffix, message):
         path.write_text(content)
     with pytest.raises(AccelsimError, match=message):
         load_report(path)
+
+
+def test_parquet_without_pyarrow_says_so(sparse, monkeypatch):
+    def no_pyarrow(*args, **kwargs):
+        raise ImportError("No module named 'pyarrow'")
+
+    monkeypatch.setattr(pd, "read_parquet", no_pyarrow)
+    with pytest.raises(AccelsimError, match=r"sparse\.parquet: reading Parquet needs pyarrow"):
+        load_report(sparse["parquet"])
 
 
 def test_report_without_simulated_layers_is_an_error(sparse):

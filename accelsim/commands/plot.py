@@ -29,7 +29,7 @@ def add_arguments(p) -> None:
     g = p.add_argument_group("breakdown")
     g.add_argument("--by", choices=("level", "tensor"),
                    help="stack energy by storage level (default) or by tensor")
-    g.add_argument("--normalize", action="store_true", help="energy per MAC (pJ/MAC), not uJ")
+    g.add_argument("--normalize", action="store_true", help="energy per MAC (pJ/MAC), not µJ")
     g = p.add_argument_group("pareto")
     g.add_argument("--x", metavar="COL", help="metric on the x axis (default: latency_s)")
     g.add_argument("--y", metavar="COL", help="metric on the y axis (default: energy_pj_total)")

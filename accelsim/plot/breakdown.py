@@ -5,7 +5,7 @@ Place in the pipeline: ``report -> plot``.
 By level the segments are DRAM, GLB, NoC, spad and MAC (``energy_pj_<level>``);
 by tensor they are weight, ifmap and psum (``energy_pj_by_<tensor>``: storage
 and network energy) plus MAC energy as its own segment, so both stacks add up
-to ``energy_pj_total``. Values are in uJ, or with ``normalize`` in pJ per MAC
+to ``energy_pj_total``. Values are in µJ, or with ``normalize`` in pJ per MAC
 (energy over ``macs``, the layer's dense work without padding).
 """
 
@@ -46,7 +46,7 @@ def plot_breakdown(report, *, by: str = "level", normalize: bool = False,
         Stack by storage level (DRAM, GLB, NoC, spad, MAC) or by tensor
         (weight, ifmap, psum, and MAC).
     normalize : bool
-        Plot pJ per MAC (energy / ``macs``) instead of uJ.
+        Plot pJ per MAC (energy / ``macs``) instead of µJ.
     title : str, optional
         Figure title; by default names the network and the architecture.
 

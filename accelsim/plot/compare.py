@@ -3,7 +3,7 @@
 Place in the pipeline: ``report -> plot``.
 
 For dense vs sparse data, two architectures, or two operator assignments: one
-bar per report in each layer's group, total energy (``energy_pj_total``, uJ)
+bar per report in each layer's group, total energy (``energy_pj_total``, µJ)
 above and latency (``latency_s``, ms) below, each with a totals panel. Layers
 are matched by name; a layer missing from a report has no bar there. Each
 report is labelled by its architecture name and file name.
@@ -72,7 +72,7 @@ def _label_totals(ax, totals: list[float], horiz: bool) -> None:
     for t in totals[1:]:
         change = (t / totals[0] - 1) * 100 if totals[0] else float("nan")
         texts.append(f"{_number(t)} ({change:+.1f}%)" if horiz else f"{change:+.1f}%")
-    for container, text in zip((c for c in ax.containers), texts):
+    for container, text in zip(ax.containers, texts):
         ax.bar_label(container, [text], padding=2, fontsize=8)
     top = max(totals) if totals and max(totals) > 0 else 1.0
     (ax.set_xlim if horiz else ax.set_ylim)(0, top * (1.35 if horiz else 1.12))
@@ -93,7 +93,7 @@ def plot_compare(reports, *, title: str | None = None) -> Figure:
     matplotlib.figure.Figure
         Axes in order: energy per layer, energy total, latency per layer,
         latency total. In each, one BarContainer per report, labelled with the
-        report's label, in uJ and ms.
+        report's label, in µJ and ms.
     """
     reports = list(reports)
     if len(reports) < 2:

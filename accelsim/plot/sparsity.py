@@ -95,7 +95,7 @@ def plot_sparsity(report, *, title: str | None = None) -> Figure:
                 ax.bar(pos + off, vals, width=width, **kw)
         value_axis(ax, unit, is_horizontal=horiz)
         if unit.startswith("density"):
-            (ax.set_xlim if horiz else ax.set_ylim)(0, 1.0)
+            (ax.set_xlim if horiz else ax.set_ylim)(0, 1.04)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     for i, ax in enumerate(axes):
         if horiz and i == 0 or not horiz and i == len(axes) - 1:

@@ -52,17 +52,16 @@ def horizontal(n_layers: int) -> bool:
     return n_layers > HORIZONTAL_ABOVE
 
 
-def layers_figure_size(n_layers: int, *, per_layer: float = 0.42, extra: float = 0.0
-                       ) -> tuple[float, float]:
+def layers_figure_size(n_layers: int) -> tuple[float, float]:
     """(width, height) in inches that keeps ``n_layers`` labels legible."""
     if horizontal(n_layers):
-        return (8.5 + extra, max(5.0, 0.24 * n_layers + 1.8))
-    return (max(7.0, per_layer * n_layers + 3.0) + extra, 5.2)
+        return (8.5, max(5.0, 0.24 * n_layers + 1.8))
+    return (max(7.0, 0.42 * n_layers + 3.0), 5.2)
 
 
 def new_figure(size: tuple[float, float]) -> Figure:
-    fig = Figure(figsize=size, layout="constrained")
-    return fig
+    """A pyplot-free figure whose constrained layout keeps labels from overlapping."""
+    return Figure(figsize=size, layout="constrained")
 
 
 def label_layer_axis(ax, names, *, is_horizontal: bool) -> None:
