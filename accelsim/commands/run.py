@@ -18,6 +18,8 @@ def add_arguments(p) -> None:
                         "energy-saving columns")
     p.add_argument("--sporadic-window", type=int, default=3,
                    help="neighbourhood (odd, >= 3) of the sporadic-degree metric")
+    p.add_argument("--plot", metavar="FIG",
+                   help="also draw the energy breakdown to FIG (.png, .svg or .pdf)")
 
 
 def main(args) -> int:
@@ -26,6 +28,9 @@ def main(args) -> int:
     from accelsim.spec.load import load_arch
     from accelsim.workload.trace import read_trace
 
+    if args.plot:  # a bad figure name fails before the simulation, not after
+        from accelsim.plot import figure_format
+        figure_format(args.plot, "--plot")
     arch = load_arch(args.arch)
     trace = read_trace(args.trace)
     result = run(arch, trace, arch_path=args.arch, dense_baseline=args.dense_baseline,
@@ -35,4 +40,11 @@ def main(args) -> int:
         print(f"wrote {args.out}")
     else:
         sys.stdout.write(text)
+    if args.plot:
+        from accelsim.plot import plot_breakdown, save_figure
+        from accelsim.report.report import report_dict
+
+        save_figure(plot_breakdown(report_dict(result)), args.plot, option="--plot")
+        # keep stdout clean when it carries the report itself
+        print(f"wrote {args.plot}", file=sys.stdout if args.out else sys.stderr)
     return 0

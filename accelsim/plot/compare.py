@@ -1,0 +1,146 @@
+"""Two or more reports side by side: energy and latency per layer and in total.
+
+Place in the pipeline: ``report -> plot``.
+
+For dense vs sparse data, two architectures, or two operator assignments: one
+bar per report in each layer's group, total energy (``energy_pj_total``, µJ)
+above and latency (``latency_s``, ms) below, each with a totals panel. Layers
+are matched by name; a layer missing from a report has no bar there. Each
+report is labelled by its architecture name and file name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from accelsim.errors import AccelsimError
+from accelsim.plot.load import layer_rows, load_report, require_columns, total_row
+from accelsim.plot.style import (EDGE_COLOR, figure_legend, horizontal, label_layer_axis,
+                                 new_figure, series_color, total_axis, value_axis)
+
+COMPARE_METRICS = (("energy_pj_total", "energy (µJ)", 1e-6),
+                   ("latency_s", "latency (ms)", 1e3))
+
+
+def _labels(frames) -> list[str]:
+    """Each report's legend label, made unique if two would read the same."""
+    labels = []
+    for df in frames:
+        label = df.attrs.get("label") or df.attrs.get("source")
+        n, base = 2, label
+        while label in labels:
+            label, n = f"{base} ({n})", n + 1
+        labels.append(label)
+    return labels
+
+
+def _layer_names(frames) -> list[str]:
+    """Union of the simulated layers' names, in the order they first appear."""
+    names: list[str] = []
+    seen = set()
+    for df in frames:
+        for name in layer_rows(df)["name"]:
+            if name not in seen:
+                seen.add(name)
+                names.append(name)
+    return names
+
+
+def _title(frames) -> str:
+    nets = list(dict.fromkeys(df.attrs.get("network") for df in frames if
+                              df.attrs.get("network")))
+    archs = list(dict.fromkeys(df.attrs.get("arch") for df in frames if df.attrs.get("arch")))
+    what = "Energy and latency"
+    if nets:
+        what += " — " + " vs ".join(nets)
+    if len(archs) > 1:
+        what += (" on " if nets else " — ") + " vs ".join(archs)
+    elif archs:
+        what += f" on {archs[0]}"
+    return what
+
+
+def _number(v: float) -> str:
+    """A total as people write it: 17,414 or 281.2 or 0.0312."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+
+def _label_totals(ax, totals: list[float], horiz: bool) -> None:
+    """Write each total on its bar, with its change from the first report's."""
+    texts = [_number(totals[0])]
+    for t in totals[1:]:
+        change = (t / totals[0] - 1) * 100 if totals[0] else float("nan")
+        texts.append(f"{_number(t)} ({change:+.1f}%)" if horiz else f"{change:+.1f}%")
+    for container, text in zip(ax.containers, texts):
+        ax.bar_label(container, [text], padding=2, fontsize=8)
+    top = max(totals) if totals and max(totals) > 0 else 1.0
+    (ax.set_xlim if horiz else ax.set_ylim)(0, top * (1.35 if horiz else 1.12))
+
+
+def plot_compare(reports, *, title: str | None = None) -> Figure:
+    """Grouped bars of energy and latency per layer and in total, one bar per report.
+
+    Parameters
+    ----------
+    reports : sequence
+        Two or more reports, each as accepted by :func:`~accelsim.plot.load_report`.
+    title : str, optional
+        Figure title; by default names the networks and architectures.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Axes in order: energy per layer, energy total, latency per layer,
+        latency total. In each, one BarContainer per report, labelled with the
+        report's label, in µJ and ms.
+    """
+    reports = list(reports)
+    if len(reports) < 2:
+        raise AccelsimError(f"compare needs two or more reports (got {len(reports)})")
+    frames = [load_report(r) for r in reports]
+    for df in frames:
+        require_columns(df, [m for m, _, _ in COMPARE_METRICS], "the comparison")
+    labels = _labels(frames)
+    names = _layer_names(frames)
+    k = len(frames)
+    horiz = horizontal(len(names))
+    width = 0.8 / k
+    if horiz:
+        fig = new_figure((11.0, max(5.0, 0.11 * k * len(names) + 2.0)))
+        gs = fig.add_gridspec(2, 2, height_ratios=[max(len(names), 4), 0.8 * k + 1.0])
+        cells = [(gs[0, 0], gs[1, 0]), (gs[0, 1], gs[1, 1])]
+    else:
+        fig = new_figure((max(8.0, (0.25 * k + 0.35) * len(names) + 3.5), 7.5))
+        gs = fig.add_gridspec(2, 2, width_ratios=[max(len(names), 3), 0.4 * k + 1.0])
+        cells = [(gs[0, 0], gs[0, 1]), (gs[1, 0], gs[1, 1])]
+
+    pos = np.arange(len(names))
+    for (metric, unit, scale), (cell_l, cell_t) in zip(COMPARE_METRICS, cells):
+        ax = fig.add_subplot(cell_l)
+        ax_total = fig.add_subplot(cell_t)
+        totals = []
+        for i, (df, label) in enumerate(zip(frames, labels)):
+            rows = layer_rows(df).drop_duplicates("name").set_index("name")
+            vals = rows[metric].astype(float).reindex(names).to_numpy() * scale
+            totals.append(float(total_row(df, [metric])[metric]) * scale)
+            off = (i - (k - 1) / 2) * width
+            kw = dict(color=series_color(i), edgecolor=EDGE_COLOR, linewidth=0.4, label=label)
+            if horiz:
+                ax.barh(pos + off, vals, height=width, **kw)
+                ax_total.barh([off], [totals[-1]], height=width, **kw)
+            else:
+                ax.bar(pos + off, vals, width=width, **kw)
+                ax_total.bar([off], [totals[-1]], width=width, **kw)
+        _label_totals(ax_total, totals, horiz)
+        label_layer_axis(ax, names, is_horizontal=horiz)
+        value_axis(ax, unit, is_horizontal=horiz)
+        total_axis(ax_total, is_horizontal=horiz)
+        value_axis(ax_total, unit if horiz else "", is_horizontal=horiz)
+        if horiz and cell_l is cells[1][0]:
+            ax.set_yticklabels([])
+            ax.set_ylabel("")
+    handles, leg = fig.axes[0].get_legend_handles_labels()
+    figure_legend(fig, handles, leg)
+    fig.suptitle(title or _title(frames))
+    return fig

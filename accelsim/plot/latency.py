@@ -1,0 +1,117 @@
+"""Cycles per layer split by cause, with utilization on a second axis.
+
+Place in the pipeline: ``report -> plot``.
+
+The segments add up to the layer's ``cycles``:
+
+- compute: ``compute_cycles - compute_gated_cycles``, the busiest PE doing work;
+- gated: ``compute_gated_cycles``, compute spent on zero or padding taps
+  (absent from older reports: then no gated segment is drawn);
+- fill: ``fill_cycles + drain_cycles``, loading before and draining after a pass;
+- NoC stall: ``noc_stall_cycles``, a bus could not keep up;
+- DRAM stall: ``dram_stall_cycles``, waiting on the DRAM link.
+
+Utilization (``utilization``, MACs over cycles x PEs x MACs per PE per cycle) is
+drawn as dots against a second axis, in percent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from accelsim.plot.load import has_values, layer_rows, load_report, require_columns, total_row
+from accelsim.plot.style import (CYCLE_COLORS, MARKER_COLOR, annotate_total, default_title,
+                                 figure_legend, horizontal, label_layer_axis,
+                                 layers_figure_size, new_figure, split_layers_total,
+                                 stacked_bars, total_axis, value_axis)
+
+LATENCY_COLUMNS = ("compute_cycles", "fill_cycles", "drain_cycles", "noc_stall_cycles",
+                   "dram_stall_cycles", "utilization")
+
+
+def latency_segments(rows) -> list[tuple[str, str, str, np.ndarray]]:
+    """(key, legend label, colour, cycles) of each segment, bottom first.
+
+    ``rows`` is a DataFrame of layers, or a Series (one row such as the total).
+    """
+    def col(name):
+        return np.atleast_1d(np.asarray(rows[name], dtype=float))
+
+    gated = col("compute_gated_cycles") if "compute_gated_cycles" in rows else None
+    compute = col("compute_cycles")
+    segs = [("compute", "compute", CYCLE_COLORS["compute"],
+             compute - np.nan_to_num(gated) if gated is not None else compute)]
+    if gated is not None:
+        segs.append(("gated", "gated (zero/pad taps)", CYCLE_COLORS["gated"], gated))
+    segs += [("fill", "fill + drain", CYCLE_COLORS["fill"],
+              col("fill_cycles") + col("drain_cycles")),
+             ("noc", "NoC stall", CYCLE_COLORS["noc"], col("noc_stall_cycles")),
+             ("dram", "DRAM stall", CYCLE_COLORS["dram"], col("dram_stall_cycles"))]
+    return segs
+
+
+def plot_latency(report, *, title: str | None = None) -> Figure:
+    """Cycles per layer by cause, utilization on a second axis, and the totals.
+
+    Parameters
+    ----------
+    report : str, os.PathLike, dict or pandas.DataFrame
+        A report, as accepted by :func:`~accelsim.plot.load_report`.
+    title : str, optional
+        Figure title; by default names the network and the architecture.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``fig.axes[0]`` the layers (one BarContainer per cause, labelled),
+        ``fig.axes[1]`` the total, then the utilization axes of each (a Line2D
+        labelled ``utilization``, values as fractions of 1).
+    """
+    df = load_report(report)
+    require_columns(df, LATENCY_COLUMNS, "the latency plot")
+    layers = layer_rows(df)
+    cols = list(LATENCY_COLUMNS) + (["compute_gated_cycles"]
+                                    if has_values(df, "compute_gated_cycles") else [])
+    layers = layers[cols + ["name"]]
+    total = total_row(df, cols)
+    names = layers["name"].tolist()
+    horiz = horizontal(len(names))
+    fig = new_figure(layers_figure_size(len(names)))
+    ax, ax_total = split_layers_total(fig, len(names), is_horizontal=horiz)
+    stacked_bars(ax, np.arange(len(names)), latency_segments(layers), is_horizontal=horiz)
+    stacked_bars(ax_total, np.zeros(1), latency_segments(total), is_horizontal=horiz,
+                 width=0.6)
+    total_cycles = float(sum(np.nansum(v) for _, _, _, v in latency_segments(total)))
+    text = f"{total_cycles / 1e6:,.2f} M"
+    if has_values(df, "latency_s"):
+        ms = float(total_row(df, ["latency_s"])["latency_s"]) * 1e3
+        text += f"\n{ms:,.1f} ms" if ms >= 10 else f"\n{ms:.3g} ms"
+    annotate_total(ax_total, total_cycles, text, is_horizontal=horiz)
+    label_layer_axis(ax, names, is_horizontal=horiz)
+    value_axis(ax, "cycles", is_horizontal=horiz, eng=True)
+    total_axis(ax_total, is_horizontal=horiz)
+    value_axis(ax_total, "cycles" if horiz else "", is_horizontal=horiz, eng=True)
+
+    util_layers = layers["utilization"].astype(float).to_numpy()
+    util_total = np.atleast_1d(float(total["utilization"]))
+    for a, pos, util in ((ax, np.arange(len(names)), util_layers),
+                         (ax_total, np.zeros(1), util_total)):
+        twin = a.twiny() if horiz else a.twinx()
+        xy = (util, pos) if horiz else (pos, util)
+        twin.plot(*xy, linestyle="none", marker="D", markersize=5, color=MARKER_COLOR,
+                  markeredgecolor="white", markeredgewidth=0.6, label="utilization")
+        if horiz:
+            twin.set_xlim(0, 1.05)
+            twin.xaxis.set_major_formatter(PercentFormatter(1.0))
+            twin.set_xlabel("utilization (%)")
+        else:
+            twin.set_ylim(0, 1.05)
+            twin.yaxis.set_major_formatter(PercentFormatter(1.0))
+            twin.set_ylabel("utilization (%)" if a is ax else "")
+    handles, labels = ax.get_legend_handles_labels()
+    uh, ul = fig.axes[2].get_legend_handles_labels()
+    figure_legend(fig, handles + uh, labels + ul)
+    fig.suptitle(title or default_title("Cycles by cause", df))
+    return fig

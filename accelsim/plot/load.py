@@ -1,0 +1,214 @@
+"""Read reports and sweep tables into the frames the figures are drawn from.
+
+Place in the pipeline: ``report -> plot`` (this module reads what the report
+stage wrote; it never runs the engine).
+
+One loader for the three report formats. :func:`load_report` turns a JSON
+report (file or dict), a CSV or Parquet report, or a report DataFrame into one
+DataFrame: the layer rows in order, then the ``total`` row, with the JSON
+objects flattened to the CSV column names (``energy_pj`` -> ``energy_pj_<level>``,
+``energy_pj_by_tensor`` -> ``energy_pj_by_<tensor>``, ``mapping`` -> ``map_<key>``).
+Provenance goes in ``DataFrame.attrs``: ``arch`` (the architecture's name),
+``network``, ``source`` (the file, or ``<dict>`` / ``<DataFrame>``) and
+``label`` (``arch · file name``, used in legends). A CSV report carries no
+provenance; a Parquet report carries it when the writer kept ``attrs``.
+
+:func:`load_sweep` reads a sweep table (CSV or Parquet, one row per design
+point and trace) for the Pareto figure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from accelsim.errors import AccelsimError
+
+REPORT_SUFFIXES = (".json", ".csv", ".parquet", ".pq")
+SWEEP_SUFFIXES = (".csv", ".parquet", ".pq")
+
+# JSON object key -> prefix of the flat (CSV) column names it becomes
+_NESTED = {"energy_pj": "energy_pj_", "energy_pj_by_tensor": "energy_pj_by_",
+           "mapping": "map_"}
+
+
+def _flat_row(row: Mapping, where: str) -> dict:
+    if not isinstance(row, Mapping):
+        raise AccelsimError(f"{where}: a report row is not an object (got {type(row).__name__})")
+    out = {}
+    for key, value in row.items():
+        if key in _NESTED and isinstance(value, Mapping):
+            out.update({_NESTED[key] + k: v for k, v in value.items()})
+        else:
+            out[key] = value
+    return out
+
+
+def _frame_from_dict(report: Mapping, where: str) -> pd.DataFrame:
+    layers = report.get("layers")
+    if not isinstance(layers, list):
+        raise AccelsimError(f"{where}: not an accelsim report (no 'layers' list)")
+    rows = [_flat_row(r, where) for r in layers]
+    total = report.get("total")
+    if isinstance(total, Mapping):
+        rows.append({**_flat_row(total, where), "name": "total"})
+    df = pd.DataFrame(rows)
+    arch = report.get("arch")
+    trace = report.get("trace")
+    df.attrs["arch"] = arch.get("name") if isinstance(arch, Mapping) else None
+    df.attrs["network"] = trace.get("network") if isinstance(trace, Mapping) else None
+    return df
+
+
+def _read_table(path: Path, kind: str) -> pd.DataFrame:
+    """A CSV or Parquet file as a DataFrame; errors name the file."""
+    try:
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path)
+        return pd.read_parquet(path)
+    except ImportError as exc:
+        raise AccelsimError(f"{path}: reading Parquet needs pyarrow ({exc})") from None
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AccelsimError(f"{path}: not a readable {kind} table ({first})") from None
+
+
+def _existing(path: str | os.PathLike, suffixes: tuple[str, ...], what: str) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise AccelsimError(f"{path}: no such file")
+    if path.suffix.lower() not in suffixes:
+        raise AccelsimError(f"{path}: unknown {what} format '{path.suffix}' "
+                            f"(expected {', '.join(suffixes)})")
+    return path
+
+
+def _normalize(df: pd.DataFrame, source: str, *, keep_label: bool = False) -> pd.DataFrame:
+    """Common shape: a ``name`` column, a boolean ``simulated``, attrs filled in.
+
+    The legend label is made from the arch name and the file name, unless
+    ``keep_label`` and the frame already has one (a frame the caller labelled).
+    """
+    if "name" not in df.columns:
+        raise AccelsimError(f"{source}: not an accelsim report (no 'name' column)")
+    attrs = dict(df.attrs)
+    df = df.reset_index(drop=True)
+    df["name"] = df["name"].astype(str)
+    if "simulated" in df.columns:
+        sim = df["simulated"].map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
+        df["simulated"] = sim.astype(bool)
+    else:
+        df["simulated"] = True
+    df.attrs.update(attrs)
+    df.attrs["source"] = source
+    df.attrs.setdefault("arch", None)
+    df.attrs.setdefault("network", None)
+    if not (keep_label and df.attrs.get("label")):
+        name = os.path.basename(source) if not source.startswith("<") else None
+        parts = [p for p in (df.attrs["arch"], name) if p]
+        df.attrs["label"] = " · ".join(parts) if parts else source
+    return df
+
+
+def load_report(src) -> pd.DataFrame:
+    """Load a report (JSON, CSV or Parquet path; JSON dict; or DataFrame).
+
+    Parameters
+    ----------
+    src : str, os.PathLike, dict or pandas.DataFrame
+        A report file written by ``accelsim run --format json|csv`` (or a
+        Parquet file of the same columns), the dict of
+        :func:`accelsim.report_dict`, or the frame of :func:`accelsim.report_frame`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Layer rows in order and then the ``total`` row, flat column names,
+        ``simulated`` as bool, and ``attrs`` ``arch``, ``network``, ``source``,
+        ``label``.
+
+    Raises
+    ------
+    AccelsimError
+        The file is missing, of an unknown format, or not a report.
+    """
+    if isinstance(src, pd.DataFrame):
+        source = src.attrs.get("source") or "<DataFrame>"
+        return _normalize(src.copy(), source, keep_label=True)
+    if isinstance(src, Mapping):
+        return _normalize(_frame_from_dict(src, "<dict>"), "<dict>")
+    path = _existing(src, REPORT_SUFFIXES, "report")
+    if path.suffix.lower() == ".json":
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise AccelsimError(f"{path}: not valid JSON ({exc})") from None
+        if not isinstance(report, Mapping):
+            raise AccelsimError(f"{path}: not an accelsim report (top level is not an object)")
+        df = _frame_from_dict(report, str(path))
+    else:
+        df = _read_table(path, "report")
+    return _normalize(df, str(path))
+
+
+def load_sweep(src) -> pd.DataFrame:
+    """Load a sweep table (CSV or Parquet path, or a DataFrame).
+
+    Returns the table unchanged but for ``attrs["source"]`` (the file name, or
+    ``<DataFrame>``), which error messages use.
+    """
+    if isinstance(src, pd.DataFrame):
+        df = src.copy()
+        df.attrs["source"] = src.attrs.get("source") or "<DataFrame>"
+        return df
+    path = _existing(src, SWEEP_SUFFIXES, "sweep table")
+    df = _read_table(path, "sweep")
+    df.attrs["source"] = str(path)
+    return df
+
+
+def is_total(df: pd.DataFrame) -> pd.Series:
+    """Mask of the ``total`` row(s)."""
+    return df["name"] == "total"
+
+
+def layer_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The simulated layer rows (the ones drawn as bars), in report order."""
+    rows = df[~is_total(df) & df["simulated"]]
+    if rows.empty:
+        raise AccelsimError(f"{df.attrs.get('source', '<report>')}: no simulated layers to plot")
+    return rows
+
+
+def total_row(df: pd.DataFrame, columns: Iterable[str]) -> pd.Series:
+    """The report's ``total`` row, or the sum of the simulated layers if it has none."""
+    columns = list(columns)
+    tot = df[is_total(df)]
+    if len(tot):
+        return tot.iloc[-1][columns].astype(float)
+    return layer_rows(df)[columns].astype(float).sum()
+
+
+def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str, *,
+                    noun: str = "report") -> None:
+    """Raise naming the file and every column of ``columns`` the frame lacks.
+
+    A column that is present but empty (all NaN, as when a JSON report omitted
+    the key) counts as missing.
+    """
+    missing = [c for c in columns if c not in df.columns or df[c].isna().all()]
+    if missing:
+        raise AccelsimError(f"{df.attrs.get('source', '<report>')}: {what} needs "
+                            f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                            f"(not in this {noun})")
+
+
+def has_values(df: pd.DataFrame, column: str) -> bool:
+    """Whether ``column`` exists and holds at least one number."""
+    return column in df.columns and bool(np.isfinite(pd.to_numeric(
+        df[column], errors="coerce")).any())

@@ -1,0 +1,104 @@
+"""Per-layer sparsity of the data: densities and the ifmap's sporadic degree.
+
+Place in the pipeline: ``report -> plot``.
+
+Draws whichever of these columns the report has, as grouped bars per layer:
+``ifmap_density`` and ``weight_density`` (fraction of nonzero values), and
+``ifmap_sporadic_degree`` in a second panel. When the report also has the
+values before masking (``ifmap_density_before_mask``,
+``ifmap_sporadic_degree_before_mask``), each before/after pair is drawn as
+adjacent bars, the ``before`` bar hatched and lighter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from accelsim.errors import AccelsimError
+from accelsim.plot.load import has_values, layer_rows, load_report
+from accelsim.plot.style import (EDGE_COLOR, TENSOR_COLORS, default_title, horizontal,
+                                 label_layer_axis, new_figure, value_axis)
+
+DENSITY_COLUMNS = ("ifmap_density_before_mask", "ifmap_density", "weight_density")
+SPORADIC_COLUMNS = ("ifmap_sporadic_degree_before_mask", "ifmap_sporadic_degree")
+_BEFORE = {"ifmap_density": "ifmap_density_before_mask",
+           "ifmap_sporadic_degree": "ifmap_sporadic_degree_before_mask"}
+_BASE_LABEL = {"ifmap_density": "ifmap density", "weight_density": "weight density",
+               "ifmap_sporadic_degree": "ifmap sporadic degree"}
+
+
+def _series(df, columns) -> list[tuple[str, str, dict]]:
+    """(column, legend label, bar style) of each present column, in drawing order."""
+    out = []
+    for col in columns:
+        if not has_values(df, col):
+            continue
+        if col.endswith("_before_mask"):
+            after = col[:-len("_before_mask")]
+            out.append((col, f"{_BASE_LABEL[after]} (before mask)",
+                        dict(color=TENSOR_COLORS["ifmap"], alpha=0.45, hatch="///")))
+        else:
+            tensor = col.split("_")[0]
+            label = _BASE_LABEL[col]
+            if col in _BEFORE and has_values(df, _BEFORE[col]):
+                label += " (after mask)"
+            out.append((col, label, dict(color=TENSOR_COLORS[tensor])))
+    return out
+
+
+def plot_sparsity(report, *, title: str | None = None) -> Figure:
+    """Per-layer densities (and sporadic degree), before/after masking when present.
+
+    Parameters
+    ----------
+    report : str, os.PathLike, dict or pandas.DataFrame
+        A report, as accepted by :func:`~accelsim.plot.load_report`.
+    title : str, optional
+        Figure title; by default names the network and the architecture.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``fig.axes[0]`` the densities, ``fig.axes[1]`` (when present) the
+        sporadic degree; one BarContainer per column, labelled.
+    """
+    df = load_report(report)
+    dens = _series(df, DENSITY_COLUMNS)
+    if not dens:
+        raise AccelsimError(f"{df.attrs['source']}: the sparsity plot needs at least one of "
+                            f"the columns {', '.join(DENSITY_COLUMNS)} (none in this report)")
+    spor = _series(df, SPORADIC_COLUMNS)
+    layers = layer_rows(df)
+    names = layers["name"].tolist()
+    horiz = horizontal(len(names))
+    panels = [(dens, "density (fraction nonzero)")] + ([(spor, "ifmap sporadic degree")]
+                                                     if spor else [])
+    n = len(names)
+    if horiz:
+        fig = new_figure((5.0 * len(panels) + 3.0, max(5.0, 0.26 * n + 1.8)))
+        axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    else:
+        fig = new_figure((max(7.0, 0.5 * n + 3.0), 4.2 * len(panels) + 1.0))
+        axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    pos = np.arange(n)
+    for ax, (series, unit) in zip(axes, panels):
+        width = 0.8 / len(series)
+        for i, (col, label, style) in enumerate(series):
+            off = (i - (len(series) - 1) / 2) * width
+            vals = layers[col].astype(float).to_numpy()
+            kw = dict(edgecolor=EDGE_COLOR if "hatch" not in style else style["color"],
+                      linewidth=0.4, label=label, **style)
+            if horiz:
+                ax.barh(pos + off, vals, height=width, **kw)
+            else:
+                ax.bar(pos + off, vals, width=width, **kw)
+        value_axis(ax, unit, is_horizontal=horiz)
+        if unit.startswith("density"):
+            (ax.set_xlim if horiz else ax.set_ylim)(0, 1.04)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    for i, ax in enumerate(axes):
+        if horiz and i == 0 or not horiz and i == len(axes) - 1:
+            label_layer_axis(ax, names, is_horizontal=horiz)
+    fig.suptitle(title or default_title("Data sparsity", df))
+    return fig

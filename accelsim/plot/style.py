@@ -1,0 +1,185 @@
+"""The look shared by every figure: one palette, layer axes, titles, saving.
+
+Place in the pipeline: ``report -> plot``; the figure modules
+(:mod:`~accelsim.plot.breakdown`, :mod:`~accelsim.plot.latency`, ...) draw with
+what is defined here, so a level has the same colour in every figure.
+
+Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot, no
+global state), laid out with the constrained layout so labels never overlap.
+Above :data:`HORIZONTAL_ABOVE` layers the layer axis turns horizontal (layer
+names down the left, one per row, the figure growing with the layer count).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import EngFormatter
+
+from accelsim.errors import AccelsimError
+from accelsim.fileio import atomic_open
+
+# Colour-blind-safe (Okabe-Ito). One colour per storage level, in every figure;
+# cycle causes reuse the colour of the part of the chip they wait on.
+LEVELS = ("dram", "glb", "noc", "spad", "mac")
+LEVEL_LABELS = {"dram": "DRAM", "glb": "GLB", "noc": "NoC", "spad": "spad", "mac": "MAC"}
+LEVEL_COLORS = {"dram": "#D55E00", "glb": "#E69F00", "noc": "#56B4E9", "spad": "#009E73",
+                "mac": "#0072B2"}
+TENSORS = ("weight", "ifmap", "psum")
+TENSOR_COLORS = {"weight": "#882255", "ifmap": "#DDCC77", "psum": "#44AA99"}
+CYCLE_COLORS = {"compute": LEVEL_COLORS["mac"], "gated": "#9DC3E6", "fill": "#999999",
+                "noc": LEVEL_COLORS["noc"], "dram": LEVEL_COLORS["dram"]}
+MARKER_COLOR = "#222222"
+EDGE_COLOR = "white"
+# Bars of the n-th report in a comparison
+SERIES_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+                 "#F0E442", "#000000")
+
+HORIZONTAL_ABOVE = 25        # layers; more than this and bars run horizontally
+FIGURE_FORMATS = ("png", "svg", "pdf")
+DEFAULT_DPI = 100
+
+
+def series_color(i: int) -> str:
+    return SERIES_COLORS[i % len(SERIES_COLORS)]
+
+
+def horizontal(n_layers: int) -> bool:
+    """Whether a figure of ``n_layers`` bars should run them horizontally."""
+    return n_layers > HORIZONTAL_ABOVE
+
+
+def layers_figure_size(n_layers: int) -> tuple[float, float]:
+    """(width, height) in inches that keeps ``n_layers`` labels legible."""
+    if horizontal(n_layers):
+        return (8.5, max(5.0, 0.24 * n_layers + 1.8))
+    return (max(7.0, 0.42 * n_layers + 3.0), 5.2)
+
+
+def new_figure(size: tuple[float, float]) -> Figure:
+    """A pyplot-free figure whose constrained layout keeps labels from overlapping."""
+    return Figure(figsize=size, layout="constrained")
+
+
+def label_layer_axis(ax, names, *, is_horizontal: bool) -> None:
+    """Put the layer names on the layer axis, legible and not overlapping."""
+    pos = np.arange(len(names))
+    if is_horizontal:
+        ax.set_yticks(pos, list(names), fontsize=8)
+        ax.set_ylim(len(names) - 0.5, -0.5)  # first layer at the top
+        ax.set_ylabel("layer")
+    else:
+        long = len(names) > 8 or max((len(n) for n in names), default=0) > 6
+        ax.set_xticks(pos, list(names), rotation=45 if long else 0,
+                      ha="right" if long else "center", rotation_mode="anchor", fontsize=9)
+        ax.set_xlim(-0.6, len(names) - 0.4)
+        ax.set_xlabel("layer")
+
+
+def value_axis(ax, label: str, *, is_horizontal: bool, eng: bool = False) -> None:
+    """Label the value axis (with its unit) and grid it lightly."""
+    if is_horizontal:
+        ax.set_xlabel(label)
+        ax.grid(axis="x", alpha=0.3)
+        if eng:
+            ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+    else:
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+        if eng:
+            ax.yaxis.set_major_formatter(EngFormatter(sep=""))
+    ax.set_axisbelow(True)
+
+
+def stacked_bars(ax, positions, segments, *, is_horizontal: bool, width: float = 0.75):
+    """Stack ``segments`` [(key, label, colour, values)] at ``positions``.
+
+    Each segment is one BarContainer labelled with ``label`` (so tests and
+    legends find it); NaN counts as 0 in the stack.
+    """
+    base = np.zeros(len(positions))
+    containers = []
+    for _key, label, color, values in segments:
+        vals = np.nan_to_num(np.asarray(values, dtype=float))
+        if is_horizontal:
+            bc = ax.barh(positions, vals, height=width, left=base, color=color,
+                         edgecolor=EDGE_COLOR, linewidth=0.4, label=label)
+        else:
+            bc = ax.bar(positions, vals, width=width, bottom=base, color=color,
+                        edgecolor=EDGE_COLOR, linewidth=0.4, label=label)
+        containers.append(bc)
+        base = base + vals
+    return containers
+
+
+def annotate_total(ax, value: float, text: str, *, is_horizontal: bool) -> None:
+    """Write ``text`` at the end of the single bar of a total axes."""
+    if is_horizontal:
+        ax.annotate(text, (value, 0), xytext=(4, 0), textcoords="offset points",
+                    ha="left", va="center", fontsize=9)
+        ax.set_xlim(0, value * 1.25 if value > 0 else 1)
+    else:
+        ax.annotate(text, (0, value), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=9)
+        ax.set_ylim(0, value * 1.1 if value > 0 else 1)
+
+
+def total_axis(ax, *, is_horizontal: bool) -> None:
+    """Style the narrow axes holding the single ``total`` bar."""
+    if is_horizontal:
+        ax.set_yticks([0], ["total"], fontsize=9, fontweight="bold")
+        ax.set_ylim(0.6, -0.6)
+    else:
+        ax.set_xticks([0], ["total"], fontsize=9, fontweight="bold")
+        ax.set_xlim(-0.7, 0.7)
+
+
+def split_layers_total(fig: Figure, n_layers: int, *, is_horizontal: bool):
+    """Axes for the layers and a narrow one for the total, side by side (or stacked)."""
+    if is_horizontal:
+        gs = fig.add_gridspec(2, 1, height_ratios=[max(n_layers, 4), 2.2])
+        return fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
+    gs = fig.add_gridspec(1, 2, width_ratios=[max(n_layers, 3), 1.6])
+    return fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
+
+
+def figure_legend(fig: Figure, handles, labels) -> None:
+    """One legend for the whole figure, below the axes, in as many columns as fit."""
+    longest = max((len(lab) for lab in labels), default=1)
+    per_row = max(1, int(fig.get_figwidth() / (0.35 + 0.075 * longest)))
+    ncols = min(len(labels), per_row)
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, frameon=False)
+
+
+def default_title(what: str, df) -> str:
+    """``what — network on arch`` with whatever provenance the report has."""
+    net, arch = df.attrs.get("network"), df.attrs.get("arch")
+    if net and arch:
+        return f"{what} — {net} on {arch}"
+    if net or arch:
+        return f"{what} — {net or arch}"
+    return what
+
+
+def figure_format(path: str | os.PathLike, option: str | None = None) -> str:
+    """The image format of ``path`` from its extension (png, svg or pdf).
+
+    ``option`` (such as ``-o``) is named in the error when given.
+    """
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext not in FIGURE_FORMATS:
+        where = f"{option} {path}" if option else str(path)
+        raise AccelsimError(f"{where}: unsupported figure format "
+                            f"'{Path(path).suffix or '(none)'}' (use .png, .svg or .pdf)")
+    return ext
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = DEFAULT_DPI,
+                option: str | None = None) -> None:
+    """Write ``fig`` to ``path`` atomically, in the format its extension names."""
+    fmt = figure_format(path, option)
+    with atomic_open(path) as fh:
+        fig.savefig(fh, format=fmt, dpi=dpi)

@@ -1,0 +1,599 @@
+"""Tests of the figures (accelsim.plot) and the ``accelsim plot`` command.
+
+Each figure is drawn from a real report (a tiny trace run on the Eyeriss
+fixture) or a hand-made table, and the data behind it (bar heights, point
+coordinates) is read back from the Figure's artists and checked against the
+report.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.container import BarContainer
+
+import accelsim
+from accelsim.cli import main as cli_main
+from accelsim.errors import AccelsimError
+from accelsim.plot import (KINDS, load_report, load_sweep, pareto_front, plot_breakdown,
+                           plot_compare, plot_latency, plot_pareto, plot_sparsity, save_figure)
+from accelsim.plot.style import CYCLE_COLORS, HORIZONTAL_ABOVE, LEVEL_COLORS
+
+from conftest import EYERISS_YAML, ROOT, conv_header, make_trace
+
+LEVELS = ("dram", "glb", "noc", "spad", "mac")
+TINY_LAYERS = [
+    conv_header("conv1", 1, 3, 12, 12, 4, 3, 3, pad=1),
+    {"name": "pool1", "kind": "maxpool", "input_shape": [1, 4, 12, 12],
+     "output_shape": [1, 4, 6, 6]},
+    conv_header("conv2", 1, 4, 6, 6, 8, 3, 3, pad=1),
+    {"name": "fc", "kind": "linear", "input_shape": [1, 288], "out_features": 10,
+     "weight_bits": 16, "act_bits": 16, "operator": "int"},
+]
+SIMULATED = ["conv1", "conv2", "fc"]
+
+
+def _write_reports(result, folder: Path, stem: str) -> dict:
+    """The run's report as JSON, CSV and Parquet files (and the dict)."""
+    report = accelsim.report_dict(result)
+    paths = {"json": folder / f"{stem}.json", "csv": folder / f"{stem}.csv",
+             "parquet": folder / f"{stem}.parquet"}
+    accelsim.write_report(result, "json", str(paths["json"]))
+    accelsim.write_report(result, "csv", str(paths["csv"]))
+    frame = accelsim.report_frame(result)
+    frame.attrs.update(arch=result.arch.name, network=result.trace.network)
+    frame.to_parquet(paths["parquet"])
+    return {"dict": report, **paths}
+
+
+@pytest.fixture(scope="session")
+def reports(tmp_path_factory, eyeriss):
+    """A sparse run (half the ifmap zero) and a dense run of the same tiny network."""
+    folder = tmp_path_factory.mktemp("reports")
+    sparse = make_trace(folder / "sparse.npz", TINY_LAYERS, ifmap_zeros=0.5)
+    dense = make_trace(folder / "dense.npz", TINY_LAYERS)
+    return {"sparse": _write_reports(accelsim.run(eyeriss, sparse), folder, "sparse"),
+            "dense": _write_reports(accelsim.run(eyeriss, dense), folder, "dense"),
+            "trace": folder / "sparse.npz"}
+
+
+@pytest.fixture(scope="session")
+def sparse(reports):
+    return reports["sparse"]
+
+
+def _rows(report: dict) -> dict:
+    """The JSON report's simulated rows and total, by name."""
+    rows = {r["name"]: r for r in report["layers"] if r["simulated"]}
+    rows["total"] = report["total"]
+    return rows
+
+
+def _containers(ax) -> dict:
+    return {c.get_label(): c for c in ax.containers if isinstance(c, BarContainer)}
+
+
+def _heights(container) -> np.ndarray:
+    return np.array([p.get_height() for p in container.patches])
+
+
+def _widths(container) -> np.ndarray:
+    return np.array([p.get_width() for p in container.patches])
+
+
+def _tick_labels(axis) -> list[str]:
+    return [t.get_text() for t in axis.get_ticklabels()]
+
+
+def _many_layer_frame(n: int) -> pd.DataFrame:
+    """A report frame of ``n`` made-up layers and their total."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(n):
+        energy = {f"energy_pj_{lv}": float(rng.integers(1, 10**6)) for lv in LEVELS}
+        energy["energy_pj_total"] = sum(energy.values())
+        rows.append({"name": f"stage{i // 10}.block{i % 10}.conv", "kind": "conv2d",
+                     "simulated": True, "macs": 1000 + i, **energy})
+    total = {k: sum(r[k] for r in rows) for k in rows[0] if k.startswith(("energy", "macs"))}
+    df = pd.DataFrame(rows + [{"name": "total", "kind": "total", "simulated": True, **total}])
+    df.attrs.update(arch="made_up", network=f"net{n}")
+    return df
+
+
+# ---------------------------------------------------------------------------- loading
+
+def test_one_loader_reads_json_csv_parquet_and_dict_alike(sparse):
+    frames = {k: load_report(sparse[k]) for k in ("json", "csv", "parquet", "dict")}
+    rows = _rows(sparse["dict"])
+    for kind, df in frames.items():
+        assert df["name"].tolist() == ["conv1", "pool1", "conv2", "fc", "total"], kind
+        assert df["simulated"].tolist() == [True, False, True, True, True], kind
+        sim = df.set_index("name")
+        for name in SIMULATED + ["total"]:
+            for lv in LEVELS:  # JSON objects become the CSV's flat columns
+                assert sim.loc[name, f"energy_pj_{lv}"] == pytest.approx(
+                    rows[name]["energy_pj"][lv]), (kind, name, lv)
+            assert sim.loc[name, "energy_pj_by_psum"] == pytest.approx(
+                rows[name]["energy_pj_by_tensor"]["psum"])
+        assert sim.loc["conv1", "map_e"] == rows["conv1"]["mapping"]["e"]
+    for kind in ("json", "parquet", "dict"):
+        assert frames[kind].attrs["arch"] == "eyeriss_v1"
+        assert frames[kind].attrs["network"] == "test"
+    assert frames["json"].attrs["label"] == "eyeriss_v1 · sparse.json"
+    assert frames["csv"].attrs["arch"] is None      # a CSV report has no provenance
+    assert frames["csv"].attrs["label"] == "sparse.csv"
+
+
+@pytest.mark.parametrize("content, suffix, message", [
+    (None, ".json", r"missing\.json: no such file"),
+    ("x", ".txt", r"unknown report format '\.txt'"),
+    ("{not json", ".json", r"bad\.json: not valid JSON"),
+    ('{"arch": {}}', ".json", r"bad\.json: not an accelsim report \(no 'layers' list\)"),
+    ("[1, 2]", ".json", r"bad\.json: not an accelsim report \(top level is not an object\)"),
+    ("a,b\n1,2\n", ".csv", r"bad\.csv: not an accelsim report \(no 'name' column\)"),
+    ("not parquet", ".parquet", r"bad\.parquet: not a readable report table"),
+    ('{"layers": [1]}', ".json", r"bad\.json: a report row is not an object \(got int\)"),
+])
+def test_unreadable_reports_are_named(tmp_path, content, suffix, message):
+    path = tmp_path / (("missing" if content is None else "bad") + suffix)
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(AccelsimError, match=message):
+        load_report(path)
+
+
+def test_parquet_without_pyarrow_says_so(sparse, monkeypatch):
+    def no_pyarrow(*args, **kwargs):
+        raise ImportError("No module named 'pyarrow'")
+
+    monkeypatch.setattr(pd, "read_parquet", no_pyarrow)
+    with pytest.raises(AccelsimError, match=r"sparse\.parquet: reading Parquet needs pyarrow"):
+        load_report(sparse["parquet"])
+
+
+def test_report_without_simulated_layers_is_an_error(sparse):
+    df = load_report(sparse["json"])
+    only_pool = df[df["name"].isin(["pool1", "total"])].copy()
+    only_pool.loc[only_pool["name"] == "total", "simulated"] = False
+    only_pool.attrs["source"] = "pools.csv"
+    with pytest.raises(AccelsimError, match=r"pools\.csv: no simulated layers to plot"):
+        plot_breakdown(only_pool)
+
+
+# ---------------------------------------------------------------------------- breakdown
+
+def test_breakdown_by_level_bars_are_the_report_energies(sparse):
+    fig = plot_breakdown(sparse["json"])
+    ax, ax_total = fig.axes[:2]
+    rows = _rows(sparse["dict"])
+    assert _tick_labels(ax.xaxis) == SIMULATED         # pool1 is not simulated: no bar
+    bars, totals = _containers(ax), _containers(ax_total)
+    assert list(bars) == ["DRAM", "GLB", "NoC", "spad", "MAC"]
+    for lv, label in zip(LEVELS, bars):
+        expected = [rows[n]["energy_pj"][lv] / 1e6 for n in SIMULATED]
+        assert _heights(bars[label]) == pytest.approx(expected)
+        assert _heights(totals[label]) == pytest.approx([rows["total"]["energy_pj"][lv] / 1e6])
+        assert bars[label].patches[0].get_facecolor()[:3] == pytest.approx(
+            _rgb(LEVEL_COLORS[lv]))
+    stack = sum(_heights(bars[label]) for label in bars)
+    assert stack == pytest.approx([rows[n]["energy_pj"]["total"] / 1e6 for n in SIMULATED])
+    assert "µJ" in ax.get_ylabel()
+    assert fig.get_suptitle() == "Energy by level — test on eyeriss_v1"
+
+
+def test_breakdown_by_tensor_adds_up_to_the_total(sparse):
+    fig = plot_breakdown(sparse["csv"], by="tensor", title="mine")
+    bars = _containers(fig.axes[0])
+    assert list(bars) == ["weight", "ifmap", "psum", "MAC"]
+    rows = _rows(sparse["dict"])
+    for t in ("weight", "ifmap", "psum"):
+        assert _heights(bars[t]) == pytest.approx(
+            [rows[n]["energy_pj_by_tensor"][t] / 1e6 for n in SIMULATED])
+    stack = sum(_heights(c) for c in bars.values())
+    assert stack == pytest.approx([rows[n]["energy_pj"]["total"] / 1e6 for n in SIMULATED])
+    assert fig.get_suptitle() == "mine"
+
+
+def test_breakdown_normalized_is_pj_per_mac(sparse):
+    fig = plot_breakdown(sparse["dict"], normalize=True)
+    ax, ax_total = fig.axes[:2]
+    rows = _rows(sparse["dict"])
+    dram = _containers(ax)["DRAM"]
+    assert _heights(dram) == pytest.approx(
+        [rows[n]["energy_pj"]["dram"] / rows[n]["macs"] for n in SIMULATED])
+    assert _heights(_containers(ax_total)["MAC"]) == pytest.approx(
+        [rows["total"]["energy_pj"]["mac"] / rows["total"]["macs"]])
+    assert ax.get_ylabel() == "energy per MAC (pJ/MAC)"
+
+
+def test_breakdown_names_the_missing_columns(sparse):
+    df = load_report(sparse["csv"]).drop(columns=["energy_pj_noc", "energy_pj_mac"])
+    with pytest.raises(AccelsimError, match=r"sparse\.csv: the breakdown by level needs "
+                                            r"columns energy_pj_noc, energy_pj_mac"):
+        plot_breakdown(df)
+    df = load_report(sparse["csv"]).drop(columns=["macs"])
+    with pytest.raises(AccelsimError, match=r"needs column macs \(not in this report\)"):
+        plot_breakdown(df, normalize=True)
+    with pytest.raises(AccelsimError, match=r"--by 'kind': choose one of level, tensor"):
+        plot_breakdown(sparse["csv"], by="kind")
+
+
+def test_many_layers_turn_the_bars_horizontal():
+    few = plot_breakdown(_many_layer_frame(HORIZONTAL_ABOVE))
+    assert _tick_labels(few.axes[0].xaxis)[0] == "stage0.block0.conv"
+    many_df = _many_layer_frame(60)
+    many = plot_breakdown(many_df)
+    ax = many.axes[0]
+    names = many_df["name"].tolist()[:-1]
+    assert _tick_labels(ax.yaxis) == names             # names down the side, in order
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]          # first layer at the top
+    assert _widths(_containers(ax)["DRAM"]) == pytest.approx(
+        many_df["energy_pj_dram"].to_numpy()[:-1] / 1e6)
+    assert many.get_figheight() > few.get_figheight() + 5  # room for every name
+    assert many.get_suptitle() == "Energy by level — net60 on made_up"
+
+
+# ---------------------------------------------------------------------------- latency
+
+def _rgb(hex_color: str) -> tuple:
+    return tuple(int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+def test_latency_splits_cycles_by_cause_and_shows_utilization(sparse):
+    fig = plot_latency(sparse["json"])
+    ax, ax_total = fig.axes[:2]
+    rows = _rows(sparse["dict"])
+    bars = _containers(ax)
+    assert list(bars) == ["compute", "gated (zero/pad taps)", "fill + drain", "NoC stall",
+                          "DRAM stall"]
+
+    def col(key, names=SIMULATED):
+        return np.array([rows[n][key] for n in names], dtype=float)
+
+    assert col("compute_gated_cycles").sum() > 0        # the sparse run has gated taps
+    assert _heights(bars["compute"]) == pytest.approx(
+        col("compute_cycles") - col("compute_gated_cycles"))
+    assert _heights(bars["gated (zero/pad taps)"]) == pytest.approx(col("compute_gated_cycles"))
+    assert _heights(bars["fill + drain"]) == pytest.approx(col("fill_cycles")
+                                                             + col("drain_cycles"))
+    assert _heights(bars["DRAM stall"]) == pytest.approx(col("dram_stall_cycles"))
+    assert sum(_heights(c) for c in bars.values()) == pytest.approx(col("cycles"))
+    assert sum(_heights(c) for c in _containers(ax_total).values()) == pytest.approx(
+        [rows["total"]["cycles"]])
+    # the stalls wear the colour of what they wait on, as in the breakdown
+    assert bars["DRAM stall"].patches[0].get_facecolor()[:3] == pytest.approx(
+        _rgb(LEVEL_COLORS["dram"]))
+    assert CYCLE_COLORS["noc"] == LEVEL_COLORS["noc"]
+    util = [line for a in fig.axes for line in a.get_lines() if line.get_label() == "utilization"]
+    assert len(util) == 2
+    assert util[0].get_ydata() == pytest.approx(col("utilization"))
+    assert util[1].get_ydata() == pytest.approx([rows["total"]["utilization"]])
+    assert ax.get_ylabel() == "cycles"
+
+
+def test_latency_names_the_missing_columns(sparse):
+    df = load_report(sparse["json"]).drop(columns=["dram_stall_cycles"])
+    with pytest.raises(AccelsimError, match=r"sparse\.json: the latency plot needs column "
+                                            r"dram_stall_cycles"):
+        plot_latency(df)
+
+
+def test_latency_without_gated_column_folds_it_into_compute(sparse):
+    df = load_report(sparse["json"]).drop(columns=["compute_gated_cycles"])
+    bars = _containers(plot_latency(df).axes[0])
+    assert "gated (zero/pad taps)" not in bars
+    rows = _rows(sparse["dict"])
+    assert _heights(bars["compute"]) == pytest.approx([rows[n]["compute_cycles"]
+                                                       for n in SIMULATED])
+
+
+# ---------------------------------------------------------------------------- compare
+
+def test_compare_groups_each_report_per_layer_and_total(reports):
+    dense, sparse = reports["dense"], reports["sparse"]
+    fig = plot_compare([dense["json"], sparse["csv"]])
+    e_ax, e_tot, l_ax, l_tot = fig.axes
+    labels = ["eyeriss_v1 · dense.json", "sparse.csv"]
+    for ax, tot, key, scale in ((e_ax, e_tot, "energy_pj", 1e-6), (l_ax, l_tot, "latency_s",
+                                                                    1e3)):
+        bars, totals = _containers(ax), _containers(tot)
+        assert list(bars) == labels
+        for label, rep in zip(labels, (dense, sparse)):
+            rows = _rows(rep["dict"])
+
+            def value(name):
+                v = rows[name][key]
+                return (v["total"] if isinstance(v, dict) else v) * scale
+
+            assert _heights(bars[label]) == pytest.approx([value(n) for n in SIMULATED])
+            assert _heights(totals[label]) == pytest.approx([value("total")])
+    assert _tick_labels(e_ax.xaxis) == SIMULATED
+    assert "µJ" in e_ax.get_ylabel() and "ms" in l_ax.get_ylabel()
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == labels
+
+
+def test_compare_matches_layers_by_name(reports):
+    dense = load_report(reports["dense"]["json"])
+    fewer = dense[dense["name"] != "conv2"].copy()
+    fewer.attrs.update(source="fewer.json", label="fewer")
+    fig = plot_compare([reports["sparse"]["json"], fewer])
+    heights = _heights(_containers(fig.axes[0])["fewer"])
+    assert np.isnan(heights[1]) and np.isfinite(heights[[0, 2]]).all()
+
+
+def test_compare_needs_two_reports_with_energy_and_latency(reports):
+    with pytest.raises(AccelsimError, match=r"compare needs two or more reports \(got 1\)"):
+        plot_compare([reports["dense"]["json"]])
+    df = load_report(reports["dense"]["csv"]).drop(columns=["latency_s"])
+    with pytest.raises(AccelsimError, match=r"dense\.csv: the comparison needs column "
+                                            r"latency_s"):
+        plot_compare([reports["sparse"]["json"], df])
+
+
+# ---------------------------------------------------------------------------- pareto
+
+def _sweep(n_rows: int = 12, *, traces=("a.npz",), seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for trace, i in itertools.product(traces, range(n_rows)):
+        status = ("ok", "ok", "ok", "infeasible", "error")[i % 5]
+        lat = float(rng.integers(1, 6)) * 1e-3
+        rows.append({"point_id": i, "trace": trace, "status": status,
+                     "reason": "" if status == "ok" else "does not fit",
+                     "pe_array.rows": (8, 12, 16)[i % 3], "glb.bank_size_bytes": 256 * (i + 1),
+                     "latency_s": lat if status != "error" else np.nan,
+                     "energy_pj_total": float(rng.integers(1, 6)) * 1e9,
+                     "cycles": lat * 2e8, "edp_pj_s": 0.0})
+    return pd.DataFrame(rows)
+
+
+def _dominated(p, q) -> bool:
+    """q dominates p (both minimized)."""
+    return q[0] <= p[0] and q[1] <= p[1] and (q[0] < p[0] or q[1] < p[1])
+
+
+def test_pareto_front_is_exactly_the_non_dominated_ok_rows():
+    for seed in range(20):
+        df = _sweep(40, seed=seed)             # small integers: many ties and duplicates
+        front = pareto_front(df, "latency_s", "energy_pj_total")
+        ok = df[(df["status"] == "ok") & df["latency_s"].notna()]
+        pts = list(zip(ok["latency_s"], ok["energy_pj_total"]))
+        expected = {idx for idx, p in zip(ok.index, pts)
+                    if not any(_dominated(p, q) for q in pts)}
+        assert set(front.index) == expected
+        assert (front["status"] == "ok").all()
+        assert front["latency_s"].is_monotonic_increasing
+        assert front["energy_pj_total"].is_monotonic_decreasing
+
+
+def test_pareto_plot_draws_ok_points_and_the_front(tmp_path):
+    df = _sweep(15)
+    df.to_parquet(tmp_path / "sweep.parquet")
+    fig = plot_pareto(tmp_path / "sweep.parquet")  # colour: the first parameter that varies
+    ax = fig.axes[0]
+    ok = df[df["status"] == "ok"]
+    points = [c for c in ax.collections if not c.get_label().startswith("_")]
+    assert [c.get_label() for c in points] == [f"pe_array.rows = {r}" for r in (8, 12, 16)]
+    drawn = np.concatenate([c.get_offsets() for c in points])
+    expected = ok[["latency_s", "energy_pj_total"]].to_numpy()
+    assert sorted(map(tuple, drawn)) == sorted(map(tuple, expected))  # only ok rows
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "Pareto front"]
+    front = pareto_front(df, "latency_s", "energy_pj_total")
+    assert list(line.get_xdata()) == front["latency_s"].tolist()
+    assert list(line.get_ydata()) == front["energy_pj_total"].tolist()
+    assert line.get_drawstyle() == "steps-post"
+    assert ax.get_xlabel() == "latency (s)" and ax.get_ylabel() == "total energy (J)"
+
+
+def test_pareto_colour_bar_for_many_values_and_panels_per_trace(tmp_path):
+    df = _sweep(30, traces=("a.npz", "b.npz"))
+    df.to_csv(tmp_path / "sweep.csv", index=False)
+    fig = plot_pareto(tmp_path / "sweep.csv", x="cycles", y="energy_pj_total",
+                      color="glb.bank_size_bytes")
+    panels = [a for a in fig.axes if a.get_title()]
+    assert [a.get_title() for a in panels] == ["trace = a.npz", "trace = b.npz"]
+    for ax, trace in zip(panels, ("a.npz", "b.npz")):
+        ok = df[(df["status"] == "ok") & (df["trace"] == trace)]
+        (points,) = [c for c in ax.collections if c.get_label() == "design point"]
+        assert points.get_offsets().tolist() == ok[["cycles", "energy_pj_total"]].values.tolist()
+        # more than 8 values: a colour scale rather than a legend entry per value
+        assert points.get_array().tolist() == ok["glb.bank_size_bytes"].tolist()
+    colorbar = [a for a in fig.axes if a.get_ylabel() == "glb.bank_size_bytes"]
+    assert len(colorbar) == 1
+
+
+def test_pareto_names_what_is_missing(tmp_path):
+    df = _sweep(6)
+    df.attrs["source"] = "sweep.csv"
+    with pytest.raises(AccelsimError, match=r"sweep\.csv: the Pareto plot needs column "
+                                            r"edp_s \(not in this table\)"):
+        plot_pareto(df, y="edp_s")
+    with pytest.raises(AccelsimError, match=r"sweep\.csv: no rows with status 'ok'"):
+        plot_pareto(df.assign(status="infeasible"))
+    with pytest.raises(AccelsimError, match=r"no such file"):
+        load_sweep(tmp_path / "none.csv")
+    with pytest.raises(AccelsimError, match=r"unknown sweep table format '\.json'"):
+        (tmp_path / "s.json").write_text("{}")
+        load_sweep(tmp_path / "s.json")
+
+
+# ---------------------------------------------------------------------------- sparsity
+
+def _masked_frame() -> pd.DataFrame:
+    """A report with the sparsity issue's future columns."""
+    df = pd.DataFrame({
+        "name": ["conv1", "pool1", "conv2", "total"],
+        "simulated": [True, False, True, True],
+        "ifmap_density_before_mask": [0.9, np.nan, 0.6, np.nan],
+        "ifmap_density": [0.5, np.nan, 0.3, np.nan],
+        "weight_density": [1.0, np.nan, 0.7, np.nan],
+        "ifmap_sporadic_degree_before_mask": [0.8, np.nan, 0.4, np.nan],
+        "ifmap_sporadic_degree": [0.6, np.nan, 0.2, np.nan]})
+    df.attrs.update(network="net", arch="chip")
+    return df
+
+
+def test_sparsity_draws_before_and_after_mask_side_by_side():
+    fig = plot_sparsity(_masked_frame())
+    dens, spor = fig.axes[0], fig.axes[1]
+    bars = _containers(dens)
+    assert list(bars) == ["ifmap density (before mask)", "ifmap density (after mask)",
+                          "weight density"]
+    assert _heights(bars["ifmap density (before mask)"]) == pytest.approx([0.9, 0.6])
+    assert _heights(bars["ifmap density (after mask)"]) == pytest.approx([0.5, 0.3])
+    assert _heights(bars["weight density"]) == pytest.approx([1.0, 0.7])
+    before, after = (bars[k].patches[0] for k in list(bars)[:2])
+    assert after.get_x() == pytest.approx(before.get_x() + before.get_width())  # adjacent
+    spor_bars = _containers(spor)
+    assert _heights(spor_bars["ifmap sporadic degree (before mask)"]) == pytest.approx(
+        [0.8, 0.4])
+    assert _heights(spor_bars["ifmap sporadic degree (after mask)"]) == pytest.approx(
+        [0.6, 0.2])
+    assert _tick_labels(spor.xaxis) == ["conv1", "conv2"]
+
+
+def test_sparsity_of_a_real_report_shows_what_it_has(sparse):
+    fig = plot_sparsity(sparse["json"])
+    assert len(fig.axes) == 2                              # densities, sporadic degree
+    bars = _containers(fig.axes[0])
+    rows = _rows(sparse["dict"])
+    assert list(bars) == ["ifmap density", "weight density"]
+    assert _heights(bars["ifmap density"]) == pytest.approx(
+        [rows[n]["ifmap_density"] for n in SIMULATED])
+    assert 0.3 < rows["conv1"]["ifmap_density"] < 0.7     # the trace is half zeros
+    spor = _heights(_containers(fig.axes[1])["ifmap sporadic degree"])
+    # a linear layer's input has no spatial neighbourhood: no sporadic degree
+    assert "ifmap_sporadic_degree" not in rows["fc"] and np.isnan(spor[-1])
+    assert spor[:-1] == pytest.approx([rows[n]["ifmap_sporadic_degree"] for n in SIMULATED[:-1]])
+
+
+def test_sparsity_needs_a_density_column(sparse):
+    df = load_report(sparse["csv"]).drop(columns=["ifmap_density", "weight_density"])
+    with pytest.raises(AccelsimError, match=r"sparse\.csv: the sparsity plot needs at least "
+                                            r"one of the columns ifmap_density_before_mask, "
+                                            r"ifmap_density, weight_density"):
+        plot_sparsity(df)
+
+
+# ---------------------------------------------------------------------------- files and CLI
+
+@pytest.mark.parametrize("ext, magic", [("png", b"\x89PNG"), ("svg", b"<?xml"),
+                                        ("pdf", b"%PDF")])
+def test_save_figure_format_follows_the_extension(sparse, tmp_path, ext, magic):
+    out = tmp_path / f"fig.{ext}"
+    save_figure(plot_breakdown(sparse["json"]), out)
+    assert out.read_bytes().startswith(magic)
+
+
+def test_save_figure_rejects_other_extensions(sparse, tmp_path):
+    with pytest.raises(AccelsimError, match=r"-o \S*fig\.jpg: unsupported figure format '\.jpg' "
+                                            r"\(use \.png, \.svg or \.pdf\)"):
+        save_figure(plot_breakdown(sparse["json"]), tmp_path / "fig.jpg", option="-o")
+    assert not (tmp_path / "fig.jpg").exists()
+
+
+def _cli(capsys, *argv) -> tuple[int, str, str]:
+    code = cli_main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_cli_draws_every_kind(reports, tmp_path, capsys, kind):
+    inputs = [reports["sparse"]["json"]]
+    extra = []
+    if kind == "compare":
+        inputs.append(reports["dense"]["json"])
+    if kind == "pareto":
+        _sweep(10).to_csv(tmp_path / "sweep.csv", index=False)
+        inputs = [tmp_path / "sweep.csv"]
+        extra = ["--color", "pe_array.rows"]
+    out = tmp_path / f"{kind}.png"
+    code, stdout, err = _cli(capsys, "plot", *inputs, "--kind", kind, "-o", out, *extra)
+    assert (code, err) == (0, "")
+    assert stdout == f"wrote {out}\n"
+    assert out.stat().st_size > 5000 and out.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["{missing}"], r"missing\.json: no such file"),
+    (["{json}", "-o", "{tmp}/f.gif"], r"-o .*f\.gif: unsupported figure format '\.gif'"),
+    (["{json}", "--kind", "latency", "--by", "tensor"],
+     r"--by applies to --kind breakdown only \(got --kind latency\)"),
+    (["{json}", "--kind", "sparsity", "--normalize"], r"--normalize applies to --kind breakdown"),
+    (["{json}", "--x", "cycles", "--by-group", "trace"],
+     r"--x, --by-group: applies to --kind pareto only"),
+    (["{json}", "{json}"], r"--kind breakdown takes one input file \(got 2\); use --kind "
+                           r"compare"),
+    (["{json}", "--kind", "latency", "--dpi", "0"], r"--dpi 0: must be a positive number"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(sparse, tmp_path, capsys, args, message):
+    subs = {"json": sparse["json"], "missing": tmp_path / "missing.json", "tmp": tmp_path}
+    argv = [a.format(**subs) for a in args]
+    if "-o" not in argv:
+        argv += ["-o", str(tmp_path / "f.png")]
+    code, out, err = _cli(capsys, "plot", *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("accelsim: error: ")
+    assert re.search(message, err), err
+    assert not (tmp_path / "f.png").exists()
+
+
+def test_cli_unknown_kind_is_a_usage_error(sparse, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["plot", str(sparse["json"]), "--kind", "pie", "-o", str(tmp_path / "f.png")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "invalid choice: 'pie'" in err
+
+
+def test_run_plot_draws_the_breakdown_of_the_run(reports, tmp_path, capsys):
+    out, fig = tmp_path / "r.json", tmp_path / "fig.svg"
+    code, stdout, err = _cli(capsys, "run", EYERISS_YAML, reports["trace"], "--format", "json",
+                             "--out", out, "--plot", fig)
+    assert (code, err) == (0, "")
+    assert stdout == f"wrote {out}\nwrote {fig}\n"
+    assert fig.read_bytes().startswith(b"<?xml") and b"conv2" in fig.read_bytes()
+    assert json.loads(out.read_text())["total"]["energy_pj"]["total"] == pytest.approx(
+        reports["sparse"]["dict"]["total"]["energy_pj"]["total"])
+
+
+def test_run_plot_with_a_bad_name_fails_before_simulating(tmp_path, capsys):
+    # the trace does not exist: the figure name is checked first
+    code, out, err = _cli(capsys, "run", EYERISS_YAML, tmp_path / "none.npz",
+                          "--plot", tmp_path / "fig.bmp")
+    assert code == 2 and out == ""
+    assert err.strip().endswith("unsupported figure format '.bmp' (use .png, .svg or .pdf)")
+    assert "--plot" in err
+
+
+# ---------------------------------------------------------------------------- structure
+
+def test_plot_package_never_imports_the_engine():
+    forbidden = ("accelsim.engine", "accelsim.run", "accelsim.report.report",
+                 "accelsim.mapping", "matplotlib.pyplot")
+    for path in (ROOT / "accelsim" / "plot").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith(forbidden), f"{path.name} imports {name}"
+
+
+def test_cli_kinds_match_the_plot_registry():
+    from accelsim.commands import plot as plot_command
+
+    assert set(plot_command.KINDS) == set(KINDS)
