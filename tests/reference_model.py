@@ -41,9 +41,27 @@ def rlc_pairs(values, run_max):
     return pairs + (1 if run else 0)
 
 
-def encode_rows(rows, fmt, formats, value_bits):
-    """Bits to store a tile given as a list of rows (lists of values), plainly."""
+def encode_rows(rows, fmt, formats, value_bits, columns=None):
+    """Bits to store a tile given as a list of rows (lists of values), plainly.
+
+    ``columns``: for CSC, how many consecutive rows make one column (all rows
+    of one image or filter); default all rows.
+    """
     flat = [v for row in rows for v in row]
+    if fmt == "csc":
+        per = columns or len(rows)
+        count_max = 2 ** formats.csc.count_bits - 1
+        bits = 0
+        for start in range(0, len(rows), per):
+            entries, gap = 0, 0
+            for v in (v for row in rows[start:start + per] for v in row):
+                if v == 0:
+                    gap += 1
+                else:
+                    entries += gap // (count_max + 1) + 1
+                    gap = 0
+            bits += formats.csc.address_bits + entries * (value_bits + formats.csc.count_bits)
+        return bits
     if fmt == "none":
         return len(flat) * value_bits
     if fmt == "rlc":
@@ -59,16 +77,6 @@ def encode_rows(rows, fmt, formats, value_bits):
             b = formats.block.block_elems
             blocks = [row[i:i + b] for i in range(0, len(row), b)]
             bits += len(blocks) + sum(1 for blk in blocks if any(blk)) * b * value_bits
-        elif fmt == "csc":
-            count_max = 2 ** formats.csc.count_bits - 1
-            entries, gap = 0, 0
-            for v in row:
-                if v == 0:
-                    gap += 1
-                else:
-                    entries += gap // (count_max + 1) + 1
-                    gap = 0
-            bits += formats.csc.address_bits + entries * (value_bits + formats.csc.count_bits)
     return bits
 
 
@@ -114,7 +122,9 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
     def tile_bits(nz, imgs, chans, rows, width, fmt, value_bits):
         tile = [[int(nz[n, c, h, x]) for x in range(width)] for n in imgs for c in chans
                 for h in rows]
-        return encode_rows(tile, fmt, arch.formats, value_bits)
+        # a CSC column: everything of one image (or filter) in the tile
+        return encode_rows(tile, fmt, arch.formats, value_bits,
+                           columns=len(chans) * len(list(rows)))
 
     records = []
     tile_i = pass_i = group_i = 0

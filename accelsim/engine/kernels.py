@@ -75,7 +75,7 @@ RS_LEAD = 0      # zeros before the first nonzero (the row length if none)
 RS_RLC_MID = 1   # RLC pairs from the first to the last nonzero inclusive (0 if none)
 RS_TAIL = 2      # zeros after the last nonzero
 RS_NNZ = 3       # nonzeros
-RS_CSC = 4       # CSC entries (nonzeros plus extra entries for long zero runs)
+RS_CSC = 4       # CSC entries from the first to the last nonzero inclusive (0 if none)
 RS_BLOCKS = 5    # blocks holding a nonzero
 RS_LEN = 6
 
@@ -111,12 +111,13 @@ def _row_summaries(nz, fp):
                         block_hit = 0
                     if nz[a, b, h, x] != 0:
                         nnz += 1
-                        csc += gap // (count_max + 1) + 1
                         if first < 0:
                             first = x
                             mid = 1
+                            csc = 1
                         else:
                             mid += gap // (run_max + 1) + 1
+                            csc += gap // (count_max + 1) + 1
                         gap = 0
                         last = x
                         if block_hit == 0:
@@ -142,9 +143,12 @@ def _tile_bits(summ, a0, a1, b0, b1, rows, width, fmt, fp, value_bits):
 
     The tile is read in order (a, b, row, column) and coded as one stream:
     ``none`` stores every value; ``rlc`` packs (run, value) pairs into words;
-    ``csc`` stores per row an address and per entry a value and a count;
-    ``bitmap`` one bit per value plus the nonzero values; ``block`` one flag
-    bit per block plus every block holding a nonzero, dense.
+    ``csc`` takes each ``a`` (an image of a feature-map tile, a filter of a
+    filter tile) as one column: an address, and per nonzero a value and a count
+    of the zeros before it (a run longer than the count allows takes an extra
+    entry; trailing zeros take none); ``bitmap`` one bit per value plus the
+    nonzero values; ``block`` one flag bit per block of a row plus every block
+    holding a nonzero, dense.
     """
     n_rows = (a1 - a0) * (b1 - b0) * rows.shape[0]
     if fmt == FMT_NONE:
@@ -169,13 +173,23 @@ def _tile_bits(summ, a0, a1, b0, b1, rows, width, fmt, fp, value_bits):
             pairs += 1
         ppw = fp[FP_PAIRS_PER_WORD]
         return (pairs + ppw - 1) // ppw * fp[FP_RLC_WORD_BITS]
+    if fmt == FMT_CSC:
+        span = fp[FP_COUNT_MAX] + 1
+        entries = 0
+        for a in range(a0, a1):
+            carry = 0
+            for b in range(b0, b1):
+                for h in rows:
+                    if summ[a, b, h, RS_CSC] == 0:
+                        carry += width
+                    else:
+                        entries += (carry + summ[a, b, h, RS_LEAD]) // span + summ[a, b, h, RS_CSC]
+                        carry = summ[a, b, h, RS_TAIL]
+        return (a1 - a0) * fp[FP_ADDRESS_BITS] + entries * (value_bits + fp[FP_COUNT_BITS])
     for a in range(a0, a1):
         for b in range(b0, b1):
             for h in rows:
-                if fmt == FMT_CSC:
-                    bits += (fp[FP_ADDRESS_BITS]
-                             + summ[a, b, h, RS_CSC] * (value_bits + fp[FP_COUNT_BITS]))
-                elif fmt == FMT_BITMAP:
+                if fmt == FMT_BITMAP:
                     bits += width + summ[a, b, h, RS_NNZ] * value_bits
                 else:
                     n_blocks = (width + fp[FP_BLOCK] - 1) // fp[FP_BLOCK]
@@ -266,17 +280,74 @@ def _ofmap_tile_bits(nz, G, K, m_blk, pt, n_blk, gp, e, width, fmt, fp, value_bi
 
 
 @njit(cache=True)
-def _filter_tile_bits(summ, G, K, C, m_blk, pt, gp, q_r, R, S, fmt, fp, value_bits, burst_bits):
+def _stream_bits(nzw, f0, f1, c0, c1, fmt, fp, value_bits):
+    """Bits of one filter tile (filters f0:f1, channels c0:c1, all R x S taps),
+    coded straight from the mask as one stream in order (f, c, r, s), with the
+    same definitions as ``_tile_bits`` (a row is the S taps of one filter,
+    channel and filter row; a CSC column is one filter).
+
+    nzw : uint8 [G*K, C, R, S].
+    """
+    R = nzw.shape[2]
+    S = nzw.shape[3]
+    if fmt == FMT_NONE:
+        return (f1 - f0) * (c1 - c0) * R * S * value_bits
+    bits = 0
+    pairs = 0
+    run = 0
+    run_max = fp[FP_RUN_MAX]
+    count_span = fp[FP_COUNT_MAX] + 1
+    block = fp[FP_BLOCK]
+    for f in range(f0, f1):
+        gap = 0
+        entries = 0
+        for c in range(c0, c1):
+            for r in range(R):
+                hit = 0
+                for s_ in range(S):
+                    v = nzw[f, c, r, s_]
+                    if fmt == FMT_RLC:
+                        if v == 0 and run < run_max:
+                            run += 1
+                        else:
+                            pairs += 1
+                            run = 0
+                    elif fmt == FMT_CSC:
+                        if v == 0:
+                            gap += 1
+                        else:
+                            entries += gap // count_span + 1
+                            gap = 0
+                    elif fmt == FMT_BITMAP:
+                        bits += 1 + (value_bits if v != 0 else 0)
+                    else:
+                        if s_ % block == 0:
+                            bits += 1
+                            hit = 0
+                        if v != 0 and hit == 0:
+                            bits += block * value_bits
+                            hit = 1
+        if fmt == FMT_CSC:
+            bits += fp[FP_ADDRESS_BITS] + entries * (value_bits + fp[FP_COUNT_BITS])
+    if fmt == FMT_RLC:
+        if run > 0:
+            pairs += 1
+        ppw = fp[FP_PAIRS_PER_WORD]
+        return (pairs + ppw - 1) // ppw * fp[FP_RLC_WORD_BITS]
+    return bits
+
+
+@njit(cache=True)
+def _filter_tile_bits(nzw, G, K, C, m_blk, pt, gp, q_r, fmt, fp, value_bits, burst_bits):
     """DRAM bits of every pass's filters [group blk, filter blk, pass filter blk, channel blk].
 
-    summ : int64 [G*K, C, R, RS_LEN] row summaries of the weights (a row is
-    the S taps of one filter, channel and filter row). One transfer per pass.
+    nzw : uint8 [G*K, C, R, S], 1 where the weight is nonzero. One transfer
+    per pass, each group coded separately (``_stream_bits``).
     """
     nG = (G + gp - 1) // gp
     nM = (K + m_blk - 1) // m_blk
     nKB = (m_blk + pt - 1) // pt
     nC = (C + q_r - 1) // q_r
-    rows = np.arange(R)
     out = np.zeros((nG, nM, nKB, nC), dtype=np.int64)
     for gb in range(nG):
         for mb in range(nM):
@@ -291,8 +362,8 @@ def _filter_tile_bits(summ, G, K, C, m_blk, pt, gp, q_r, R, S, fmt, fp, value_bi
                     c1 = min(C, c0 + q_r)
                     bits = 0
                     for g in range(gb * gp, min(G, gb * gp + gp)):
-                        bits += _tile_bits(summ, g * K + k_lo, g * K + k_hi, c0, c1, rows, S,
-                                           fmt, fp, value_bits)
+                        bits += _stream_bits(nzw, g * K + k_lo, g * K + k_hi, c0, c1, fmt, fp,
+                                             value_bits)
                     out[gb, mb, kb, cb] = _bursts(bits, burst_bits)
     return out
 

@@ -115,15 +115,14 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
                     dtype=np.int64)
     cache = {} if tile_cache is None else tile_cache
     if "summaries" not in cache:
-        cache["summaries"] = (K._row_summaries(input_nz, fp), K._row_summaries(output_nz, fp),
-                              K._row_summaries(weight_nz, fp))
+        cache["summaries"] = (K._row_summaries(input_nz, fp), K._row_summaries(output_nz, fp))
         need_taps = skip.any() or arch.sparsity.weight != "none"
         taps = (K._tap_counts(input_nz, layer.q, layer.stride_w, layer.pad_w, layer.dilation_w,
                               layer.s) if need_taps else None)
         cache["taps"] = taps
         zx, zw, zxw = zero_slot_counts(layer, input_nz, weight_nz, taps)
         cache["classes"] = classify(layer.macs, zx, zw, zxw if zxw >= 0 else 0, arch.sparsity)
-    in_summ, out_summ, w_summ = cache["summaries"]
+    in_summ, out_summ = cache["summaries"]
     qr, pt = mp.q * mp.r, mp.p * mp.t
     key_in = ("ifmap", mp.n, mp.gp, qr, mp.e, fmt_in)
     if key_in not in cache:
@@ -138,8 +137,8 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
     key_w = ("weight", mp.m, pt, mp.gp, qr, fmt_w)
     if key_w not in cache:
         cache[key_w] = K._filter_tile_bits(
-            w_summ, layer.groups, layer.k, layer.c, mp.m, pt, mp.gp, qr, layer.r, layer.s,
-            fmt_w, fp, layer.weight_bits, burst_bits)
+            weight_nz, layer.groups, layer.k, layer.c, mp.m, pt, mp.gp, qr, fmt_w, fp,
+            layer.weight_bits, burst_bits)
     if_bits, of_bits, wt_bits = cache[key_in], cache[key_out], cache[key_w]
     taps = cache["taps"] if cache["taps"] is not None else np.zeros((1, 1, 1, 1), np.int64)
     nzw = weight_nz if skip[1] else np.zeros((1, 1, 1, 1), np.uint8)

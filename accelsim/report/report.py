@@ -7,8 +7,8 @@ Every format carries the same numbers. Columns per layer: ``name``, ``kind``,
 work without padding, ``macs_padded``, ``macs_performed``, ``macs_gated``,
 ``macs_skipped``), ``cycles`` (DRAM stalls included), ``processing_cycles``
 (DRAM fully overlapped), their ``latency_s`` / ``processing_latency_s``, cycles
-by cause, ``active_pes``, ``utilization`` (macs / (cycles x PEs x MACs per PE
-per cycle)), bytes per level (``dram_bytes``, ``glb_bytes``: reads plus writes),
+by cause, ``active_pes``, ``utilization`` (macs_performed / (cycles x PEs x
+MACs per PE per cycle): the share of the array's MAC slots doing useful work), bytes per level (``dram_bytes``, ``glb_bytes``: reads plus writes),
 ``energy_pj_<level>`` and ``energy_pj_total``, ``energy_pj_by_<tensor>``
 (weight, ifmap, psum: storage and network energy, MAC excluded),
 ``compute_gated_cycles`` (the part of ``compute_cycles`` spent on taps that do no
@@ -76,7 +76,7 @@ def _layer_row(res: LayerResult, clock_mhz: float, pes: int, macs_per_pe: int) -
         latency_s=cycles / (clock_mhz * 1e6), processing_latency_s=proc / (clock_mhz * 1e6),
         **{k: c.cycle(v) for k, v in CYCLE_COLUMNS.items()},
         active_pes=c.active_pes,
-        utilization=c.macs / (cycles * pes * macs_per_pe) if cycles else 0.0,
+        utilization=c.macs_performed / (cycles * pes * macs_per_pe) if cycles else 0.0,
         dram_bytes=c.bytes_at(Level.DRAM), glb_bytes=c.bytes_at(Level.GLB),
         noc_bytes=c.bytes_at(Level.NOC), spad_bytes=c.bytes_at(Level.SPAD),
         ifmap_density=res.ifmap_density, weight_density=res.weight_density,
@@ -124,7 +124,7 @@ def report_frame(result: RunResult) -> pd.DataFrame:
     if len(sim):
         w = sim["cycles"].astype(float)
         total["active_pes"] = float((sim["active_pes"] * w).sum() / w.sum()) if w.sum() else 0.0
-        total["utilization"] = (total["macs"] / (total["cycles"] * arch.pe_array.pes
+        total["utilization"] = (total["macs_performed"] / (total["cycles"] * arch.pe_array.pes
                                                  * arch.mac.macs_per_pe_per_cycle)
                                 if total["cycles"] else 0.0)
         if total.get("pe_busy_mean_cycles"):
