@@ -18,15 +18,19 @@ runner sorts the table, so the numbers are the same on every executor.
   each worker paying the imports again.
 - :class:`DaskExecutor`: an existing Dask distributed cluster (scheduler
   address) or a ``LocalCluster`` started for the sweep. Workers must have the
-  same accelsim installed and see the trace files at the same paths.
+  same accelsim installed and see the trace files at the same paths. How long
+  to try reaching a scheduler is Dask's ``distributed.comm.timeouts.connect``.
 
-At most ``window`` batches are in flight at a time, so a large sweep does not
+Local workers exit when the sweeping process dies, however it dies
+(:func:`_watch_lifeline`). At most ``window`` batches are in flight at a time, so a large sweep does not
 queue every point's arch document at once.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable, Iterator
 
@@ -56,6 +60,24 @@ def start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
+def _watch_lifeline(lifeline) -> None:
+    """Worker initializer: exit when the sweeping process is gone, even killed by SIGKILL.
+
+    A pool worker killed out from under its parent does not notice on its own:
+    it holds both ends of its task queue, so it waits for work forever. The
+    sweeping process holds the only write end of ``lifeline``; when it dies
+    the read below ends and the worker exits.
+    """
+    def watch() -> None:
+        try:
+            lifeline.recv_bytes()
+        except (EOFError, OSError):
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="accelsim-sweep-lifeline", daemon=True).start()
+
+
 class ProcessExecutor:
     """Run batches on ``jobs`` local worker processes."""
 
@@ -63,19 +85,29 @@ class ProcessExecutor:
         self.workers = jobs
         self.window = window or 4 * jobs
         self._pool: ProcessPoolExecutor | None = None
+        self._lifeline = None
 
     def __enter__(self) -> "ProcessExecutor":
         ctx = multiprocessing.get_context(start_method())
         if ctx.get_start_method() == "forkserver":
             # Effective only if this process has not started its forkserver yet.
             ctx.set_forkserver_preload([WORKER_MODULE])
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        # Both ends stay open here (workers start lazily, on submit); only the
+        # read end goes to the workers.
+        self._lifeline = ctx.Pipe(duplex=False)
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                         initializer=_watch_lifeline,
+                                         initargs=(self._lifeline[0],))
         return self
 
     def __exit__(self, *exc) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._lifeline is not None:
+            for end in self._lifeline:
+                end.close()
+            self._lifeline = None
 
     def run(self, fn: Callable, batches: Iterable[Any]) -> Iterator[Any]:
         todo = iter(batches)
@@ -128,7 +160,7 @@ class DaskExecutor:
                                                  processes=True, dashboard_address=None)
                     self._client = Client(self._cluster)
                 else:
-                    self._client = Client(self.target, timeout="10s")
+                    self._client = Client(self.target)
             except OSError as exc:
                 self._close()
                 raise AccelsimError(f"cannot reach the Dask scheduler at {self.target} "

@@ -109,7 +109,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise AccelsimError(f"{path}: not a readable results table ({exc})") from None
     for col in ("trace", "status", "reason", "layer_reason"):  # CSV reads "" as NaN
         if col in df.columns:
-            df[col] = df[col].fillna("").astype(str)
+            df[col] = df[col].astype(object).fillna("").astype(str)
     return df
 
 
