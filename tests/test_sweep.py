@@ -20,6 +20,7 @@ import yaml
 import accelsim
 from accelsim.cli import main as cli_main
 from accelsim.errors import AccelsimError, ConfigError, TraceError
+from accelsim.spec.yamlio import read_yaml
 from accelsim.sweeps.points import generate_points, point_arch
 from accelsim.sweeps.runner import layers_path, read_table, run_sweep
 from accelsim.sweeps.spec import sweep_from_dict
@@ -219,6 +220,16 @@ def test_missing_keys_and_grid_limit_are_reported(files):
     (files / "list.yaml").write_text("- 1\n")
     with pytest.raises(ConfigError, match="base: list.yaml must hold a mapping"):
         spec_of(files, base="list.yaml")
+
+
+def test_example_sweep_file_is_valid(files):
+    example = ROOT / "workloads" / "sweeps" / "eyeriss_alexnet.yaml"
+    doc = read_yaml(example)
+    assert doc["traces"] == "alexnet_b1.npz"
+    doc["traces"] = str(files / "a.npz")  # the AlexNet trace is made by hand, not in git
+    spec = sweep_from_dict(doc, str(example), example.parent)
+    assert spec.base_path == str(ROOT / "arch_configs" / "eyeriss_v1.yaml")
+    assert len(generate_points(spec)) == 72
 
 
 def test_bad_axis_path_fails_on_one_line_before_anything_runs(files, tmp_path):
