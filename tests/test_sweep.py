@@ -533,14 +533,18 @@ def test_progress_bar_shows_count_rate_and_eta():
 
     stream = io.StringIO()
     bar = ProgressBar(stream, every_s=0.0)
-    bar(2, 10)
+    bar(2, 10)   # two results reused from the store
+    bar(3, 10)   # the first result computed now: no rate yet
     time.sleep(0.01)
     bar(6, 10)
     bar.close()
     text = stream.getvalue()
-    last = text.rstrip("\n").split("\r")[-1]
-    assert last.startswith("sweep 6/10  60% |")
-    assert " pt/s ETA 00:00:0" in last
+    lines = text.rstrip("\n").split("\r")[1:]
+    assert lines[0] == "sweep 2/10  20% |####....................| -- pt/s ETA --:--:-- "
+    assert lines[1].startswith("sweep 3/10  30% |#######.................| -- pt/s")
+    rate = float(lines[2].split("| ")[1].split(" pt/s")[0])
+    assert 0 < rate <= 3 / 0.01
+    assert lines[2].startswith("sweep 6/10  60% |") and " pt/s ETA 00:00:0" in lines[2]
     assert text.endswith("\n")
 
 

@@ -27,32 +27,40 @@ def add_arguments(p) -> None:
 
 
 class ProgressBar:
-    """``done/total``, percent, a bar, rate and ETA on one rewritten terminal line."""
+    """``done/total``, percent, a bar, rate and ETA on one rewritten terminal line.
+
+    The rate counts from the first result that arrives, so the workers'
+    start-up and results reused from the store do not skew the ETA.
+    """
 
     def __init__(self, stream, *, width: int = 24, every_s: float = 0.2) -> None:
         self.stream = stream
         self.width = width
         self.every_s = every_s
-        self._start = None
-        self._first_done = 0
+        self._initial = None
+        self._first = None  # (time, done) at the first result computed now
         self._last_draw = 0.0
         self._drawn = False
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if self._start is None:
-            self._start, self._first_done = now, done
+        if self._initial is None:
+            self._initial = done
+        elif self._first is None and done > self._initial:
+            self._first = (now, done)
         if done < total and now - self._last_draw < self.every_s:
             return
         self._last_draw = now
-        elapsed = now - self._start
-        rate = (done - self._first_done) / elapsed if elapsed > 0 else 0.0
-        eta = (total - done) / rate if rate > 0 else None
+        rate = None
+        if self._first is not None and now > self._first[0] and done > self._first[1]:
+            rate = (done - self._first[1]) / (now - self._first[0])
         frac = done / total if total else 1.0
         filled = int(frac * self.width)
-        eta_text = "--:--" if eta is None else time.strftime("%H:%M:%S", time.gmtime(eta))
+        rate_text = "--" if rate is None else f"{rate:.1f}"
+        eta_text = ("--:--:--" if rate is None else
+                    time.strftime("%H:%M:%S", time.gmtime((total - done) / rate)))
         self.stream.write(f"\rsweep {done}/{total} {frac:4.0%} |{'#' * filled}"
-                          f"{'.' * (self.width - filled)}| {rate:.1f} pt/s ETA {eta_text} ")
+                          f"{'.' * (self.width - filled)}| {rate_text} pt/s ETA {eta_text} ")
         self.stream.flush()
         self._drawn = True
 
