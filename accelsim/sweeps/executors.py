@@ -186,7 +186,7 @@ class DaskExecutor:
 
         window = self._window or 4 * self.workers
         todo = iter(batches)
-        futures = as_completed()
+        futures = as_completed(loop=self._client.loop)
         in_flight = 0
 
         def submit() -> int:

@@ -144,6 +144,8 @@ def _tasks(spec: SweepSpec, todo: list[tuple[Point, int, str]], shas: list[str],
 
 
 def _executor(dask: Any, jobs: int, n_batches: int):
+    if n_batches == 0:
+        return SerialExecutor()  # nothing to compute: start no workers
     if dask is not None:
         return DaskExecutor(dask, jobs)
     if jobs == 1 or n_batches <= 1:
