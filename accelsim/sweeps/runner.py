@@ -159,6 +159,10 @@ def run_sweep(sweep: str | Path | SweepSpec, output: str | Path | None = None, *
               store: str | Path | None = None, batch_size: int = 1) -> SweepOutcome:
     """Run a sweep and assemble its tables; see :func:`sweep` for the parameters.
 
+    ``batch_size`` is how many (point, trace) a worker computes per call: 1 (the
+    default) sends each result to the store as soon as it is finished; more
+    spreads the per-call overhead of an executor over very fast points.
+
     Returns a :class:`SweepOutcome` with the totals table, the per-layer table
     (``keep: layers``, else None) and how many results were computed now or
     reused from the store.
@@ -220,15 +224,12 @@ def _assemble(spec: SweepSpec, points: list[Point], keys: dict, results) -> tupl
     keep_layers = spec.keep == "layers"
     columns = list(spec.columns)
     axis_values = {c: _axis_column([p.values[i] for p in points]) for i, c in enumerate(columns)}
-    records: dict[str, dict] = {}
     rows, layer_rows = [], []
     for i, p in enumerate(points):
         axes = {c: axis_values[c][i] for c in columns}
         for ti, trace in enumerate(spec.traces):
             key = keys[p.point_id, ti]
-            if key not in records:
-                records[key] = results.get(key)
-            rec = records[key]
+            rec = results.get(key)
             head = {"point_id": p.point_id, "trace": trace, "status": rec["status"],
                     "reason": rec["reason"], **axes}
             totals = rec.get("totals") or {}
