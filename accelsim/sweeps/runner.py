@@ -285,6 +285,12 @@ def sweep(sweep: str | Path | SweepSpec, output: str | Path | None = None, *,
     -------
     pandas.DataFrame
         One row per (point, trace); columns in :mod:`accelsim.sweeps.runner`.
+
+    Notes
+    -----
+    Local worker processes start by ``forkserver`` (or ``spawn``), which
+    imports the calling script again in each worker: a script that runs a
+    sweep with ``jobs > 1`` needs the ``if __name__ == "__main__":`` guard.
     """
     return run_sweep(sweep, output, jobs=jobs, dask=dask, progress=progress,
                      store=store).totals
