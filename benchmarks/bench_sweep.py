@@ -19,7 +19,8 @@ Measures, and prints as tables:
    worker processes) and ``--dask local`` with 2 workers, and ``--jobs 2``
    again with an empty numba cache folder (every worker compiles the kernels).
    ``points/s`` is end to end (start-up included); ``steady points/s`` counts
-   from the first result to the last;
+   from the first result to the last. The CPU time per point of the in-process
+   sweep gives the ceiling the machine's cores allow when nothing else runs;
 5. a cProfile of one warm point, top entries by own time.
 
 Without ``--trace`` the AlexNet batch-1 trace is synthesized into a temporary
@@ -67,11 +68,13 @@ arrivals = []
 def progress(done, total):
     arrivals.append(time.perf_counter())
 t1 = time.perf_counter()
+c1 = time.process_time()
 dask = sys.argv[3] if sys.argv[3] != "-" else None
 out = run_sweep(sys.argv[1], store=sys.argv[2], jobs=int(sys.argv[4]), dask=dask,
                 progress=progress)
 t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "sweep_s": t2 - t1, "first_s": arrivals[1] - t1,
+                  "cpu_s": time.process_time() - c1,
                   "last_s": arrivals[-1] - t1, "points": len(out.totals),
                   "ok": int((out.totals["status"] == "ok").sum())}))
 """
@@ -219,6 +222,10 @@ def sweeps(trace_path: Path, count: int, with_dask: bool) -> None:
     table(f"Sweeps of {count} Eyeriss-style variants on AlexNet b1 (fresh process and store)",
           ["executor", "points", "wall s", "1st result s", "points/s", "steady points/s"],
           rows)
+    serial = results[configs[0][0]]
+    per_point = serial["cpu_s"] / serial["points"]
+    print(f"\n  CPU per point in process (--jobs 1, this process's CPU time): {per_point:.3f} s;"
+          f" ceiling on {os.cpu_count()} idle cores: {os.cpu_count() / per_point:.1f} points/s")
     if with_dask:
         local = results[configs[1][0]]
         dask = results[configs[2][0]]
