@@ -328,6 +328,21 @@ def test_keep_layers_writes_a_per_layer_table(files, tmp_path):
     assert infeasible["layer_reason"].str.startswith("filter height 3 exceeds").all()
 
 
+def test_error_points_and_mixed_value_types_with_keep_layers(files, tmp_path):
+    sweep = write_sweep(files, keep="layers", axes={"pe_array.rows": [3, "x"],
+                                                    "noc.multicast": [True, False]})
+    out = tmp_path / "r.parquet"
+    outcome = run_sweep(sweep, out, jobs=1)
+    table = pd.read_parquet(out)
+    assert list(table["status"]) == ["ok", "ok", "error", "error"]
+    assert table["reason"][2] == "pe_array.rows: must be an integer (got 'x')"
+    assert list(table["pe_array.rows"]) == ["3", "3", "x", "x"]  # one type per column
+    assert table["noc.multicast"].dtype == bool
+    layers = pd.read_parquet(layers_path(out))
+    assert list(layers["point_id"]) == [0, 0, 1, 1]  # error points have no layers
+    pd.testing.assert_frame_equal(table, outcome.totals, check_exact=True)
+
+
 def test_rerun_reuses_the_store_and_keep_layers_upgrades_it(files, tmp_path):
     out = tmp_path / "r.parquet"
     first = run_sweep(write_sweep(files), out, jobs=1)

@@ -235,7 +235,7 @@ def _assemble(spec: SweepSpec, points: list[Point], keys: dict, results) -> tupl
             totals = rec.get("totals") or {}
             rows.append({**head, **{c: totals.get(c, math.nan) for c in TOTAL_COLUMNS}})
             if keep_layers:
-                layer_rows.extend({**head, **layer} for layer in rec["layers"])
+                layer_rows.extend({**head, **layer} for layer in rec.get("layers", ()))
     table = _frame(rows, [*ID_COLUMNS, *columns, *TOTAL_COLUMNS], TOTAL_COLUMNS)
     if not keep_layers:
         return table, None
