@@ -10,14 +10,16 @@ The results table has one row per (point, trace), sorted by ``point_id`` then
 - ``point_id`` (int), ``trace`` (the path as written in the sweep file),
   ``status`` (``ok``, ``infeasible`` or ``error``), ``reason`` (empty when ok);
 - one column per swept key, named by its dotted key path (axes, then tied
-  groups, in file order);
+  groups, in file order); a key whose values mix types (``3`` and ``"x"``)
+  is a text column;
 - the totals of :data:`accelsim.sweeps.worker.TOTAL_COLUMNS`, all float64:
   ``cycles``, ``processing_cycles``, ``latency_s``, ``energy_pj_total``,
   ``energy_pj_dram``, ``energy_pj_glb``, ``energy_pj_noc``, ``energy_pj_spad``,
   ``energy_pj_mac``, ``edp_pj_s``, ``utilization``, ``dram_bytes``,
   ``glb_bytes``, ``macs``; NaN when the status is not ``ok``.
 
-With ``keep: layers`` a second table has one row per (point, trace, layer):
+With ``keep: layers`` a second table has one row per (point, trace, layer)
+(points with status ``error`` have no layers):
 the same ``point_id``, ``trace``, ``status``, ``reason`` and swept-key columns,
 then the report's per-layer columns (:func:`accelsim.report_frame`) with
 ``name`` renamed ``layer`` and the layer's own ``reason`` renamed
