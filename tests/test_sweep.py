@@ -361,6 +361,18 @@ def test_rerun_reuses_the_store_and_keep_layers_upgrades_it(files, tmp_path):
     assert (grown.computed, grown.reused) == (2, 4)    # keyed by content, not point_id
 
 
+def test_each_trace_is_read_once_per_process(files, monkeypatch):
+    from accelsim.sweeps import worker
+
+    reads = []
+    real = worker.read_trace
+    monkeypatch.setattr(worker, "read_trace", lambda path: reads.append(path) or real(path))
+    monkeypatch.setattr(worker, "_traces", type(worker._traces)())
+    df = accelsim.sweep(write_sweep(files, traces=["a.npz", "b.npz"]), jobs=1)
+    assert len(df) == 8 and (df["status"] == "ok").all()
+    assert sorted(Path(p).name for p in reads) == ["a.npz", "b.npz"]
+
+
 def test_duplicate_points_are_computed_once(files):
     spec = spec_of(files, axes={"pe_array.cols": [3, 4]}, strategy="latin_hypercube",
                    count=6)
