@@ -153,10 +153,9 @@ def own_overhead(trace_path: Path) -> None:
     from accelsim.spec.load import arch_from_dict
     from accelsim.sweeps.points import generate_points, point_arch
     from accelsim.sweeps.spec import sweep_from_dict
-    from accelsim.sweeps.store import DirStore, file_sha256, result_key
-    from accelsim.spec.yamlio import read_yaml
-
     import yaml
+
+    from accelsim.sweeps.store import DirStore, file_sha256, result_key
 
     doc = yaml.safe_load(SWEEP.format(arch=ARCH, trace=trace_path, count=180))
     spec = sweep_from_dict(doc, "<bench>")
@@ -190,7 +189,6 @@ def own_overhead(trace_path: Path) -> None:
            ["store one result (atomic write + fsync)", (t5 - t4) / n * 1e3],
            ["read one result back (table assembly)", (t6 - t5) / n * 1e3],
            ["trace SHA-256, once per sweep per trace (ms total)", (t8 - t7) * 1e3]])
-    del read_yaml
 
 
 def sweeps(trace_path: Path, count: int, with_dask: bool) -> None:

@@ -22,8 +22,8 @@ runner sorts the table, so the numbers are the same on every executor.
   to try reaching a scheduler is Dask's ``distributed.comm.timeouts.connect``.
 
 Local workers exit when the sweeping process dies, however it dies
-(:func:`_watch_lifeline`). At most ``window`` batches are in flight at a time, so a large sweep does not
-queue every point's arch document at once.
+(:func:`_watch_lifeline`). At most ``window`` batches are in flight at a
+time, so a large sweep does not queue every point's arch document at once.
 """
 
 from __future__ import annotations
