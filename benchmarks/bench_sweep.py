@@ -150,11 +150,11 @@ def numba_cache(trace_path: Path) -> None:
 
 
 def own_overhead(trace_path: Path) -> None:
+    import yaml
+
     from accelsim.spec.load import arch_from_dict
     from accelsim.sweeps.points import generate_points, point_arch
     from accelsim.sweeps.spec import sweep_from_dict
-    import yaml
-
     from accelsim.sweeps.store import DirStore, file_sha256, result_key
 
     doc = yaml.safe_load(SWEEP.format(arch=ARCH, trace=trace_path, count=180))
