@@ -12,9 +12,10 @@ from accelsim.errors import AccelsimError, ConfigError, NotModeledError, TraceEr
 from accelsim.report.report import report_dict, report_frame, write_report
 from accelsim.run import RunResult, run
 from accelsim.spec.load import load_arch
+from accelsim.sweeps import pareto, sweep
 from accelsim.version import __version__
 from accelsim.workload.trace import read_trace, write_trace
 
 __all__ = ["AccelsimError", "ConfigError", "NotModeledError", "TraceError", "RunResult",
-           "__version__", "load_arch", "read_trace", "report_dict", "report_frame", "run",
-           "write_report", "write_trace"]
+           "__version__", "load_arch", "pareto", "read_trace", "report_dict", "report_frame",
+           "run", "sweep", "write_report", "write_trace"]

@@ -1,0 +1,89 @@
+"""``accelsim sweep SWEEP.yaml -o results.parquet``: run a design-space sweep.
+
+Prints a progress bar with rate and ETA on stderr when it is a terminal (and
+nothing there when it is not: logs, CI), then one line saying what was written.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+NAME = "sweep"
+HELP = "run a design-space sweep (arch variants x traces) into one results table"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("sweep", help="sweep YAML file")
+    p.add_argument("-o", "--output", required=True,
+                   help="results table, .parquet or .csv (results are stored as they finish "
+                        "in OUTPUT.d/, so a rerun resumes)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="local worker processes (default: all cores; 1 runs in this process);"
+                        " with --dask local, the cluster's workers")
+    p.add_argument("--dask", metavar="ADDRESS", default=None,
+                   help="run on a Dask cluster: a scheduler address (tcp://host:8786) or "
+                        "'local' to start a LocalCluster")
+
+
+class ProgressBar:
+    """``done/total``, percent, a bar, rate and ETA on one rewritten terminal line.
+
+    The rate counts from the first result that arrives, so the workers'
+    start-up and results reused from the store do not skew the ETA.
+    """
+
+    def __init__(self, stream, *, width: int = 24, every_s: float = 0.2) -> None:
+        self.stream = stream
+        self.width = width
+        self.every_s = every_s
+        self._initial = None
+        self._first = None  # (time, done) at the first result computed now
+        self._last_draw = 0.0
+        self._drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self._initial is None:
+            self._initial = done
+        elif self._first is None and done > self._initial:
+            self._first = (now, done)
+        if done < total and now - self._last_draw < self.every_s:
+            return
+        self._last_draw = now
+        rate = None
+        if self._first is not None and now > self._first[0] and done > self._first[1]:
+            rate = (done - self._first[1]) / (now - self._first[0])
+        frac = done / total if total else 1.0
+        filled = int(frac * self.width)
+        rate_text = "--" if rate is None else f"{rate:.1f}"
+        eta_text = ("--:--:--" if rate is None else
+                    time.strftime("%H:%M:%S", time.gmtime((total - done) / rate)))
+        self.stream.write(f"\rsweep {done}/{total} {frac:4.0%} |{'#' * filled}"
+                          f"{'.' * (self.width - filled)}| {rate_text} pt/s ETA {eta_text} ")
+        self.stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def main(args) -> int:
+    from accelsim.sweeps.runner import layers_path, run_sweep
+
+    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    try:
+        outcome = run_sweep(args.sweep, args.output, jobs=args.jobs, dask=args.dask,
+                            progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    counts = outcome.totals["status"].value_counts()
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "infeasible", "error"))
+    print(f"wrote {args.output}: {len(outcome.totals)} rows ({summary}); {outcome.computed} "
+          f"results computed, {outcome.reused} reused from {outcome.store}")
+    if outcome.layers is not None:
+        print(f"wrote {layers_path(args.output)}: {len(outcome.layers)} layer rows")
+    return 0

@@ -1,0 +1,210 @@
+"""Where the points of a sweep run: this process, local worker processes, or Dask.
+
+Place in the pipeline: ``sweeps.runner -> sweeps.executors`` (this module)
+``-> sweeps.worker`` on each worker.
+
+Every executor runs the same function (:func:`accelsim.sweeps.worker.evaluate_tasks`)
+on the same batches and returns its results in whatever order they finish; the
+runner sorts the table, so the numbers are the same on every executor.
+
+- :class:`SerialExecutor`: in the calling process (``jobs=1``): no start-up cost.
+- :class:`ProcessExecutor`: a ``concurrent.futures.ProcessPoolExecutor``
+  started with ``forkserver`` (``spawn`` where there is no forkserver). Not
+  ``fork``: the sweeping process may hold threads (a Dask client, numba's
+  threading layer, a progress bar), and forking a process with threads can
+  deadlock a child on a lock some thread held. ``forkserver`` gives fresh
+  single-threaded children like ``spawn``, but its server imports accelsim
+  (numpy, numba, pandas) once and each worker forks from it ready, instead of
+  each worker paying the imports again.
+- :class:`DaskExecutor`: an existing Dask distributed cluster (scheduler
+  address) or a ``LocalCluster`` started for the sweep. Workers must have the
+  same accelsim installed and see the trace files at the same paths. How long
+  to try reaching a scheduler is Dask's ``distributed.comm.timeouts.connect``.
+
+Local workers exit when the sweeping process dies, however it dies
+(:func:`_watch_lifeline`). At most ``window`` batches are in flight at a
+time, so a large sweep does not queue every point's arch document at once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Callable, Iterable, Iterator
+
+from accelsim.errors import AccelsimError
+
+WORKER_MODULE = "accelsim.sweeps.worker"
+
+
+class SerialExecutor:
+    """Run every batch in this process."""
+
+    workers = 1
+
+    def __enter__(self) -> "SerialExecutor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def run(self, fn: Callable, batches: Iterable[Any]) -> Iterator[Any]:
+        for batch in batches:
+            yield fn(batch)
+
+
+def start_method() -> str:
+    """``forkserver`` where the platform has it, else ``spawn`` (see the module docstring)."""
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def _watch_lifeline(lifeline) -> None:
+    """Worker initializer: exit when the sweeping process is gone, even killed by SIGKILL.
+
+    A pool worker killed out from under its parent does not notice on its own:
+    it holds both ends of its task queue, so it waits for work forever. The
+    sweeping process holds the only write end of ``lifeline``; when it dies
+    the read below ends and the worker exits.
+    """
+    def watch() -> None:
+        try:
+            lifeline.recv_bytes()
+        except (EOFError, OSError):
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="accelsim-sweep-lifeline", daemon=True).start()
+
+
+class ProcessExecutor:
+    """Run batches on ``jobs`` local worker processes."""
+
+    def __init__(self, jobs: int, *, window: int | None = None) -> None:
+        self.workers = jobs
+        self.window = window or 4 * jobs
+        self._pool: ProcessPoolExecutor | None = None
+        self._lifeline = None
+
+    def __enter__(self) -> "ProcessExecutor":
+        ctx = multiprocessing.get_context(start_method())
+        if ctx.get_start_method() == "forkserver":
+            # Effective only if this process has not started its forkserver yet.
+            ctx.set_forkserver_preload([WORKER_MODULE])
+        # Both ends stay open here (workers start lazily, on submit); only the
+        # read end goes to the workers.
+        self._lifeline = ctx.Pipe(duplex=False)
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                         initializer=_watch_lifeline,
+                                         initargs=(self._lifeline[0],))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._lifeline is not None:
+            for end in self._lifeline:
+                end.close()
+            self._lifeline = None
+
+    def run(self, fn: Callable, batches: Iterable[Any]) -> Iterator[Any]:
+        todo = iter(batches)
+        pending: set = set()
+        while True:
+            while len(pending) < self.window:
+                batch = next(todo, None)
+                if batch is None:
+                    break
+                pending.add(self._pool.submit(fn, batch))
+            if not pending:
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+
+
+class DaskExecutor:
+    """Run batches on a Dask distributed cluster.
+
+    Parameters
+    ----------
+    target:
+        ``"local"`` to start a ``LocalCluster`` of ``jobs`` single-threaded
+        worker processes for this sweep, a scheduler address such as
+        ``"tcp://host:8786"``, or a ``distributed.Client`` (left open).
+    jobs:
+        Workers of a local cluster.
+    """
+
+    def __init__(self, target: Any, jobs: int, *, window: int | None = None) -> None:
+        self.target = target
+        self.jobs = jobs
+        self._window = window
+        self._client = None
+        self._cluster = None
+        self._own_client = False
+        self.workers = jobs
+
+    def __enter__(self) -> "DaskExecutor":
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise AccelsimError("--dask needs Dask distributed: pip install "
+                                "'accelsim[dask]'") from None
+        if isinstance(self.target, str):
+            try:
+                if self.target == "local":
+                    self._cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1,
+                                                 processes=True, dashboard_address=None)
+                    self._client = Client(self._cluster)
+                else:
+                    self._client = Client(self.target)
+            except OSError as exc:
+                self._close()
+                raise AccelsimError(f"cannot reach the Dask scheduler at {self.target} "
+                                    f"({exc})") from None
+            self._own_client = True
+        else:
+            self._client = self.target
+        self.workers = max(1, sum(self._client.nthreads().values()))
+        return self
+
+    def _close(self) -> None:
+        if self._own_client and self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
+
+    def __exit__(self, *exc) -> None:
+        self._close()
+
+    def run(self, fn: Callable, batches: Iterable[Any]) -> Iterator[Any]:
+        from distributed import as_completed
+
+        window = self._window or 4 * self.workers
+        todo = iter(batches)
+        futures = as_completed(loop=self._client.loop)
+        in_flight = 0
+
+        def submit() -> int:
+            batch = next(todo, None)
+            if batch is None:
+                return 0
+            futures.add(self._client.submit(fn, batch, pure=False))
+            return 1
+
+        while in_flight < window and submit():
+            in_flight += 1
+        try:
+            for future in futures:
+                result = future.result()
+                future.release()
+                in_flight -= 1
+                in_flight += submit()
+                yield result
+        finally:
+            for future in list(futures.futures):
+                future.cancel()

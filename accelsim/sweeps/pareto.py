@@ -1,0 +1,78 @@
+"""Pareto fronts of sweep results: the points no other point beats on both metrics.
+
+Place in the pipeline: ``sweeps.runner -> results table -> sweeps.pareto``
+(this module) ``-> plot`` or a CSV of the front.
+
+Both metrics are minimized. A row is dominated when another row is no worse
+on both and strictly better on one; the front is every row that is not
+dominated. Rows with equal (x, y) on the front are all kept. Only rows whose
+``status`` is ``ok`` (when the table has a status column) and whose x and y
+are numbers compete: infeasible points have no totals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from accelsim.errors import AccelsimError
+
+
+def _front_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """True for the non-dominated rows of (x, y), both minimized; O(n log n)."""
+    order = np.lexsort((y, x))  # by x, then y
+    keep = np.zeros(len(x), dtype=bool)
+    best_y = np.inf  # least y among rows of strictly smaller x
+    i = 0
+    while i < len(order):
+        j = i
+        while j < len(order) and x[order[j]] == x[order[i]]:
+            j += 1
+        group = order[i:j]
+        group_min = y[group[0]]  # the group is sorted by y
+        if group_min < best_y:
+            keep[group[y[group] == group_min]] = True
+            best_y = group_min
+        i = j
+    return keep
+
+
+def pareto(df: pd.DataFrame, x: str = "latency_s", y: str = "energy_pj_total",
+           by: str | None = None) -> pd.DataFrame:
+    """The non-dominated rows of ``df``, minimizing ``x`` and ``y``.
+
+    Parameters
+    ----------
+    df:
+        A results table (for example from :func:`accelsim.sweep`).
+    x, y:
+        Numeric columns to minimize.
+    by:
+        A column to group by (for example ``trace``): one front per value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The front's rows with all their columns, sorted by ``by`` (if given),
+        then ``x``, then ``y``; the index is reset.
+    """
+    for role, col in (("x", x), ("y", y), ("by", by)):
+        if col is not None and col not in df.columns:
+            raise AccelsimError(f"pareto: {role} column {col!r} is not in the table "
+                                f"(columns: {', '.join(map(str, df.columns))})")
+    for role, col in (("x", x), ("y", y)):
+        if not pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
+            raise AccelsimError(f"pareto: {role} column {col!r} must be numeric "
+                                f"(got {df[col].dtype})")
+    ok = df[x].notna() & df[y].notna()
+    if "status" in df.columns:
+        ok &= df["status"] == "ok"
+    cand = df[ok.to_numpy()]
+    groups = [cand] if by is None else [g for _, g in cand.groupby(by, sort=True, dropna=False)]
+    parts = []
+    for g in groups:
+        mask = _front_mask(g[x].to_numpy(dtype=float), g[y].to_numpy(dtype=float))
+        parts.append(g[mask].sort_values([x, y], kind="stable"))
+    if not parts:
+        return df.iloc[0:0].reset_index(drop=True)
+    return pd.concat(parts).reset_index(drop=True)

@@ -1,0 +1,173 @@
+"""The result store of a sweep: every finished (point, trace) on disk, as it arrives.
+
+Place in the pipeline: ``sweeps.worker -> sweeps.store`` (this module) ``->
+sweeps.runner``, which assembles the final table from the store.
+
+A result is keyed by :func:`result_key`: the SHA-256 of the canonical JSON of
+the point's arch document, the trace file's SHA-256 and the accelsim version,
+so a result is reused exactly when its inputs are the same, whatever its
+point_id in this or another sweep file.
+
+On disk (:class:`DirStore`, by default ``<output>.d/`` next to the output)::
+
+    results.parquet.d/
+      .lock                      # held while a sweep writes here
+      3f/3f9c...e1.totals.json   # status, reason, totals (and the arch) of one result
+      a0/a07b...42.layers.json   # the same plus per-layer rows (``keep: layers``)
+
+Every file is written whole through :mod:`accelsim.fileio` (temporary file,
+fsync, rename), so a sweep killed at any moment, SIGKILL included, leaves every
+finished result readable and no partial file under a result's name; temporary
+files left by a kill are removed by the next sweep on the same store. A
+``layers`` file serves a ``keep: totals`` sweep too; a ``totals`` file does not
+serve ``keep: layers``, which recomputes that result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from accelsim.errors import AccelsimError
+from accelsim.fileio import atomic_write_text
+from accelsim.version import __version__
+
+KINDS = ("totals", "layers")
+
+
+def canonical_json(doc: Any) -> str:
+    """JSON with sorted keys and no spaces: equal documents give equal text."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+
+
+def result_key(arch: dict, trace_sha256: str, version: str = __version__) -> str:
+    """The store key of (arch document, trace, accelsim version)."""
+    doc = {"arch": arch, "trace_sha256": trace_sha256, "accelsim_version": version}
+    return hashlib.sha256(canonical_json(doc).encode("ascii")).hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class MemoryStore:
+    """A store in memory, for sweeps with nowhere to write (nothing survives the run)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, tuple[str, str]] = {}
+
+    def __enter__(self) -> "MemoryStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def has(self, key: str, *, layers: bool) -> bool:
+        kind = self._texts.get(key, (None,))[0]
+        return kind == "layers" or (kind == "totals" and not layers)
+
+    def put(self, key: str, kind: str, text: str) -> None:
+        if self._texts.get(key, (None,))[0] != "layers":
+            self._texts[key] = (kind, text)
+
+    def get(self, key: str) -> dict:
+        return json.loads(self._texts[key][1])
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+
+class DirStore:
+    """A folder of one small JSON file per result (see the module docstring).
+
+    Use as a context manager: entering takes an exclusive lock (a second sweep
+    writing to the same store is an error), removes temporary files left by a
+    killed sweep and indexes the results already there.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._kinds: dict[str, str] = {}
+        self._lock_fh = None
+
+    def __enter__(self) -> "DirStore":
+        if self.path.exists() and not self.path.is_dir():
+            raise AccelsimError(f"{self.path}: the sweep store must be a folder, a file is in "
+                                "the way")
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        try:
+            self._scan()
+        except BaseException:
+            self._unlock()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._unlock()
+
+    def _lock(self) -> None:
+        fh = open(self.path / ".lock", "a+b")
+        try:
+            import fcntl
+        except ImportError:  # no advisory locks on this platform: single writer assumed
+            self._lock_fh = fh
+            return
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            raise AccelsimError(f"{self.path}: another sweep is writing to this store") from None
+        self._lock_fh = fh
+
+    def _unlock(self) -> None:
+        if self._lock_fh is not None:
+            self._lock_fh.close()  # closing releases the flock
+            self._lock_fh = None
+
+    def _scan(self) -> None:
+        for shard in os.scandir(self.path):
+            if not shard.is_dir() or len(shard.name) != 2:
+                continue
+            for entry in os.scandir(shard.path):
+                name = entry.name
+                if name.startswith(".") and name.endswith(".tmp"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)  # left by a sweep killed mid-write
+                    continue
+                parts = name.split(".")
+                if len(parts) == 3 and parts[1] in KINDS and parts[2] == "json":
+                    if self._kinds.get(parts[0]) != "layers":
+                        self._kinds[parts[0]] = parts[1]
+
+    def _file(self, key: str, kind: str) -> Path:
+        return self.path / key[:2] / f"{key}.{kind}.json"
+
+    def has(self, key: str, *, layers: bool) -> bool:
+        kind = self._kinds.get(key)
+        return kind == "layers" or (kind == "totals" and not layers)
+
+    def put(self, key: str, kind: str, text: str) -> None:
+        if self._kinds.get(key) == "layers" and kind == "totals":
+            return
+        atomic_write_text(self._file(key, kind), text)
+        self._kinds[key] = kind
+
+    def get(self, key: str) -> dict:
+        path = self._file(key, self._kinds[key])
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise AccelsimError(f"{path}: unreadable sweep result ({exc}); delete the file to "
+                                "compute it again") from None
+
+    def __len__(self) -> int:
+        return len(self._kinds)
