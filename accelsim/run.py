@@ -78,7 +78,8 @@ def _objective(arch: ArchSpec, energy: float, cycles: float) -> tuple[float, flo
 
 
 def search_mapping(layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
-                   output_nz: np.ndarray, weight_nz: np.ndarray, first_layer: bool
+                   output_nz: np.ndarray, weight_nz: np.ndarray, first_layer: bool,
+                   data_cache: dict | None = None
                    ) -> tuple[MappingResult, LayerCounts | None, dict, np.ndarray | None]:
     """Choose the mapping of one layer; returns it with its exact counts and energy."""
     cands, reason = candidates(layer, arch)
@@ -86,8 +87,12 @@ def search_mapping(layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
         return MappingResult(mapping=None, reason=reason), None, {}, None
     in_fmt = ("none" if first_layer and not arch.dram.compress_first_layer_input
               else arch.dram.ifmap_compression)
-    in_ratio = _coded_ratio(input_nz, arch, layer.act_bits, in_fmt)
-    out_ratio = _coded_ratio(output_nz, arch, layer.act_bits, arch.dram.ofmap_compression)
+    cache = {} if data_cache is None else data_cache
+    key = ("ratios", in_fmt, arch.dram.ofmap_compression, arch.formats)
+    if key not in cache:
+        cache[key] = (_coded_ratio(input_nz, arch, layer.act_bits, in_fmt),
+                      _coded_ratio(output_nz, arch, layer.act_bits, arch.dram.ofmap_compression))
+    in_ratio, out_ratio = cache[key]
     en, cyc = estimate(cands, layer, arch, ifmap_ratio=in_ratio, ofmap_ratio=out_ratio)
     k1, k0 = _objective(arch, en, cyc)
     top_k = arch.mapper.top_k
@@ -102,7 +107,7 @@ def search_mapping(layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
     order = keep[np.lexsort(tuple(sub[:, i] for i in range(sub.shape[1] - 1, -1, -1))
                             + (k0[keep], k1[keep]))]
     best = None
-    tile_cache: dict = {}
+    tile_cache: dict = {} if data_cache is None else data_cache
     for idx in order[:top_k]:
         mp = mapping_from_row(cands[idx], layer)
         counts = simulate_layer(layer, arch, mp, input_nz=input_nz, output_nz=output_nz,
@@ -114,6 +119,30 @@ def search_mapping(layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
             best = (key, mp, counts, energy, per_tensor)
     _, mp, counts, energy, per_tensor = best
     return MappingResult(mapping=mp, candidates=len(cands)), counts, energy, per_tensor
+
+
+def _layer_data(layer: Layer, trace: Trace, sporadic_window: int):
+    """The layer's nonzero masks (input after its mask, output, weights) and the
+    measured densities; depends on the trace alone, so it is cached on it."""
+    x = trace.tensor(layer, "input")
+    w = trace.tensor(layer, "weight")
+    y = trace.tensor(layer, "output")
+    mask = trace.tensor(layer, "input_mask")
+    measured: dict = {}
+    if mask is not None:
+        before = nonzero_mask(layer, x)
+        measured = dict(ifmap_density_before_mask=density(before),
+                        ifmap_sporadic_degree_before_mask=sporadic_degree(before,
+                                                                          sporadic_window))
+        x = np.where(mask != 0, x, 0).astype(x.dtype)
+        y = None  # a recorded output was computed without the mask
+    if y is None:
+        y = layer_output(layer, x, w)
+    input_nz = nonzero_mask(layer, x)
+    weight_nz = weight_mask(layer, w)
+    measured.update(ifmap_density=density(input_nz), weight_density=density(weight_nz),
+                    ifmap_sporadic_degree=sporadic_degree(input_nz, sporadic_window))
+    return input_nz, nonzero_mask(layer, y), weight_nz, measured
 
 
 def dense_arch(arch: ArchSpec) -> ArchSpec:
@@ -134,38 +163,25 @@ def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
     zero in the mask zeroes the value); densities and the sporadic degree are
     reported after masking, and before it when a mask is present.
     """
-    x = trace.tensor(layer, "input")
-    w = trace.tensor(layer, "weight")
-    y = trace.tensor(layer, "output")
-    mask = trace.tensor(layer, "input_mask")
-    extra: dict = {}
-    if mask is not None:
-        before = nonzero_mask(layer, x)
-        extra = dict(ifmap_density_before_mask=density(before),
-                     ifmap_sporadic_degree_before_mask=sporadic_degree(before, sporadic_window))
-        x = np.where(mask != 0, x, 0).astype(x.dtype)
-        if y is not None:  # the recorded output was computed without the mask
-            y = None
-    if y is None:
-        y = layer_output(layer, x, w)
-    input_nz = nonzero_mask(layer, x)
-    output_nz = nonzero_mask(layer, y)
-    weight_nz = weight_mask(layer, w)
-    extra.update(ifmap_density=density(input_nz), weight_density=density(weight_nz),
-                 ifmap_sporadic_degree=sporadic_degree(input_nz, sporadic_window))
+    cache = trace.derived.setdefault(("layer", layer.name), {})
+    key = ("masks", sporadic_window)
+    if key not in cache:
+        cache[key] = _layer_data(layer, trace, sporadic_window)
+    input_nz, output_nz, weight_nz, measured = cache[key]
+    extra: dict = dict(measured)
     if mapping is None:
         mres, counts, energy, per_tensor = search_mapping(
             layer, arch, input_nz=input_nz, output_nz=output_nz, weight_nz=weight_nz,
-            first_layer=first_layer)
+            first_layer=first_layer, data_cache=cache)
     else:
         counts = simulate_layer(layer, arch, mapping, input_nz=input_nz, output_nz=output_nz,
-                                weight_nz=weight_nz, first_layer=first_layer)
+                                weight_nz=weight_nz, first_layer=first_layer, tile_cache=cache)
         energy, per_tensor = layer_energy(counts, arch.energy)
         mres = MappingResult(mapping=mapping, candidates=1)
     if dense_baseline and mres.feasible:
         d_res, d_counts, d_energy, d_tensor = search_mapping(
             layer, dense_arch(arch), input_nz=input_nz, output_nz=output_nz,
-            weight_nz=weight_nz, first_layer=first_layer)
+            weight_nz=weight_nz, first_layer=first_layer, data_cache=cache)
         extra["dense"] = LayerResult(layer=layer, mapping=d_res, counts=d_counts,
                                      energy_pj=d_energy, energy_by_tensor_pj=d_tensor)
     return LayerResult(layer=layer, mapping=mres, counts=counts, energy_pj=energy,

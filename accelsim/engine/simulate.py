@@ -100,8 +100,9 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
 
     ``input_nz``/``output_nz`` come from :func:`nonzero_mask`, ``weight_nz``
     from :func:`weight_mask`. ``tile_cache``: a dict kept across calls for the
-    same layer and data (the mapping search passes one), so what does not depend
-    on the mapping, and tilings shared by candidates, are computed once.
+    same layer and data (one per layer of a trace), so what depends only on the
+    data, and tilings shared by candidates and arch points, are computed once;
+    every key names all it depends on.
     """
     st = strip_table(layer, mp.e)
     fp = format_params(arch)
@@ -114,33 +115,38 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
     skip = np.array([arch.sparsity.ifmap == "skip", arch.sparsity.weight == "skip"],
                     dtype=np.int64)
     cache = {} if tile_cache is None else tile_cache
-    if "summaries" not in cache:
-        cache["summaries"] = (K._row_summaries(input_nz, fp), K._row_summaries(output_nz, fp))
-        need_taps = skip.any() or arch.sparsity.weight != "none"
-        taps = (K._tap_counts(input_nz, layer.q, layer.stride_w, layer.pad_w, layer.dilation_w,
-                              layer.s) if need_taps else None)
-        cache["taps"] = taps
-        zx, zw, zxw = zero_slot_counts(layer, input_nz, weight_nz, taps)
-        cache["classes"] = classify(layer.macs, zx, zw, zxw if zxw >= 0 else 0, arch.sparsity)
-    in_summ, out_summ = cache["summaries"]
+    if len(cache) > 4096:  # a long sweep: keep the data-only entries, drop the tilings
+        for key in [k for k in cache if isinstance(k, tuple) and k[0] in ("ifmap", "ofmap",
+                                                                           "weight")]:
+            del cache[key]
+    fpk = (tuple(int(v) for v in fp), burst_bits)
+    if ("summaries", fpk) not in cache:
+        cache[("summaries", fpk)] = (K._row_summaries(input_nz, fp),
+                                     K._row_summaries(output_nz, fp))
+    if "zero_counts" not in cache:
+        cache["taps"] = K._tap_counts(input_nz, layer.q, layer.stride_w, layer.pad_w,
+                                      layer.dilation_w, layer.s)
+        cache["zero_counts"] = zero_slot_counts(layer, input_nz, weight_nz, cache["taps"])
+    classes = classify(layer.macs, *cache["zero_counts"], arch.sparsity)
+    in_summ, out_summ = cache[("summaries", fpk)]
     qr, pt = mp.q * mp.r, mp.p * mp.t
-    key_in = ("ifmap", mp.n, mp.gp, qr, mp.e, fmt_in)
+    key_in = ("ifmap", mp.n, mp.gp, qr, mp.e, fmt_in, fpk)
     if key_in not in cache:
         cache[key_in] = K._ifmap_tile_bits(
             in_summ, layer.groups, layer.c, mp.n, mp.gp, qr, st.row_ptr, st.row_idx,
             input_nz.shape[3], fmt_in, fp, layer.act_bits, burst_bits)
-    key_out = ("ofmap", mp.m, pt, mp.n, mp.gp, mp.e, fmt_out)
+    key_out = ("ofmap", mp.m, pt, mp.n, mp.gp, mp.e, fmt_out, fpk)
     if key_out not in cache:
         cache[key_out] = K._ofmap_tile_bits(
             out_summ, layer.groups, layer.k, mp.m, pt, mp.n, mp.gp, mp.e, output_nz.shape[3],
             fmt_out, fp, layer.act_bits, burst_bits)
-    key_w = ("weight", mp.m, pt, mp.gp, qr, fmt_w)
+    key_w = ("weight", mp.m, pt, mp.gp, qr, fmt_w, fpk)
     if key_w not in cache:
         cache[key_w] = K._filter_tile_bits(
             weight_nz, layer.groups, layer.k, layer.c, mp.m, pt, mp.gp, qr, fmt_w, fp,
             layer.weight_bits, burst_bits)
     if_bits, of_bits, wt_bits = cache[key_in], cache[key_out], cache[key_w]
-    taps = cache["taps"] if cache["taps"] is not None else np.zeros((1, 1, 1, 1), np.int64)
+    taps = cache["taps"] if skip[0] else np.zeros((1, 1, 1, 1), np.int64)
     nzw = weight_nz if skip[1] else np.zeros((1, 1, 1, 1), np.uint8)
     g_rows, g_pe_rows, g_width = glb_ifmap_rows(layer, arch, st)
     dims = np.array([layer.n, layer.groups, layer.c, layer.k, layer.w, layer.r, layer.s,
@@ -157,7 +163,7 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
                            -(-mp.m // (mp.p * mp.t)))
     cyc[Cycle.TOTAL] = total
     cyc[Cycle.DRAM_STALL] = total - cyc[Cycle.PROCESSING]
-    cls = cache["classes"]
+    cls = classes
     # spad accesses of the MAC slots: a performed MAC reads both operands and
     # updates its psum; a gated one reads only the zero operand that gates it;
     # a skipped one is never visited.

@@ -72,5 +72,15 @@ def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: fl
                                                                  _cdiv(gp * pt * qr * R * S, fb))
     stream = np.maximum(_cdiv(p * q * S * Q, arch.mac.macs_per_pe_per_cycle) + p * Q,
                         np.maximum(_cdiv(gp * qr * rows_max * Wg, ib), _cdiv(gp * pt * e * Q, pbw)))
-    cycles = passes * (fill + n * stream + arch.pe_array.pipeline_depth + R * r)
+    processing = passes * (fill + n * stream + arch.pe_array.pipeline_depth + R * r)
+    # DRAM: the link's own time bounds the layer; fetches the GLB cannot
+    # double-buffer (ifmap tiles, result write-back) add to it serially
+    bpc = arch.dram_bytes_per_cycle * 8
+    if_link = if_dram * ab * ifmap_ratio / bpc
+    out_link = outs * ab * ofmap_ratio / bpc
+    link = if_link + out_link + filt * wb / bpc
+    g = arch.glb
+    serial = (0.0 if g.ifmap_double_buffering else if_link) + (
+        0.0 if g.psum_double_buffering else out_link)
+    cycles = np.maximum(processing, link) + serial
     return energy.astype(np.float64), cycles.astype(np.float64)

@@ -38,6 +38,7 @@ Optional for every kind: ``tensors``, a dict naming the npz arrays of this layer
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,10 +116,10 @@ class Layer:
         A MAC on a padded position is not work (ARCHITECTURE.md, counting rules).
         """
         return (self.n * self.groups * self.k * self.c
-                * int(valid_taps(self.h, self.r, self.p, self.stride_h, self.pad_h,
-                                 self.dilation_h).sum())
-                * int(valid_taps(self.w, self.s, self.q, self.stride_w, self.pad_w,
-                                 self.dilation_w).sum()))
+                * _valid_tap_total(self.h, self.r, self.p, self.stride_h, self.pad_h,
+                                   self.dilation_h)
+                * _valid_tap_total(self.w, self.s, self.q, self.stride_w, self.pad_w,
+                                   self.dilation_w))
 
     @property
     def weight_count(self) -> int:
@@ -137,6 +138,11 @@ class Layer:
         if self.kind is LayerKind.LINEAR:
             return (self.k, self.c)
         return (self.groups * self.k, self.c, self.r, self.s)
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_tap_total(size: int, taps: int, out: int, stride: int, pad: int, dilation: int) -> int:
+    return int(valid_taps(size, taps, out, stride, pad, dilation).sum())
 
 
 def valid_taps(size: int, taps: int, out: int, stride: int, pad: int, dilation: int = 1):

@@ -48,6 +48,9 @@ class Trace:
     layers: tuple[Layer, ...]
     arrays: dict[str, np.ndarray] = field(repr=False)
     path: str = "<memory>"
+    # what the engine derives from the tensors alone (masks, zero counts, row
+    # summaries per format), kept so that many arch points reuse it
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def tensor(self, layer: Layer, role: str) -> np.ndarray | None:
         """The array of ``layer`` for ``role`` (input, weight, output, input_mask)."""
