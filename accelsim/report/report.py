@@ -217,7 +217,7 @@ def format_table(df: pd.DataFrame) -> str:
     sim = df[df["simulated"] | (df["name"] == "total")]
     columns = dict(TABLE_COLUMNS)
     if "speedup" in sim:  # a dense baseline ran
-        columns.update(speedup="speedup", energy_saving="E saving")
+        columns.update(speedup="speedup", energy_saving="energy saved")
     out = pd.DataFrame({title: sim[col] if col in sim else np.nan
                         for col, title in columns.items()})
     out["latency ms"] = out["latency ms"] * 1e3
@@ -226,7 +226,7 @@ def format_table(df: pd.DataFrame) -> str:
     for col in [c for c in out if c.startswith("E ")]:
         out[col] = out[col] / 1e6
     fmt = {"MACs": "{:,.0f}".format, "cycles": "{:,.0f}".format, "latency ms": "{:.3f}".format,
-           "speedup": "{:.2f}x".format, "E saving": "{:.1%}".format,
+           "speedup": "{:.2f}x".format, "energy saved": "{:.1%}".format,
            "active PEs": "{:.0f}".format, "util": "{:.3f}".format, "DRAM MB": "{:.3f}".format,
            "GLB MB": "{:.3f}".format}
     for col in [c for c in out if c.startswith("E ")]:
