@@ -312,41 +312,10 @@ def reference_timeline(records, xfer, f_pref, if_db, ps_db):
     return max(array_free, link_free)
 
 
-def brute_force_macs(layer, x, w=None):
-    """(valid MACs, MACs with a zero ifmap, with a zero weight, with both) by
-    enumerating every MAC."""
-    xs = x.reshape(layer.n, layer.groups * layer.c, layer.h, layer.w)
-    ws = (np.ones((layer.groups * layer.k, layer.c, layer.r, layer.s)) if w is None
-          else w.reshape(layer.groups * layer.k, layer.c, layer.r, layer.s))
-    valid = zero = zero_w = zero_both = 0
-    for n in range(layer.n):
-        for g in range(layer.groups):
-            for c in range(layer.c):
-                for p in range(layer.p):
-                    for r in range(layer.r):
-                        h = p * layer.stride_h + r * layer.dilation_h - layer.pad_h
-                        if not 0 <= h < layer.h:
-                            continue
-                        for q in range(layer.q):
-                            for s in range(layer.s):
-                                w = q * layer.stride_w + s * layer.dilation_w - layer.pad_w
-                                if not 0 <= w < layer.w:
-                                    continue
-                                xz = xs[n, g * layer.c + c, h, w] == 0
-                                for k in range(layer.k):
-                                    wz = ws[g * layer.k + k, c, r, s] == 0
-                                    valid += 1
-                                    zero += xz
-                                    zero_w += wz
-                                    zero_both += xz and wz
-    return valid, zero, zero_w, zero_both
-
-
-def brute_force_classes(layer, x, w, sparsity):
-    """(performed, gated, skipped, gated_ifmap), classifying every MAC slot."""
+def mac_slots(layer, x, w):
+    """Every MAC slot on real input, as (ifmap is zero, weight is zero)."""
     xs = x.reshape(layer.n, layer.groups * layer.c, layer.h, layer.w)
     ws = w.reshape(layer.groups * layer.k, layer.c, layer.r, layer.s)
-    out = [0, 0, 0, 0]
     for n in range(layer.n):
         for g in range(layer.groups):
             for c in range(layer.c):
@@ -362,15 +331,34 @@ def brute_force_classes(layer, x, w, sparsity):
                                     continue
                                 xz = xs[n, g * layer.c + c, h, col] == 0
                                 for k in range(layer.k):
-                                    wz = ws[g * layer.k + k, c, r, s] == 0
-                                    if (xz and sparsity.ifmap == "skip") or (
-                                            wz and sparsity.weight == "skip"):
-                                        out[2] += 1
-                                    elif xz and sparsity.ifmap == "gate":
-                                        out[1] += 1
-                                        out[3] += 1
-                                    elif wz and sparsity.weight == "gate":
-                                        out[1] += 1
-                                    else:
-                                        out[0] += 1
+                                    yield xz, ws[g * layer.k + k, c, r, s] == 0
+
+
+def brute_force_macs(layer, x, w=None):
+    """(valid MACs, MACs with a zero ifmap, with a zero weight, with both) by
+    enumerating every MAC."""
+    if w is None:
+        w = np.ones(layer.weight_shape)
+    valid = zero = zero_w = zero_both = 0
+    for xz, wz in mac_slots(layer, x, w):
+        valid += 1
+        zero += xz
+        zero_w += wz
+        zero_both += xz and wz
+    return valid, zero, zero_w, zero_both
+
+
+def brute_force_classes(layer, x, w, sparsity):
+    """(performed, gated, skipped, gated_ifmap), classifying every MAC slot."""
+    out = [0, 0, 0, 0]
+    for xz, wz in mac_slots(layer, x, w):
+        if (xz and sparsity.ifmap == "skip") or (wz and sparsity.weight == "skip"):
+            out[2] += 1
+        elif xz and sparsity.ifmap == "gate":
+            out[1] += 1
+            out[3] += 1
+        elif wz and sparsity.weight == "gate":
+            out[1] += 1
+        else:
+            out[0] += 1
     return tuple(out)

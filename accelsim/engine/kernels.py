@@ -241,6 +241,31 @@ def _ifmap_tile_bits(nz, G, C, n_blk, gp, q_r, row_ptr, row_idx, width, fmt, fp,
 
 
 @njit(cache=True)
+def _filter_blocks(K, m_blk, pt):
+    """The filter blocks of the loop nest: int64 [blocks, 4] rows (GLB block mb,
+    pass block kb inside it, first filter, end filter), in loop order."""
+    nM = (K + m_blk - 1) // m_blk
+    n = 0
+    for mb in range(nM):
+        n += (min(m_blk, K - mb * m_blk) + pt - 1) // pt
+    out = np.zeros((n, 4), dtype=np.int64)
+    i = 0
+    for mb in range(nM):
+        m_end = min(K, mb * m_blk + m_blk)
+        k_lo = mb * m_blk
+        kb = 0
+        while k_lo < m_end:
+            out[i, 0] = mb
+            out[i, 1] = kb
+            out[i, 2] = k_lo
+            out[i, 3] = min(m_end, k_lo + pt)
+            k_lo += pt
+            kb += 1
+            i += 1
+    return out
+
+
+@njit(cache=True)
 def _ofmap_tile_bits(nz, G, K, m_blk, pt, n_blk, gp, e, width, fmt, fp, value_bits,
                      burst_bits):
     """DRAM bits of every result tile [group blk, filter blk, pass filter blk, image blk, strip].
@@ -258,24 +283,20 @@ def _ofmap_tile_bits(nz, G, K, m_blk, pt, n_blk, gp, e, width, fmt, fp, value_bi
     nN = (N + n_blk - 1) // n_blk
     nS = (P + e - 1) // e
     out = np.zeros((nG, nM, nKB, nN, nS), dtype=np.int64)
+    blocks = _filter_blocks(K, m_blk, pt)
     for gb in range(nG):
-        for mb in range(nM):
-            m_end = min(K, mb * m_blk + m_blk)
-            for kb in range(nKB):
-                k_lo = mb * m_blk + kb * pt
-                if k_lo >= m_end:
-                    break
-                k_hi = min(m_end, k_lo + pt)
-                for nb in range(nN):
-                    n0 = nb * n_blk
-                    n1 = min(N, n0 + n_blk)
-                    for sb in range(nS):
-                        rows = np.arange(sb * e, min(P, sb * e + e))
-                        bits = 0
-                        for g in range(gb * gp, min(G, gb * gp + gp)):
-                            bits += _tile_bits(nz, n0, n1, g * K + k_lo, g * K + k_hi, rows, width,
-                                               fmt, fp, value_bits)
-                        out[gb, mb, kb, nb, sb] = _bursts(bits, burst_bits)
+        for bi in range(blocks.shape[0]):
+            mb, kb, k_lo, k_hi = blocks[bi, 0], blocks[bi, 1], blocks[bi, 2], blocks[bi, 3]
+            for nb in range(nN):
+                n0 = nb * n_blk
+                n1 = min(N, n0 + n_blk)
+                for sb in range(nS):
+                    rows = np.arange(sb * e, min(P, sb * e + e))
+                    bits = 0
+                    for g in range(gb * gp, min(G, gb * gp + gp)):
+                        bits += _tile_bits(nz, n0, n1, g * K + k_lo, g * K + k_hi, rows, width,
+                                           fmt, fp, value_bits)
+                    out[gb, mb, kb, nb, sb] = _bursts(bits, burst_bits)
     return out
 
 
@@ -349,22 +370,18 @@ def _filter_tile_bits(nzw, G, K, C, m_blk, pt, gp, q_r, fmt, fp, value_bits, bur
     nKB = (m_blk + pt - 1) // pt
     nC = (C + q_r - 1) // q_r
     out = np.zeros((nG, nM, nKB, nC), dtype=np.int64)
+    blocks = _filter_blocks(K, m_blk, pt)
     for gb in range(nG):
-        for mb in range(nM):
-            m_end = min(K, mb * m_blk + m_blk)
-            for kb in range(nKB):
-                k_lo = mb * m_blk + kb * pt
-                if k_lo >= m_end:
-                    break
-                k_hi = min(m_end, k_lo + pt)
-                for cb in range(nC):
-                    c0 = cb * q_r
-                    c1 = min(C, c0 + q_r)
-                    bits = 0
-                    for g in range(gb * gp, min(G, gb * gp + gp)):
-                        bits += _stream_bits(nzw, g * K + k_lo, g * K + k_hi, c0, c1, fmt, fp,
-                                             value_bits)
-                    out[gb, mb, kb, cb] = _bursts(bits, burst_bits)
+        for bi in range(blocks.shape[0]):
+            mb, kb, k_lo, k_hi = blocks[bi, 0], blocks[bi, 1], blocks[bi, 2], blocks[bi, 3]
+            for cb in range(nC):
+                c0 = cb * q_r
+                c1 = min(C, c0 + q_r)
+                bits = 0
+                for g in range(gb * gp, min(G, gb * gp + gp)):
+                    bits += _stream_bits(nzw, g * K + k_lo, g * K + k_hi, c0, c1, fmt, fp,
+                                         value_bits)
+                out[gb, mb, kb, cb] = _bursts(bits, burst_bits)
     return out
 
 

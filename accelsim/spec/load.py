@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from accelsim.errors import ConfigError
+from accelsim.spec.yamlio import read_yaml, version_problems
 from accelsim.spec.arch import (COMPRESSION_FORMATS, MAPPER_OBJECTIVES, SPARSITY_MODES,
                                 STRIP_MINING,
                                 ArchSpec, DramSpec, EnergySpec, GlobalBufferSpec, MacSpec,
@@ -200,12 +201,7 @@ def arch_from_dict(data: Any, source: str = "<dict>") -> ArchSpec:
     """
     problems: list[str] = []
     if isinstance(data, dict):
-        version = data.get("version")
-        if version is None:
-            problems.append("version: missing (this accelsim reads version 1)")
-        elif version not in SUPPORTED_VERSIONS:
-            problems.append(f"version: unsupported, this accelsim reads {list(SUPPORTED_VERSIONS)}"
-                            f" (got {version!r})")
+        problems.extend(version_problems(data, SUPPORTED_VERSIONS))
     validated = _validate(SCHEMA, data, "", problems)
     if not problems:
         _cross_checks(validated, problems)
@@ -216,8 +212,6 @@ def arch_from_dict(data: Any, source: str = "<dict>") -> ArchSpec:
 
 def load_arch(path: str | Path) -> ArchSpec:
     """Read, validate and construct an architecture from a YAML file."""
-    from accelsim.spec.yamlio import read_yaml
-
     return arch_from_dict(read_yaml(path), str(path))
 
 

@@ -50,3 +50,14 @@ def read_yaml(path: str | Path) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(str(path), [f"{where}invalid YAML: {problem}"]) from None
+
+
+def version_problems(data: dict, supported: tuple, what: str = "") -> list[str]:
+    """The problems with a document's ``version`` key (none when it is supported)."""
+    version = data.get("version")
+    if version is None:
+        return [f"version: missing (this accelsim reads {what}version "
+                f"{', '.join(str(v) for v in supported)})"]
+    if version not in supported:
+        return [f"version: unsupported, this accelsim reads {list(supported)} (got {version!r})"]
+    return []

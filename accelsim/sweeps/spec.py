@@ -45,7 +45,7 @@ from typing import Any
 
 from accelsim.errors import ConfigError
 from accelsim.spec.load import SCHEMA
-from accelsim.spec.yamlio import read_yaml
+from accelsim.spec.yamlio import read_yaml, version_problems
 
 SUPPORTED_VERSIONS = (1,)
 STRATEGIES = ("grid", "random", "latin_hypercube")
@@ -314,12 +314,7 @@ def sweep_from_dict(data: Any, source: str = "<dict>", root: str | Path = ".") -
     if not isinstance(data, dict):
         raise ConfigError(source, [f"top level: must be a mapping (got {type(data).__name__})"])
     root = Path(root)
-    version = data.get("version")
-    if version is None:
-        problems.append("version: missing (this accelsim reads sweep version 1)")
-    elif version not in SUPPORTED_VERSIONS:
-        problems.append(f"version: unsupported, this accelsim reads {list(SUPPORTED_VERSIONS)} "
-                        f"(got {version!r})")
+    problems.extend(version_problems(data, SUPPORTED_VERSIONS, "sweep "))
     for key in data:
         if key not in TOP_KEYS:
             problems.append(f"{key}: unknown key (known: {', '.join(TOP_KEYS)})")
