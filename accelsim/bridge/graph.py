@@ -7,7 +7,10 @@ A capture fills a :class:`Graph`: one :class:`Node` per executed op that reads
 an activation, in execution order, with the op's actual output values (float)
 and, for MAC ops, their weights. :func:`build_trace` then
 
-1. **folds batch norm** into the conv2d / linear that produces its input when
+1. **folds a bias add** (``x @ W.T + b``, ONNX ``MatMul`` + ``Add``: an ``add``
+   of a constant that is the same along every axis but the channel axis) into
+   the conv2d / linear before it, when it is that layer's only consumer; then
+   **folds batch norm** into the conv2d / linear that produces its input when
    that output feeds nothing else: ``w' = w * g / sqrt(var + eps)`` per output
    channel, ``b' = (b - mean) * g / sqrt(var + eps) + beta`` (Jacob et al.,
    CVPR 2018, section 3.2; R. Krishnamoorthi, "Quantizing deep convolutional
@@ -160,6 +163,21 @@ def _fold_bn(weight: np.ndarray, bias: np.ndarray | None, bn: dict) -> tuple:
     return w, b
 
 
+def _as_bias(const: np.ndarray, out: np.ndarray) -> np.ndarray | None:
+    """``const`` as a per-channel (axis 1) bias of ``out``, if that is what it is."""
+    const = np.asarray(const, np.float64)
+    if out.ndim < 2 or const.ndim > out.ndim:
+        return None
+    try:
+        full = np.broadcast_to(const, out.shape)
+    except ValueError:
+        return None
+    b = full[(0, slice(None)) + (0,) * (out.ndim - 2)]
+    shape = (1, -1) + (1,) * (out.ndim - 2)
+    return b.copy() if np.array_equal(full, np.broadcast_to(b.reshape(shape), out.shape)) \
+        else None
+
+
 def _layout_kind(in_shape: tuple, out_shape: tuple, ops: list[str]) -> str:
     if "permute" in ops:
         return "channel_shuffle" if len(in_shape) == 4 and in_shape == out_shape else "permute"
@@ -183,7 +201,14 @@ def plan_layers(graph: Graph) -> list[_Plan]:
             b = node.attrs.get("bias")
             plan.bias = None if b is None else np.asarray(b, np.float64)
             last = i
-            j = _only_consumer(graph, uses, (i, 0), i, ("batch_norm",))
+            j = _only_consumer(graph, uses, (i, 0), i, ("add",))
+            if j is not None and "constant" in graph.nodes[j].attrs:
+                b = _as_bias(graph.nodes[j].attrs["constant"], node.outputs[0])
+                if b is not None:
+                    plan.bias = b if plan.bias is None else plan.bias + b
+                    plan.fused.append(j)
+                    last = j
+            j = _only_consumer(graph, uses, (last, 0), last, ("batch_norm",))
             if j is not None:
                 folded = _fold_bn(plan.weight, plan.bias, graph.nodes[j].attrs)
                 if folded is not None:

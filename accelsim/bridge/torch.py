@@ -21,8 +21,8 @@ Limits (what the mode cannot see or this module does not model):
 - ops that bypass ``__torch_function__`` (``torch.ops.aten`` calls, custom C++
   or Triton kernels, TorchScript-compiled submodules). A leaf module whose
   forward produced a new tensor without any captured op is still listed, as a
-  non-MAC layer named after the module, of kind its class name in lower case,
-  with ``unsupported`` saying its ops were not captured;
+  non-MAC layer named after the module, of kind ``unsupported_<class name in
+  lower case>``, with ``unsupported`` saying its ops were not captured;
 - an in-place op on a tensor that has views: the captured values of the views
   are those before the in-place op;
 - conv2d (any stride, padding, dilation, groups) and linear are MAC layers, and
@@ -213,6 +213,11 @@ class _Capture(TorchFunctionMode):
             kind = "channel_split" if two_halves and acts[0].dim() > 1 \
                 and dim % acts[0].dim() == 1 else "split"
         attrs = {}
+        if kind == "add" and len(acts) == 1:  # x + b with a constant b: maybe a bias
+            const = [t for t in _tensors(args[:2]) if not self._is_act(t)]
+            alpha = kwargs.get("alpha", args[2] if len(args) > 2 else 1)
+            if len(const) == 1 and alpha == 1:
+                attrs["constant"] = _np(const[0])
         if kind in ("conv1d", "conv3d") or kind.startswith("conv_transpose"):
             attrs["unsupported"] = f"{kind} is not in the trace schema (conv2d, linear)"
         self._record(kind, self._name(kind), acts, outs, attrs)
