@@ -38,8 +38,8 @@ one non-MAC layer; its subgraph's tensors are not captured.
 Layer names: the weight initializer's name without ``.weight`` when it has
 that suffix (``fc.weight`` -> ``fc``); else, for PyTorch-exported names such as
 ``/layer1/layer1.0/conv1/Conv``, the module path (``layer1.0.conv1``) when
-it is the only op of that module, or ``<module path>.<kind>``; else the node's
-name, or its kind.
+the node is the only op (for Conv/Gemm/MatMul: the only MAC op) of that
+module, or ``<module path>.<kind>``; else the node's name, or its kind.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ _KINDS = {"MaxPool": "maxpool", "AveragePool": "avgpool", "GlobalAveragePool":
           "Flatten": "reshape", "Reshape": "reshape", "Squeeze": "reshape",
           "Unsqueeze": "reshape", "Transpose": "permute"}
 _IDENTITY = ("Identity", "Dropout")
+_MAC_TYPES = ("Conv", "Gemm", "MatMul")
 
 
 def _attrs(node) -> dict:
@@ -88,6 +89,9 @@ class _Importer:
         self.values: dict[str, Value] = {}
         scopes = [_scope(n.name) for n in model.graph.node if "/" in n.name]
         self.scope_count = {s: scopes.count(s) for s in set(scopes)}
+        macs = [_scope(n.name) for n in model.graph.node
+                if "/" in n.name and n.op_type in _MAC_TYPES]
+        self.mac_count = {s: macs.count(s) for s in set(macs)}
         for name in input_names:
             idx = self.graph.add(Node(op="input", name="input", inputs=[],
                                       outputs=[results[name]]))
@@ -98,7 +102,8 @@ class _Importer:
             return weight[: -len(".weight")], {}
         if "/" in node.name:
             scope = _scope(node.name)
-            if scope and self.scope_count.get(scope) == 1:
+            alone = (self.mac_count if node.op_type in _MAC_TYPES else self.scope_count)
+            if scope and alone.get(scope) == 1:
                 return scope, {}
             return (f"{scope}.{kind}" if scope else kind), {"scope": scope}
         return (node.name, {}) if node.name else (kind, {"scope": ""})
@@ -136,7 +141,12 @@ class _Importer:
                 self._batch_norm(node, acts)
             else:
                 kind = _KINDS.get(op, op.lower())
-                if op == "Clip":  # bounds are inputs (opset >= 11) or attributes
+                attrs = {}
+                consts = [self._const(i) for i in node.input if i not in self.values]
+                if op == "Add" and len(acts) == 1 and len(consts) == 1 \
+                        and consts[0] is not None:
+                    attrs["constant"] = consts[0]  # maybe a bias (MatMul + Add)
+                elif op == "Clip":  # bounds are inputs (opset >= 11) or attributes
                     ins, a = list(node.input) + ["", ""], _attrs(node)
                     lo = self._const(ins[1]) if ins[1] else a.get("min")
                     hi = self._const(ins[2]) if ins[2] else a.get("max")
@@ -148,7 +158,7 @@ class _Importer:
                     x = self.results[acts[0]]
                     kind = "channel_split" if len(outs) == 2 and x.ndim > 1 \
                         and axis % x.ndim == 1 and outs[0].shape == outs[1].shape else "split"
-                self._add(node, kind, self._name(node, kind), acts)
+                self._add(node, kind, self._name(node, kind), acts, attrs)
         self.graph.outputs = [self.values[o] for o in self.output_names if o in self.values]
         return self.graph
 
@@ -258,9 +268,10 @@ def capture(model_path: str | Path, inputs) -> Graph:
         results = dict(zip(outputs, sess.run(outputs, feeds)))
     except Exception as exc:
         shapes = ", ".join(str(list(x.shape)) for x in feeds.values())
-        first = (str(exc).strip().splitlines() or [""])[0]
+        text = " ".join(str(exc).split())  # onnxruntime's messages span lines
+        text = text if len(text) <= 300 else text[:297] + "..."
         raise AccelsimError(f"{path}: running it on input shape {shapes} failed "
-                            f"({first})") from exc
+                            f"({text})") from exc
     results.update(feeds)
     return _Importer(model, results, input_names, model_outputs).run()
 
