@@ -43,6 +43,9 @@ Header keys this module adds to the schema of :mod:`accelsim.workload.layer`
 
 - every layer: ``inputs``, the names of the layers producing its activation
   inputs, in argument order (``@input``, ``@input1``, ... for model inputs).
+- non-MAC layers: ``act_bits`` (the trace's activation width, so that their
+  bytes can be counted at the width the MAC layers use; the parser reads it
+  only for MAC layers today).
 - MAC layers: ``act_scale`` (input), ``output_scale`` (float), ``weight_scale``
   (float, or a list with one per output channel), ``bias`` (array name, int64
   at scale ``act_scale * weight_scale``; absent when the layer has no bias),
@@ -334,7 +337,7 @@ def build_trace(graph: Graph, *, weight_bits: int = 16, act_bits: int = 16,
             unsupported = node.attrs.get("unsupported")
             kind = f"unsupported_{plan.kind}" if unsupported else plan.kind
             head.update(kind=kind, input_shape=_shape(first_in), output_shape=_shape(out_val),
-                        inputs=inputs)
+                        act_bits=act_bits, inputs=inputs)
             if plan.activation != "none":
                 head["activation"] = plan.activation
             if unsupported:

@@ -39,7 +39,12 @@ Layer names: the weight initializer's name without ``.weight`` when it has
 that suffix (``fc.weight`` -> ``fc``); else, for PyTorch-exported names such as
 ``/layer1/layer1.0/conv1/Conv``, the module path (``layer1.0.conv1``) when
 the node is the only op (for Conv/Gemm/MatMul: the only MAC op) of that
-module, or ``<module path>.<kind>``; else the node's name, or its kind.
+module, or ``<module path>.<kind>``; else the node's name (without the
+``node_`` prefix of the ``torch.export``-based exporter), or its kind.
+
+Models from PyTorch's TorchScript exporter (``torch.onnx.export(...,
+dynamo=False)``) and from its ``torch.export``-based exporter (the default,
+which needs the onnxscript package) both import.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ _KINDS = {"MaxPool": "maxpool", "AveragePool": "avgpool", "GlobalAveragePool":
           "adaptive_avgpool", "GlobalMaxPool": "adaptive_maxpool", "Add": "add",
           "Sum": "add", "Concat": "concat", "Relu": "relu", "BatchNormalization": "batch_norm",
           "Flatten": "reshape", "Reshape": "reshape", "Squeeze": "reshape",
-          "Unsqueeze": "reshape", "Transpose": "permute"}
+          "Unsqueeze": "reshape", "Transpose": "permute", "ReduceMean": "mean"}
 _IDENTITY = ("Identity", "Dropout")
 _MAC_TYPES = ("Conv", "Gemm", "MatMul")
 
@@ -106,6 +111,8 @@ class _Importer:
             if scope and alone.get(scope) == 1:
                 return scope, {}
             return (f"{scope}.{kind}" if scope else kind), {"scope": scope}
+        if node.name.startswith("node_"):  # the torch.export-based exporter's names
+            return node.name[len("node_"):], {}
         return (node.name, {}) if node.name else (kind, {"scope": ""})
 
     def _const(self, name: str):

@@ -24,7 +24,8 @@ Limits (what the mode cannot see or this module does not model):
   non-MAC layer named after the module, of kind ``unsupported_<class name in
   lower case>``, with ``unsupported`` saying its ops were not captured;
 - an in-place op on a tensor that has views: the captured values of the views
-  are those before the in-place op;
+  are those before the in-place op; an in-place op that returns nothing
+  (``x[idx] = v``) is not seen;
 - conv2d (any stride, padding, dilation, groups) and linear are MAC layers, and
   so is ``x @ W`` / ``torch.mm`` / ``torch.addmm`` with a constant 2-d right
   operand (a linear with weight ``W.T``). Conv1d/3d, transposed convs and
@@ -134,7 +135,7 @@ class _Capture(TorchFunctionMode):
     # ---- naming --------------------------------------------------------------------
     def _name(self, kind: str, param: str | None = None) -> tuple[str, dict]:
         """The node name, and ``{"scope": ...}`` when the name is made up from the kind."""
-        if param:
+        if param and param != "weight":  # "weight": the model is a bare nn.Conv2d / Linear
             return (param[: -len(".weight")] if param.endswith(".weight") else param), {}
         owner = ""
         if self.stack:
