@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import numpy as np
 import pytest
@@ -388,8 +389,8 @@ def test_cli_export_digits(model_file, tmp_path, capsys):
 
 def test_cli_export_dotted_module(tmp_path, monkeypatch, capsys):
     (tmp_path / "pkg_models_for_test.py").write_text(MODEL_FILE)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # not on sys.path, as under the accelsim console script
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
     code = main(["export", "pkg_models_for_test:make", "--input-shape", "2,3,32,32",
                  "-o", "r.npz"])
     assert code == 0 and accelsim.read_trace(tmp_path / "r.npz").batch == 2

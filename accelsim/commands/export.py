@@ -1,7 +1,8 @@
 """``accelsim export MODULE_OR_FILE:FACTORY``: trace a PyTorch model on real or random inputs.
 
-``MODULE_OR_FILE`` is a dotted module name (``workloads.models``) or a path to a
-``.py`` file; ``FACTORY`` a callable in it, called with no arguments, returning
+``MODULE_OR_FILE`` is a dotted module name (``workloads.models``, importable
+from the current directory or the environment) or a path to a ``.py`` file (its
+folder is importable while it loads); ``FACTORY`` a callable in it, called with no arguments, returning
 a ``torch.nn.Module``. The model is put in eval mode before it runs. The trace
 is written by :func:`accelsim.bridge.torch.export_trace`.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -98,12 +100,16 @@ def load_factory(spec: str):
                                 f"({one_line(exc)})") from exc
         finally:
             sys.path.remove(str(path.resolve().parent))
-    else:
+    else:  # as with python -m: modules under the current directory are importable
+        cwd = os.getcwd()
+        sys.path.insert(0, cwd)
         try:
             module = importlib.import_module(where)
         except Exception as exc:
             raise AccelsimError(f"model: cannot import module {where!r} "
                                 f"({one_line(exc)})") from exc
+        finally:
+            sys.path.remove(cwd)
     factory = getattr(module, attr, None)
     if not callable(factory):
         found = sorted(k for k, v in vars(module).items()
