@@ -272,7 +272,8 @@ def test_uncaptured_leaf_module_is_listed(tmp_path):
 
     model = nn.Sequential(nn.Conv2d(1, 2, 1), Opaque()).eval()
     headers = export_trace(model, torch.rand(1, 1, 3, 3), tmp_path / "o.npz")
-    assert [(h["name"], h["kind"]) for h in headers] == [("0", "conv2d"), ("1", "unsupported_opaque")]
+    assert [(h["name"], h["kind"]) for h in headers] == [("0", "conv2d"),
+                                                         ("1", "unsupported_opaque")]
     assert "not captured" in headers[1]["unsupported"]
 
 

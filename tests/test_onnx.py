@@ -189,7 +189,7 @@ def test_helper_model_op_mapping(tmp_path):
     assert headers[0]["fused"] == ["bn"] and headers[0]["activation"] == "none"
     assert headers[2]["unsupported"] == "padding [0, 0, 1, 1] (begin, end) is asymmetric"
     assert headers[2]["output_shape"] == [2, 4, 4, 4]
-    fc1, fc2 = headers[4], headers[5]
+    fc1 = headers[4]
     assert fc1["fused"] == ["fc1.add", "fc1.relu"] and fc1["activation"] == "relu"
     assert fc1["input_shape"] == [2, 64] and fc1["out_features"] == 6
     entries, arrays = read_entries(out)

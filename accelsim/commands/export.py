@@ -2,9 +2,10 @@
 
 ``MODULE_OR_FILE`` is a dotted module name (``workloads.models``, importable
 from the current directory or the environment) or a path to a ``.py`` file (its
-folder is importable while it loads); ``FACTORY`` a callable in it, called with no arguments, returning
-a ``torch.nn.Module``. The model is put in eval mode before it runs. The trace
-is written by :func:`accelsim.bridge.torch.export_trace`.
+folder is importable while it loads); ``FACTORY`` a callable in it, called
+with no arguments, returning a ``torch.nn.Module``. The model is put in eval
+mode before it runs. The trace is written by
+:func:`accelsim.bridge.torch.export_trace`.
 """
 
 from __future__ import annotations
