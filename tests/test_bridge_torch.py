@@ -347,6 +347,32 @@ def test_model_errors(net_and_input, tmp_path):
     assert not (tmp_path / "t.npz").exists()
 
 
+def test_nothing_to_trace_and_training_batch_norm(tmp_path):
+    x = torch.rand(1, 2, 4, 4)
+    with pytest.raises(AccelsimError, match=r"the model ran no operation on its input "
+                                            r"\(nothing to trace\)"):
+        export_trace(nn.Identity().eval(), x, tmp_path / "t.npz")
+    with pytest.raises(AccelsimError, match=r"inputs: at least one input tensor is needed"):
+        export_trace(nn.Identity().eval(), (), tmp_path / "t.npz")
+
+    class BatchStats(nn.Module):  # eval mode, but asks batch norm for batch statistics
+        def forward(self, x):
+            return F.batch_norm(x, None, None, training=True)
+
+    with pytest.raises(AccelsimError, match=r"batch norm 'batch_norm' uses batch statistics "
+                                            r"\(training mode\); call model\.eval\(\)"):
+        export_trace(BatchStats().eval(), x, tmp_path / "t.npz")
+    assert not (tmp_path / "t.npz").exists()
+
+
+def test_unknown_data_set():
+    from accelsim.bridge.inputs import make_inputs
+
+    with pytest.raises(AccelsimError, match=r"--data: unknown data set 'mnist' \(known: "
+                                            r"digits\)"):
+        make_inputs((1, 1, 8, 8), data="mnist")
+
+
 # ---- CLI ------------------------------------------------------------------------------
 
 MODEL_FILE = '''
@@ -361,12 +387,14 @@ def not_a_model():
 def broken():
     raise ValueError("no weights here")
 '''
+BAD_FILE = "import torch\nraise RuntimeError('cannot build\\nsecond line')\n"
 
 
 @pytest.fixture()
 def model_file(tmp_path):
     path = tmp_path / "mymodels.py"
     path.write_text(MODEL_FILE)
+    (tmp_path / "bad.py").write_text(BAD_FILE)
     return path
 
 
@@ -426,9 +454,14 @@ def test_cli_export_dotted_module(tmp_path, monkeypatch, capsys):
      "weight_bits: must be an integer between 2 and 32 (got 0)"),
     (["{file}:make", "--input-shape", "1,3,32,32", "--operators", "conv1"],
      "--operators: expected name=operator (got 'conv1')"),
+    (["{dir}/bad.py:make", "--input-shape", "1,3,32,32"],
+     "bad.py' failed (RuntimeError: cannot build)"),
+    (["{file}:make", "--input-shape", "1,3,32,32", "--batch", "0"],
+     "--batch: must be >= 1 (got 0)"),
 ])
 def test_cli_export_errors(model_file, tmp_path, capsys, args, message):
-    args = [a.replace("{file}", str(model_file)) for a in args]
+    args = [a.replace("{file}", str(model_file)).replace("{dir}", str(model_file.parent))
+            for a in args]
     code = main(["export", *args, "-o", str(tmp_path / "e.npz")])
     err = capsys.readouterr().err
     assert code == 2
