@@ -1,0 +1,309 @@
+"""ONNX model -> trace.npz: run the model with onnxruntime and capture every tensor.
+
+Place in the pipeline: ``ONNX model -> bridge`` (this module, then
+:mod:`accelsim.bridge.graph`) ``-> trace.npz -> workload``. Needs the ``onnx``
+extra (onnx, onnxruntime); nothing else in accelsim imports them.
+
+How: every node output of the graph is added as a graph output, so one
+onnxruntime run returns every intermediate tensor (the inputs of each Conv,
+Gemm and MatMul included). The nodes are then read in the graph's order (ONNX
+requires topological order) into the same :class:`~accelsim.bridge.graph.Graph`
+the PyTorch bridge fills, so the trace schema, batch-norm folding, ReLU fusion,
+quantization and naming rules are the same (see :mod:`accelsim.bridge.graph`).
+
+Mapping of ONNX ops:
+
+- ``Conv`` (2-d kernel, constant weight) -> conv2d; explicit ``pads`` must be
+  symmetric (begin == end), ``auto_pad`` SAME_* only when the total padding is
+  even; otherwise the node is listed as ``unsupported_conv2d``.
+- ``Gemm`` (``transA`` = 0, constant B, 1-d or [1, K] C) and ``MatMul`` with a
+  constant 2-d right operand -> linear (``alpha`` and ``beta`` folded into the
+  weight and bias). A ``MatMul`` of two activations is listed as ``matmul``.
+- ``BatchNormalization`` -> folded into the Conv/Gemm before it when it is that
+  layer's only consumer (the PyTorch exporter usually folds it already).
+- ``Relu`` -> fused; ``Clip`` to [0, 6] -> ``relu6``; ``Identity`` and
+  ``Dropout`` -> not layers (same data).
+- ``Flatten``/``Reshape``/``Squeeze``/``Unsqueeze`` and ``Transpose`` -> layout
+  ops, merged into ``flatten`` / ``channel_shuffle`` / ``reshape`` / ``permute``.
+- Pools, ``Add``, ``Concat``, ``Split`` and anything else -> non-MAC layers
+  (``maxpool``, ``avgpool``, ``adaptive_avgpool``, ``add``, ``concat``,
+  ``channel_split``/``split``, else the op type in lower case). PyTorch's
+  ``chunk`` is exported as two ``Slice`` ops: two ``slice`` layers here.
+
+Activations are the float tensors computed from the graph inputs; nodes that
+read no activation (shape arithmetic, constants) and integer outputs (``Shape``
+of an activation) are not layers. Control flow (``If``, ``Loop``) is listed as
+one non-MAC layer; its subgraph's tensors are not captured.
+
+Layer names: the weight initializer's name without ``.weight`` when it has
+that suffix (``fc.weight`` -> ``fc``); else, for PyTorch-exported names such as
+``/layer1/layer1.0/conv1/Conv``, the module path (``layer1.0.conv1``) when
+the node is the only op (for Conv/Gemm/MatMul: the only MAC op) of that
+module, or ``<module path>.<kind>``; else the node's name (without the
+``node_`` prefix of the ``torch.export``-based exporter), or its kind.
+
+Models from PyTorch's TorchScript exporter (``torch.onnx.export(...,
+dynamo=False)``) and from its ``torch.export``-based exporter (the default,
+which needs the onnxscript package) both import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from accelsim.bridge.graph import Graph, Node, Value, write_graph
+from accelsim.bridge.quantize import check_bits
+from accelsim.errors import AccelsimError
+
+_KINDS = {"MaxPool": "maxpool", "AveragePool": "avgpool", "GlobalAveragePool":
+          "adaptive_avgpool", "GlobalMaxPool": "adaptive_maxpool", "Add": "add",
+          "Sum": "add", "Concat": "concat", "Relu": "relu", "BatchNormalization": "batch_norm",
+          "Flatten": "reshape", "Reshape": "reshape", "Squeeze": "reshape",
+          "Unsqueeze": "reshape", "Transpose": "permute", "ReduceMean": "mean"}
+_IDENTITY = ("Identity", "Dropout")
+_MAC_TYPES = ("Conv", "Gemm", "MatMul")
+
+
+def _attrs(node) -> dict:
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _scope(name: str) -> str:
+    """``/layer1/layer1.0/conv1/Conv`` -> ``layer1.0.conv1`` (PyTorch exporter names)."""
+    parts = [p for p in name.strip("/").split("/")][:-1]
+    out = ""
+    for p in parts:
+        out = p if not out or p.startswith(out + ".") else f"{out}.{p}"
+    return out
+
+
+class _Importer:
+    def __init__(self, model, results: dict[str, np.ndarray], input_names: list[str],
+                 output_names: list[str]):
+        from onnx import numpy_helper
+
+        self.model = model
+        self.output_names = output_names
+        self.results = results
+        self.consts = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+        self.graph = Graph()
+        self.values: dict[str, Value] = {}
+        scopes = [_scope(n.name) for n in model.graph.node if "/" in n.name]
+        self.scope_count = {s: scopes.count(s) for s in set(scopes)}
+        macs = [_scope(n.name) for n in model.graph.node
+                if "/" in n.name and n.op_type in _MAC_TYPES]
+        self.mac_count = {s: macs.count(s) for s in set(macs)}
+        for name in input_names:
+            idx = self.graph.add(Node(op="input", name="input", inputs=[],
+                                      outputs=[results[name]]))
+            self.values[name] = (idx, 0)
+
+    def _name(self, node, kind: str, weight: str | None = None) -> tuple[str, dict]:
+        if weight and weight.endswith(".weight"):
+            return weight[: -len(".weight")], {}
+        if "/" in node.name:
+            scope = _scope(node.name)
+            alone = (self.mac_count if node.op_type in _MAC_TYPES else self.scope_count)
+            if scope and alone.get(scope) == 1:
+                return scope, {}
+            return (f"{scope}.{kind}" if scope else kind), {"scope": scope}
+        if node.name.startswith("node_"):  # the torch.export-based exporter's names
+            return node.name[len("node_"):], {}
+        return (node.name, {}) if node.name else (kind, {"scope": ""})
+
+    def _const(self, name: str):
+        if name in self.consts:
+            return self.consts[name]
+        return None if name in self.values else self.results.get(name)
+
+    def _add(self, node, op: str, name: tuple[str, dict], acts: list[str],
+             attrs: dict | None = None) -> None:
+        outs = [o for o in node.output
+                if o and o in self.results and self.results[o].dtype.kind == "f"]
+        if not outs:
+            return
+        idx = self.graph.add(Node(op=op, name=name[0], inputs=[self.values[a] for a in acts],
+                                  outputs=[self.results[o] for o in outs],
+                                  attrs={**(attrs or {}), **name[1]}))
+        for j, o in enumerate(outs):
+            self.values[o] = (idx, j)
+
+    def run(self) -> Graph:
+        for node in self.model.graph.node:
+            acts = [i for i in node.input if i in self.values]
+            if not acts:
+                continue  # constants and shape arithmetic
+            op = node.op_type
+            if op in _IDENTITY:
+                self.values[node.output[0]] = self.values[acts[0]]
+            elif op == "Conv":
+                self._conv(node, acts)
+            elif op in ("Gemm", "MatMul"):
+                self._linear(node, acts)
+            elif op == "BatchNormalization":
+                self._batch_norm(node, acts)
+            else:
+                kind = _KINDS.get(op, op.lower())
+                attrs = {}
+                consts = [self._const(i) for i in node.input if i not in self.values]
+                if op == "Add" and len(acts) == 1 and len(consts) == 1 \
+                        and consts[0] is not None:
+                    attrs["constant"] = consts[0]  # maybe a bias (MatMul + Add)
+                elif op == "Clip":  # bounds are inputs (opset >= 11) or attributes
+                    ins, a = list(node.input) + ["", ""], _attrs(node)
+                    lo = self._const(ins[1]) if ins[1] else a.get("min")
+                    hi = self._const(ins[2]) if ins[2] else a.get("max")
+                    if lo is not None and hi is not None and float(lo) == 0 and float(hi) == 6:
+                        kind = "relu6"
+                elif op == "Split":
+                    outs = [self.results.get(o) for o in node.output]
+                    axis = _attrs(node).get("axis", 0)
+                    x = self.results[acts[0]]
+                    kind = "channel_split" if len(outs) == 2 and x.ndim > 1 \
+                        and axis % x.ndim == 1 and outs[0].shape == outs[1].shape else "split"
+                self._add(node, kind, self._name(node, kind), acts, attrs)
+        self.graph.outputs = [self.values[o] for o in self.output_names if o in self.values]
+        return self.graph
+
+    def _conv(self, node, acts) -> None:
+        a = _attrs(node)
+        x_name, w_name = node.input[0], node.input[1]
+        w = self._const(w_name)
+        b = self._const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        name = self._name(node, "conv2d", w_name)
+        why = None
+        if w is None or acts != [x_name] or w.ndim != 4:
+            why = "only a 2-d conv of one activation with a constant weight is modeled"
+        if why is None:
+            k = w.shape[2:]
+            strides = list(a.get("strides", [1, 1]))
+            dil = list(a.get("dilations", [1, 1]))
+            auto = a.get("auto_pad", b"NOTSET")
+            auto = auto.decode() if isinstance(auto, bytes) else auto
+            if auto in ("SAME_UPPER", "SAME_LOWER"):
+                size = self.results[x_name].shape[2:]
+                totals = [max((-(-n // s) - 1) * s + (kk - 1) * d + 1 - n, 0)
+                          for n, s, kk, d in zip(size, strides, k, dil)]
+                pads = [t // 2 for t in totals] + [t - t // 2 for t in totals]
+            elif auto == "VALID":
+                pads = [0, 0, 0, 0]
+            else:
+                pads = list(a.get("pads", [0, 0, 0, 0]))
+            if pads[:2] != pads[2:]:
+                why = f"padding {pads} (begin, end) is asymmetric"
+        if why:
+            self._add(node, "conv2d", name, acts, {"unsupported": why})
+            return
+        self._add(node, "conv2d", name, [x_name], {
+            "weight": w, "bias": b, "stride": strides, "padding": pads[:2], "dilation": dil,
+            "groups": int(a.get("group", 1)), "param": w_name})
+
+    def _linear(self, node, acts) -> None:
+        a = _attrs(node)
+        x_name, w_name = node.input[0], node.input[1]
+        w = self._const(w_name)
+        b = self._const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        kind = node.op_type.lower()
+        ok = w is not None and acts == [x_name] and w.ndim == 2
+        if ok and node.op_type == "Gemm":
+            ok = a.get("transA", 0) == 0
+            w = (w if a.get("transB", 0) else w.T) * a.get("alpha", 1.0)
+            if b is not None:
+                b = np.asarray(b) * a.get("beta", 1.0)
+                ok = ok and b.size == w.shape[0] and b.ndim <= 2
+                b = b.reshape(-1)
+        elif ok:
+            w = w.T
+        if not ok:
+            self._add(node, kind, self._name(node, kind), acts)
+            return
+        self._add(node, "linear", self._name(node, "linear", w_name), [x_name],
+                  {"weight": w, "bias": b, "param": w_name})
+
+    def _batch_norm(self, node, acts) -> None:
+        a = _attrs(node)
+        name = self._name(node, "batch_norm")
+        params = [self._const(i) for i in node.input[1:5]]
+        if acts != [node.input[0]] or any(p is None for p in params) \
+                or a.get("training_mode", 0):
+            self._add(node, "batch_norm", name, acts, {"unsupported": "not an inference "
+                                                       "batch norm with constant statistics"})
+            return
+        gamma, beta, mean, var = params
+        self._add(node, "batch_norm", name, acts, {"gamma": gamma, "beta": beta, "mean": mean,
+                                                   "var": var,
+                                                   "eps": float(a.get("epsilon", 1e-5))})
+
+
+def capture(model_path: str | Path, inputs) -> Graph:
+    """Run the ONNX model on ``inputs`` and return the captured :class:`Graph`."""
+    try:
+        import onnx
+        import onnxruntime as ort
+    except ImportError:
+        raise AccelsimError("import-onnx needs onnx and onnxruntime (pip install "
+                            "'accelsim[onnx]')") from None
+    path = str(model_path)
+    try:
+        model = onnx.load(path)
+    except FileNotFoundError:
+        raise AccelsimError(f"{path}: file not found") from None
+    except Exception as exc:
+        raise AccelsimError(f"{path}: not a readable ONNX model ({type(exc).__name__})") \
+            from None
+    init = {i.name for i in model.graph.initializer}
+    input_names = [i.name for i in model.graph.input if i.name not in init]
+    xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    if len(xs) != len(input_names):
+        raise AccelsimError(f"{path}: the model has {len(input_names)} inputs "
+                            f"({', '.join(input_names)}), {len(xs)} given")
+    model_outputs = [o.name for o in model.graph.output]
+    outputs = list(model_outputs)
+    for node in model.graph.node:
+        for o in node.output:
+            if o and o not in outputs:
+                model.graph.output.append(onnx.ValueInfoProto(name=o))
+                outputs.append(o)
+    feeds = {n: np.ascontiguousarray(x, dtype=np.float32) for n, x in zip(input_names, xs)}
+    try:
+        sess = ort.InferenceSession(model.SerializeToString(),
+                                    providers=["CPUExecutionProvider"])
+        results = dict(zip(outputs, sess.run(outputs, feeds)))
+    except Exception as exc:
+        shapes = ", ".join(str(list(x.shape)) for x in feeds.values())
+        text = " ".join(str(exc).split())  # onnxruntime's messages span lines
+        text = text if len(text) <= 300 else text[:297] + "..."
+        raise AccelsimError(f"{path}: running it on input shape {shapes} failed "
+                            f"({text})") from exc
+    results.update(feeds)
+    return _Importer(model, results, input_names, model_outputs).run()
+
+
+def import_onnx(model_path: str | Path, inputs, path: str | Path, *, weight_bits: int = 16,
+                act_bits: int = 16, operators: dict[str, str] | None = None,
+                per_channel: bool = False, network: str | None = None,
+                compress: bool = True) -> list[dict]:
+    """Run an ONNX model on ``inputs`` and write what it computed as a trace.
+
+    Parameters are those of :func:`accelsim.bridge.torch.export_trace`, with
+    ``model_path`` (an ``.onnx`` file) in place of the model and NumPy arrays
+    (one per graph input) as ``inputs``. ``network`` defaults to the file's stem.
+
+    Returns
+    -------
+    list of dict
+        The layer header entries written.
+    """
+    weight_bits = check_bits("weight_bits", weight_bits)
+    act_bits = check_bits("act_bits", act_bits)
+    graph = capture(model_path, inputs)
+    return write_graph(graph, path, network=network or Path(model_path).stem,
+                       weight_bits=weight_bits, act_bits=act_bits, per_channel=per_channel,
+                       operators=operators, compress=compress)
+
+
+__all__ = ["import_onnx", "capture"]

@@ -1,0 +1,159 @@
+"""The committed digits workloads: loadable, consistent, faithful, runnable; and
+accelsim without the optional packages."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import accelsim
+from accelsim.bridge.graph import dequantize_layer, read_entries
+from accelsim.bridge.quantize import qmax
+from accelsim.workload.reference import layer_output
+from conftest import EYERISS_YAML, ROOT
+
+WORKLOADS = ROOT / "workloads"
+NAMES = ("lenet5", "squeezenet", "shufflenet")
+METRICS = json.loads((WORKLOADS / "metrics.json").read_text())
+
+
+def reference(layer, d):
+    y = layer_output(dataclasses.replace(layer, activation="none"), d["input"], d["weight"])
+    y = y + d["bias"].reshape((1, -1) + (1,) * (y.ndim - 2))
+    return np.maximum(y, 0) if layer.activation == "relu" else y
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_trace_is_consistent_and_faithful(name):
+    path = WORKLOADS / f"{name}_digits.npz"
+    trace = accelsim.read_trace(path)
+    entries, arrays = read_entries(path)
+    assert trace.network == f"{name}_digits" and trace.batch == METRICS[name]["batch"] == 8
+    assert path.stat().st_size == METRICS[name]["trace_bytes"] < 3_000_000
+    assert METRICS[name]["test_accuracy"] >= 0.95
+    macs = {lay.name for lay in trace.mac_layers}
+    assert len(macs) >= 5
+    for layer in trace.layers:
+        e = entries[layer.name]
+        assert not e["kind"].startswith("unsupported_"), layer.name
+        if not layer.is_mac:
+            continue
+        assert layer.weight_bits == layer.act_bits == 16
+        for role in ("input", "weight", "output"):
+            q = trace.tensor(layer, role)
+            assert q.dtype == np.int16 and np.abs(q.astype(np.int32)).max() <= qmax(16)
+        # max calibration: the largest weight and activation sit at the top code
+        assert np.abs(trace.tensor(layer, "weight").astype(np.int32)).max() == qmax(16)
+        assert np.abs(trace.tensor(layer, "output").astype(np.int32)).max() == qmax(16)
+        assert e["act_scale"] > 0 and e["output_scale"] > 0 and e["weight_scale"] > 0
+        # a MAC layer fed by a MAC layer reads the very array its producer wrote
+        if e["inputs"][0] in macs:
+            producer = entries[e["inputs"][0]]
+            assert e["tensors"]["input"] == producer["tensors"]["output"]
+            assert e["act_scale"] == producer["output_scale"]
+        d = dequantize_layer(e, arrays)
+        err = np.abs(reference(layer, d) - d["output"]).max()
+        assert err <= 1e-3 * np.abs(d["output"]).max(), (layer.name, err)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_trace_runs_on_eyeriss(name):
+    trace = accelsim.read_trace(WORKLOADS / f"{name}_digits.npz")
+    result = accelsim.run(accelsim.load_arch(EYERISS_YAML), trace)
+    simulated = [r for r in result.layers if r.simulated]
+    assert [r.layer.name for r in simulated] == [lay.name for lay in trace.mac_layers]
+    assert all(r.counts.cycles[0] > 0 for r in simulated)
+    # after the first layer the inputs are ReLU (or pooled ReLU) outputs: sparse for real
+    assert min(r.ifmap_density for r in simulated[1:]) < 0.9
+
+
+def test_workload_models_reproduce_the_committed_traces(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    monkeypatch.syspath_prepend(str(WORKLOADS))
+    import models
+    import torch
+
+    from accelsim.bridge.inputs import digits_images, digits_split, resize
+    from accelsim.bridge.torch import export_trace
+
+    x, _ = digits_images((8, 1, 32, 32))
+    _, _, x_te, y_te = digits_split()
+    x_te = torch.from_numpy(resize(x_te, 32, 32)[:, None])
+    for name in NAMES:
+        model = getattr(models, f"{name}_trained")()
+        with torch.no_grad():
+            acc = float((model(x_te).argmax(1) == torch.from_numpy(y_te)).float().mean())
+        assert abs(acc - METRICS[name]["test_accuracy"]) <= 0.003  # one test image
+        path = tmp_path / f"{name}.npz"
+        export_trace(model, torch.from_numpy(x), path, network=f"{name}_digits")
+        new, old = read_entries(path), read_entries(WORKLOADS / f"{name}_digits.npz")
+        assert list(new[0]) == list(old[0])
+        assert set(new[1]) == set(old[1])
+        for key in old[1]:  # equal up to one code (float rounding on another CPU)
+            diff = np.abs(new[1][key].astype(np.int64) - old[1][key].astype(np.int64))
+            assert diff.max() <= 1, (name, key)
+
+
+def test_train_script_writes_trace_weights_and_metrics(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    monkeypatch.syspath_prepend(str(WORKLOADS))
+    import train
+
+    import models
+
+    monkeypatch.setitem(train.SCHEDULE, "squeezenet", (1, 3e-3))  # one epoch: a smoke run
+    full = train.load_data
+    monkeypatch.setattr(train, "load_data", lambda: tuple(t[:128] for t in full()))
+    assert train.main(["squeezenet", "--batch", "2", "--out-dir", str(tmp_path)]) == 0
+    assert "squeezenet" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["squeezenet"]
+    assert metrics["epochs"] == 1 and 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert accelsim.read_trace(tmp_path / "squeezenet_digits.npz").batch == 2
+    with np.load(tmp_path / "squeezenet_digits_weights.npz", allow_pickle=False) as npz:
+        assert set(npz.files) == set(models.SqueezeNet().state_dict())
+
+
+# ---- accelsim without torch, onnx, scikit-learn ----------------------------------------
+
+BLOCK = """
+import sys
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "onnx", "onnxruntime", "sklearn"):
+            raise ImportError("blocked " + name)
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", BLOCK + code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+
+
+def test_accelsim_imports_without_optional_packages():
+    proc = _python("import accelsim, accelsim.cli, accelsim.bridge, accelsim.bridge.graph\n"
+                   "import accelsim.bridge.inputs, accelsim.bridge.quantize\n"
+                   "accelsim.cli._build_parser()\n"
+                   "assert not any(m.split('.')[0] in ('torch', 'onnx', 'sklearn') "
+                   "for m in sys.modules)\nprint('ok')")
+    assert proc.returncode == 0 and proc.stdout == "ok\n", proc.stderr
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["export", "m.py:f", "--input-shape", "1,1,8,8", "-o", "x.npz"],
+     "accelsim: error: export needs PyTorch (pip install 'accelsim[torch]')\n"),
+    (["import-onnx", "m.onnx", "--input-shape", "1,1,8,8", "-o", "x.npz"],
+     "accelsim: error: import-onnx needs onnx and onnxruntime (pip install 'accelsim[onnx]')\n"),
+    (["import-onnx", "m.onnx", "--input-shape", "1,1,8,8", "--data", "digits", "-o", "x.npz"],
+     "accelsim: error: --data digits needs scikit-learn (pip install 'accelsim[workloads]')\n"),
+])
+def test_missing_optional_package_errors(argv, message):
+    proc = _python(f"from accelsim.cli import main\nsys.exit(main({argv!r}))")
+    assert proc.returncode == 2 and proc.stderr == message
