@@ -203,8 +203,10 @@ def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
     first = True
     for layer in trace.layers:
         if not layer.is_mac:
-            results.append(LayerResult(layer=layer, mapping=MappingResult(
-                mapping=None, reason=f"{layer.op} is not simulated (no MACs)")))
+            reason = (f"{layer.op} is not simulated: {layer.note}" if layer.note
+                      else f"{layer.op} is not simulated (no MACs)")
+            results.append(LayerResult(layer=layer, mapping=MappingResult(mapping=None,
+                                                                          reason=reason)))
             continue
         results.append(run_layer(layer, trace, arch, first_layer=first,
                                  sporadic_window=sporadic_window, dense_baseline=dense_baseline))

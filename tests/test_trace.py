@@ -108,3 +108,18 @@ def test_write_refuses_objects_and_leaves_nothing(tmp_path):
         write_trace(tmp_path / "x.npz", network="n", batch=1, layers=[],
                     arrays={"a": np.array([object()])})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_non_mac_layers_keep_their_bits_and_reasons(tmp_path, eyeriss):
+    from accelsim.report.report import report_frame
+    from accelsim.run import run
+
+    heads = _headers()
+    heads[1] = dict(heads[1], act_bits=8)
+    heads.insert(2, {"name": "odd", "kind": "unsupported_conv1d", "input_shape": [2, 4, 3, 3],
+                     "output_shape": [2, 4, 3, 3], "unsupported": "1-d convolution"})
+    tr = make_trace(tmp_path / "t.npz", heads)
+    df = report_frame(run(eyeriss, tr)).set_index("name")
+    assert df.loc["pool", "io_bytes"] == (2 * 4 * 6 * 6 + 2 * 4 * 3 * 3) * 8 / 8
+    assert df.loc["odd", "reason"] == "unsupported_conv1d is not simulated: 1-d convolution"
+    assert df.loc["pool", "reason"] == "maxpool is not simulated (no MACs)"

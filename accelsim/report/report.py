@@ -60,7 +60,8 @@ def _layer_row(res: LayerResult, clock_mhz: float, pes: int, macs_per_pe: int) -
     row: dict = {"name": layer.name, "kind": layer.op, "simulated": res.simulated,
                  "reason": res.mapping.reason}
     if not res.simulated:
-        io = (int(np.prod(layer.input_shape)) + int(np.prod(layer.output_shape))) * 2
+        io = ((int(np.prod(layer.input_shape)) + int(np.prod(layer.output_shape)))
+              * layer.act_bits / 8)
         row["io_bytes"] = io if not layer.is_mac else 0
         if layer.is_mac:
             row["macs"] = layer.macs
@@ -237,7 +238,7 @@ def format_table(df: pd.DataFrame) -> str:
         text += (f"\nnot simulated: {len(skipped)} layers ("
                  + ", ".join(sorted(set(skipped["kind"]))) + "), "
                  f"{skipped.get('io_bytes', pd.Series(dtype=float)).fillna(0).sum() / 1e6:.3f}"
-                 " MB of input+output at 16 bits")
+                 " MB of input+output")
     return text
 
 

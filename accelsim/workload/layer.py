@@ -28,8 +28,9 @@ for conv2d: ``input_shape`` [N, C_total, H, W], ``out_channels`` (K total),
 for linear: ``input_shape`` [N, C], ``out_features``;
 for both: ``weight_bits``, ``act_bits`` (optional, default 16), ``operator``
 (optional, default ``int``);
-for any other kind: ``input_shape`` and ``output_shape`` (lists of ints); these
-layers are reported as not simulated, with their bytes.
+for any other kind: ``input_shape`` and ``output_shape`` (lists of ints),
+optionally ``act_bits`` and ``unsupported`` (why an exporter could not map an
+op); these layers are reported as not simulated, with their bytes.
 Optional for every kind: ``tensors``, a dict naming the npz arrays of this layer
 (``input``, ``weight``, ``output``, ``input_mask``), and ``activation``
 (``relu`` or ``none``), the function applied to the layer's output.
@@ -85,6 +86,7 @@ class Layer:
     act_bits: int = 16
     operator: str = "int"
     activation: str = "none"
+    note: str = ""  # for a non-MAC layer the exporter could not map: why
     tensors: dict[str, str] = field(default_factory=dict)
 
     # ---- derived shape -------------------------------------------------------
@@ -240,10 +242,15 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
                          probs, minimum=0)
         out_shape = _ints(entry, "output_shape", len(entry.get("output_shape") or [0]) or 1,
                           probs, minimum=0)
+        abits = _int(entry, "act_bits", probs, default=16)
+        note = entry.get("unsupported", "")
+        if not isinstance(note, str):
+            probs.add("unsupported", "must be a string (the reason)", note)
         if probs.items:
             return None, probs.items
         return Layer(name=name, kind=LayerKind.OTHER, op=kind_s, input_shape=in_shape,
-                     output_shape=out_shape, tensors=dict(tensors)), []
+                     output_shape=out_shape, act_bits=abits, note=note,
+                     tensors=dict(tensors)), []
 
     wbits = _int(entry, "weight_bits", probs, default=16)
     abits = _int(entry, "act_bits", probs, default=16)
@@ -296,7 +303,9 @@ def layer_to_header(layer: Layer) -> dict:
     d: dict[str, Any] = {"name": layer.name}
     if layer.kind is LayerKind.OTHER:
         d.update(kind=layer.op, input_shape=list(layer.input_shape),
-                 output_shape=list(layer.output_shape))
+                 output_shape=list(layer.output_shape), act_bits=layer.act_bits)
+        if layer.note:
+            d["unsupported"] = layer.note
     elif layer.kind is LayerKind.LINEAR:
         d.update(kind="linear", input_shape=[layer.n, layer.c], out_features=layer.k,
                  weight_bits=layer.weight_bits, act_bits=layer.act_bits,
