@@ -27,6 +27,7 @@ from accelsim.mapping.estimate import estimate
 from accelsim.mapping.rowstationary import (Mapping, MappingResult, candidates,
                                             mapping_from_row)
 from accelsim.spec.arch import ArchSpec, SparsitySpec
+from accelsim.spec.mac import support_problem
 from accelsim.workload.layer import Layer
 from accelsim.workload.reference import layer_output
 from accelsim.workload.sparsity import density, sporadic_degree
@@ -194,6 +195,20 @@ def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
                        energy_by_tensor_pj=per_tensor, **extra)
 
 
+def check_support(arch: ArchSpec, trace: Trace) -> None:
+    """Raise :class:`AccelsimError` naming every MAC layer whose operator and
+    widths the arch's MAC core does not run (and what it runs)."""
+    problems = []
+    for layer in trace.mac_layers:
+        why = support_problem(arch.mac, layer.operator, layer.weight_bits, layer.act_bits)
+        if why is not None:
+            problems.append(f"layer {layer.name}: operator {layer.operator} with weight_bits "
+                            f"{layer.weight_bits}, act_bits {layer.act_bits} is not supported "
+                            f"by {arch.name} ({why})")
+    if problems:
+        raise AccelsimError(f"{trace.path}: " + "; ".join(problems))
+
+
 def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
         sporadic_window: int = 3, dense_baseline: bool = False) -> RunResult:
     """Simulate every layer of ``trace`` on ``arch``.
@@ -205,6 +220,7 @@ def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
     """
     if sporadic_window < 3 or sporadic_window % 2 == 0:
         raise AccelsimError(f"--sporadic-window: must be odd and >= 3 (got {sporadic_window})")
+    check_support(arch, trace)
     results = []
     first = True
     for layer in trace.layers:

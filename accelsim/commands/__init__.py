@@ -6,4 +6,4 @@ A command module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and
 so that ``accelsim --help`` stays fast.
 """
 
-COMMANDS = ("run", "synth", "check", "plot", "sweep", "pareto")
+COMMANDS = ("run", "synth", "check", "plot", "sweep", "pareto", "opcost")
