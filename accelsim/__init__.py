@@ -6,9 +6,11 @@ Public API::
     trace = accelsim.read_trace("alexnet_b4.npz")
     result = accelsim.run(arch, trace)
     df = accelsim.report_frame(result)
+    costs = accelsim.opcost(arch, trace)   # every layer x supported operator/widths
 """
 
 from accelsim.errors import AccelsimError, ConfigError, NotModeledError, TraceError
+from accelsim.opcost import opcost
 from accelsim.report.report import report_dict, report_frame, write_report
 from accelsim.run import RunResult, run
 from accelsim.spec.load import load_arch
@@ -17,5 +19,5 @@ from accelsim.version import __version__
 from accelsim.workload.trace import read_trace, write_trace
 
 __all__ = ["AccelsimError", "ConfigError", "NotModeledError", "TraceError", "RunResult",
-           "__version__", "load_arch", "pareto", "read_trace", "report_dict", "report_frame",
+           "__version__", "load_arch", "opcost", "pareto", "read_trace", "report_dict", "report_frame",
            "run", "sweep", "write_report", "write_trace"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from accelsim.energy.model import layer_energy
+from accelsim.energy.operators import op_energy_pj
 from accelsim.engine.counts import LayerCounts
 from accelsim.engine.formats import encoded_bits
 from accelsim.engine.simulate import nonzero_mask, simulate_layer, weight_mask
@@ -26,6 +27,7 @@ from accelsim.mapping.estimate import estimate
 from accelsim.mapping.rowstationary import (Mapping, MappingResult, candidates,
                                             mapping_from_row)
 from accelsim.spec.arch import ArchSpec, SparsitySpec
+from accelsim.spec.mac import support_problem
 from accelsim.workload.layer import Layer
 from accelsim.workload.reference import layer_output
 from accelsim.workload.sparsity import density, sporadic_degree
@@ -88,7 +90,7 @@ def search_mapping(layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
     in_fmt = ("none" if first_layer and not arch.dram.compress_first_layer_input
               else arch.dram.ifmap_compression)
     cache = {} if data_cache is None else data_cache
-    key = ("ratios", in_fmt, arch.dram.ofmap_compression, arch.formats)
+    key = ("ratios", in_fmt, arch.dram.ofmap_compression, arch.formats, layer.act_bits)
     if key not in cache:
         cache[key] = (_coded_ratio(input_nz, arch, layer.act_bits, in_fmt),
                       _coded_ratio(output_nz, arch, layer.act_bits, arch.dram.ofmap_compression))
@@ -113,12 +115,17 @@ def search_mapping(layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
         counts = simulate_layer(layer, arch, mp, input_nz=input_nz, output_nz=output_nz,
                                 weight_nz=weight_nz, first_layer=first_layer,
                                 tile_cache=tile_cache)
-        energy, per_tensor = layer_energy(counts, arch.energy)
+        energy, per_tensor = layer_energy(counts, arch.energy, mac_op_pj(arch, layer))
         key = (*_objective(arch, energy["total"], float(counts.cycles[0])), tuple(cands[idx]))
         if best is None or key < best[0]:
             best = (key, mp, counts, energy, per_tensor)
     _, mp, counts, energy, per_tensor = best
     return MappingResult(mapping=mp, candidates=len(cands)), counts, energy, per_tensor
+
+
+def mac_op_pj(arch: ArchSpec, layer: Layer) -> float:
+    """pJ of one of the layer's operations on the arch's MAC core."""
+    return op_energy_pj(arch, layer.operator, layer.weight_bits, layer.act_bits)
 
 
 def _layer_data(layer: Layer, trace: Trace, sporadic_window: int):
@@ -176,7 +183,7 @@ def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
     else:
         counts = simulate_layer(layer, arch, mapping, input_nz=input_nz, output_nz=output_nz,
                                 weight_nz=weight_nz, first_layer=first_layer, tile_cache=cache)
-        energy, per_tensor = layer_energy(counts, arch.energy)
+        energy, per_tensor = layer_energy(counts, arch.energy, mac_op_pj(arch, layer))
         mres = MappingResult(mapping=mapping, candidates=1)
     if dense_baseline and mres.feasible:
         d_res, d_counts, d_energy, d_tensor = search_mapping(
@@ -186,6 +193,20 @@ def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
                                      energy_pj=d_energy, energy_by_tensor_pj=d_tensor)
     return LayerResult(layer=layer, mapping=mres, counts=counts, energy_pj=energy,
                        energy_by_tensor_pj=per_tensor, **extra)
+
+
+def check_support(arch: ArchSpec, trace: Trace) -> None:
+    """Raise :class:`AccelsimError` naming every MAC layer whose operator and
+    widths the arch's MAC core does not run (and what it runs)."""
+    problems = []
+    for layer in trace.mac_layers:
+        why = support_problem(arch.mac, layer.operator, layer.weight_bits, layer.act_bits)
+        if why is not None:
+            problems.append(f"layer {layer.name}: operator {layer.operator} with weight_bits "
+                            f"{layer.weight_bits}, act_bits {layer.act_bits} is not supported "
+                            f"by {arch.name} ({why})")
+    if problems:
+        raise AccelsimError(f"{trace.path}: " + "; ".join(problems))
 
 
 def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
@@ -199,6 +220,7 @@ def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
     """
     if sporadic_window < 3 or sporadic_window % 2 == 0:
         raise AccelsimError(f"--sporadic-window: must be odd and >= 3 (got {sporadic_window})")
+    check_support(arch, trace)
     results = []
     first = True
     for layer in trace.layers:

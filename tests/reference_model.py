@@ -12,7 +12,9 @@ Rules it encodes (the same physical model as the engine's docstring):
 - a PE (set, i, j) holds filter row i and computes ofmap row strip_start + j;
   it receives the input row j*U + i*dil - pad of each of its channels when that
   row is real (padding rows are generated, not delivered);
-- it steps through p_pe * q_pe * S * Q MAC slots per image;
+- it steps through p_pe * q_pe * S * Q MAC slots per image, ``lanes`` of them
+  every ``cycles_per_mac`` cycles (the MAC core's rate for the layer's
+  operator and widths);
 - the ifmap bus carries each distinct (group, channel, input row) once per
   image (multicast), the filter bus each distinct filter word once per pass;
 - psums: each output of the pass leaves the array once per image, and is read
@@ -100,7 +102,7 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
     N, G, C, K = layer.n, layer.groups, layer.c, layer.k
     W, R, S, Q, P = layer.w, layer.r, layer.s, layer.q, layer.p
     U, pad, dil = layer.stride_h, layer.pad_h, layer.dilation_h
-    (ib, fb, pb, depth, mpc, f_pref, if_db, ps_db, sp_db, wbits, acc) = (int(x) for x in hw)
+    (ib, fb, pb, depth, mpc, f_pref, if_db, ps_db, sp_db, wbits, acc, cpm) = (int(x) for x in hw)
     cyc = [0] * 9
     words = np.zeros((4, 3, 2), dtype=np.int64)
     dbits = np.zeros((3, 2), dtype=np.int64)
@@ -226,14 +228,14 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                                 busy[0] += max(work)
                                 busy[1] += sum(work) / len(work)
                             busiest = max(max(w) for w in images)
-                            compute = -(-busiest // mpc)
+                            compute = -(-busiest * cpm // mpc)
                             ramp_words = len(distinct_rows) * min(S, Wg)
                             fill = -(-ramp_words // ib)
                             if not sp_db or pass_i == 0:
                                 fill += -(-fwords // fb)
                             r_used = len(chan_sets)
                             drain = depth + R * r_used
-                            img_compute = [-(-max(w) // mpc) for w in images]
+                            img_compute = [-(-max(w) * cpm // mpc) for w in images]
                             pass_stream = sum(max(ic + accumulate, bus) for ic in img_compute)
                             pc = fill + pass_stream + drain
                             cyc[2] += sum(img_compute)

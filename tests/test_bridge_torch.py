@@ -300,9 +300,12 @@ def test_digits_model_runs_on_eyeriss(tmp_path):
 def test_operators_metadata_and_its_errors(net_and_input, tmp_path):
     net, x = net_and_input
     headers = export_trace(net, x, tmp_path / "t.npz",
-                           operators={"conv2": "binary_weight", "fc2": "fp"})
+                           operators={"conv2": "shift", "fc2": "fp"})
     ops = {h["name"]: h.get("operator") for h in headers}
-    assert ops["conv2"] == "binary_weight" and ops["fc2"] == "fp" and ops["conv1"] == "int"
+    assert ops["conv2"] == "shift" and ops["fc2"] == "fp" and ops["conv1"] == "int"
+    with pytest.raises(AccelsimError, match=r"u\.npz: not written: layers\[\d+\]\(conv2\)\."
+                                            r"operator: binary_weight needs weight_bits == 1"):
+        export_trace(net, x, tmp_path / "u.npz", operators={"conv2": "binary_weight"})
     with pytest.raises(AccelsimError, match=r"operators: no MAC layer named 'pool' "
                                             r"\(MAC layers: conv1, conv2, conv3, fc1, fc2\)"):
         export_trace(net, x, tmp_path / "u.npz", operators={"pool": "int"})
@@ -405,13 +408,20 @@ def test_cli_export_digits(model_file, tmp_path, capsys):
     out = tmp_path / "cli.npz"
     code = main(["export", f"{model_file}:make", "--input-shape", "1,3,32,32", "--batch", "3",
                  "--data", "digits", "--weight-bits", "8", "--act-bits", "8",
-                 "--operators", "3=binary", "-o", str(out)])
+                 "--operators", "3=shift", "-o", str(out)])
     assert code == 0
     assert f"wrote {out} (3 layers, 2 MAC layers, input [3, 3, 32, 32])" in capsys.readouterr().out
     trace = accelsim.read_trace(out)
     assert trace.batch == 3 and trace.network == "make"
     conv, fc = trace.mac_layers
-    assert conv.weight_bits == 8 and fc.operator == "binary"
+    assert conv.weight_bits == 8 and fc.operator == "shift"
+    # an operator the layer's widths do not allow is refused before anything is written
+    bad = tmp_path / "bad.npz"
+    assert main(["export", f"{model_file}:make", "--input-shape", "1,3,32,32", "--batch", "3",
+                 "--weight-bits", "8", "--act-bits", "8", "--operators", "3=binary",
+                 "-o", str(bad)]) == 2
+    assert "binary needs weight_bits == act_bits == 1" in capsys.readouterr().err
+    assert not bad.exists()
     x, _ = digits_images((3, 3, 32, 32))
     assert np.array_equal(trace.tensor(conv, "input"), quantize(x, 8)[0])
 

@@ -40,6 +40,9 @@ def tiny_layers(draw):
         h = draw(st.integers(max(r, s), 8))
         w = draw(st.integers(max(r, s), 8))
         head = conv_header("conv", n, c, h, w, k, r, s, stride=stride, pad=pad, groups=groups)
+    # mixed precision: packed storage changes capacities, bus widths and tiles
+    head["weight_bits"] = draw(st.sampled_from([16, 16, 8, 4, 2]))
+    head["act_bits"] = draw(st.sampled_from([16, 16, 8, 4]))
     layer, probs = layer_from_header(head, 0)
     assert not probs, probs
     return layer
@@ -62,6 +65,12 @@ def arch_dicts(draw, base):
     for key in ("ifmap_compression", "ofmap_compression", "weight_compression"):
         d["dram"][key] = draw(st.sampled_from(COMPRESSION_FORMATS))
     d["dram"]["compress_first_layer_input"] = draw(st.booleans())
+    # the MAC core's throughput rule: fixed, precision-scalable or bit-serial
+    kind = draw(st.sampled_from(["int", "int", "precision_scalable", "bit_serial"]))
+    d["mac"] = {"kind": kind, "bits": 16, "macs_per_pe_per_cycle": draw(st.integers(1, 3))}
+    if kind != "int":
+        d["mac"]["operators"] = {"int": {"weight_bits": [2, 4, 8, 16], "act_bits": [4, 8, 16]}}
+        d["mac"]["serial_operand"] = draw(st.sampled_from(["act", "weight"]))
     d["dram"]["burst_bytes"] = draw(st.sampled_from([0, 2, 8, 32]))
     d["formats"] = {"rlc": {"run_bits": draw(st.integers(1, 5)), "value_bits": 16,
                             "pairs_per_word": 2, "word_bits": 64},

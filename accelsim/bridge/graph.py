@@ -68,7 +68,7 @@ from pathlib import Path
 import numpy as np
 
 from accelsim.errors import AccelsimError
-from accelsim.workload.layer import OPERATORS
+from accelsim.workload.layer import layer_from_header, OPERATORS
 from accelsim.workload.trace import write_trace
 
 from accelsim.bridge import quantize as qz
@@ -390,6 +390,9 @@ def write_graph(graph: Graph, path: str | Path, *, network: str, weight_bits: in
                                   per_channel=per_channel, operators=operators)
     first = next(n for n in graph.nodes if n.op == "input").outputs[0]
     batch = int(first.shape[0]) if first.ndim >= 1 and first.shape[0] >= 1 else 1
+    problems = [p for i, head in enumerate(headers) for p in layer_from_header(head, i)[1]]
+    if problems:  # e.g. an --operators entry the layer's widths do not allow
+        raise AccelsimError(f"{path}: not written: " + "; ".join(problems))
     write_trace(path, network=network, batch=batch, layers=headers, arrays=arrays,
                 compress=compress)
     return headers

@@ -6,4 +6,5 @@ A command module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and
 so that ``accelsim --help`` stays fast.
 """
 
-COMMANDS = ("run", "synth", "check", "plot", "sweep", "pareto", "export", "import_onnx")
+COMMANDS = ("run", "synth", "check", "plot", "sweep", "pareto", "export", "import_onnx",
+            "opcost")

@@ -18,6 +18,9 @@ def add_arguments(p) -> None:
                         "energy-saving columns")
     p.add_argument("--sporadic-window", type=int, default=3,
                    help="neighbourhood (odd, >= 3) of the sporadic-degree metric")
+    p.add_argument("--assign", metavar="YAML",
+                   help="per-layer operator and widths overriding the trace's "
+                        "(version: 1, layers: {name: {operator, weight_bits, act_bits}})")
     p.add_argument("--plot", metavar="FIG",
                    help="also draw the energy breakdown to FIG (.png, .svg or .pdf)")
 
@@ -33,6 +36,10 @@ def main(args) -> int:
         figure_format(args.plot, "--plot")
     arch = load_arch(args.arch)
     trace = read_trace(args.trace)
+    if args.assign:
+        from accelsim.workload.assign import apply_assignment, read_assignment
+
+        trace = apply_assignment(trace, read_assignment(args.assign), args.assign)
     result = run(arch, trace, arch_path=args.arch, dense_baseline=args.dense_baseline,
                  sporadic_window=args.sporadic_window)
     text = write_report(result, args.format, args.out)

@@ -7,7 +7,9 @@ counts and :class:`~accelsim.spec.arch.EnergySpec`.
 Storage and network actions are charged per ``reference_bits`` moved (the
 ISCA 2016 table is per 16-bit access): DRAM by the bits actually moved after
 compression, the GLB, NoC and spads by the words accessed times their width.
-A MAC is charged ``mac_pj`` when performed; a gated or skipped MAC costs nothing.
+A MAC is charged one operation of the layer's operator when performed
+(``mac_pj`` on a fixed ``int`` core; :mod:`accelsim.energy.operators`); a gated
+or skipped MAC costs nothing.
 """
 
 from __future__ import annotations
@@ -26,14 +28,19 @@ def level_costs_pj(energy: EnergySpec) -> np.ndarray:
     return np.array([energy.dram_pj, energy.glb_pj, energy.noc_pj, energy.spad_pj])
 
 
-def layer_energy(counts: LayerCounts, energy: EnergySpec) -> tuple[dict[str, float], np.ndarray]:
+def layer_energy(counts: LayerCounts, energy: EnergySpec,
+                 mac_op_pj: float | None = None) -> tuple[dict[str, float], np.ndarray]:
     """Energy in pJ by level (keys of ENERGY_KEYS), and by [level, tensor].
 
-    The second result is a float64 array [4 levels, 3 tensors] (MAC excluded).
+    ``mac_op_pj``: pJ of one performed operation (the layer's operator at its
+    widths, :func:`accelsim.energy.operators.op_energy_pj`); default
+    ``energy.mac_pj``. The second result is a float64 array [4 levels, 3
+    tensors] (MAC excluded).
     """
     per_tensor = (counts.bits.sum(axis=2) / energy.reference_bits
                   * level_costs_pj(energy)[:, None])
     out = {name.name.lower(): float(per_tensor[name].sum()) for name in Level}
-    out["mac"] = float(counts.macs_performed * energy.mac_pj)
+    out["mac"] = float(counts.macs_performed
+                       * (energy.mac_pj if mac_op_pj is None else mac_op_pj))
     out["total"] = float(sum(out[k] for k in ENERGY_KEYS[:-1]))
     return out, per_tensor

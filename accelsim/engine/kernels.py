@@ -24,7 +24,8 @@ HW_PSUM_DBUF = 7
 HW_SPAD_FILTER_DBUF = 8
 HW_WEIGHT_BITS = 9
 HW_ACCUMULATE = 10
-HW_LEN = 11
+HW_CYCLES_PER_MAC = 11
+HW_LEN = 12
 
 
 @njit(cache=True)
@@ -438,10 +439,12 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
            dilation_h (C, K per group; the GLB row width is W, or W plus
            padding when the GLB stores it).
     mp   : int64 [9]  e, p, q, r, t, gp, m, n, segments (see accelsim.mapping).
-    hw   : int64 [HW_LEN] bus widths in words, pipeline depth, MACs per PE per
-           cycle, 0/1 flags (filter prefetch, ifmap and psum GLB double
+    hw   : int64 [HW_LEN] bus widths in values, pipeline depth, MAC lanes per
+           PE, 0/1 flags (filter prefetch, ifmap and psum GLB double
            buffering, filter spad double buffering), weight bits, psum
-           accumulate cycles per filter and output pixel.
+           accumulate cycles per filter and output pixel, cycles per MAC (a PE
+           with ``work`` MAC slots computes ceil(work * cycles_per_mac / lanes)
+           cycles; accelsim.spec.mac.mac_rate).
     e_act, rows_in : int64 [strips] ofmap rows, real input rows (DRAM tile).
     glb_rows, pe_rows : int64 [strips] ifmap rows the GLB holds, and PE rows fed
            a row of input (accelsim.mapping.rowstationary.glb_ifmap_rows).
@@ -468,7 +471,7 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
     skip_x, skip_w = skip[0], skip[1]
     e, p, q, r, t, gp, m, n = mp[0], mp[1], mp[2], mp[3], mp[4], mp[5], mp[6], mp[7]
     ib, fb, pb = hw[HW_IFMAP_BUS_WORDS], hw[HW_FILTER_BUS_WORDS], hw[HW_PSUM_BUS_WORDS]
-    depth, mpc = hw[HW_PIPELINE_DEPTH], hw[HW_MACS_PER_PE]
+    depth, mpc, cpm = hw[HW_PIPELINE_DEPTH], hw[HW_MACS_PER_PE], hw[HW_CYCLES_PER_MAC]
     sp_db = hw[HW_SPAD_FILTER_DBUF]
     cyc = np.zeros(9, dtype=np.int64)
     words = np.zeros((4, 3, 2), dtype=np.int64)
@@ -550,7 +553,7 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                             # psum arriving from below to each
                             n_pes = g_act * t_used * r_used * R * ea
                             dense_work = p_pe * q_pe * S * Q
-                            compute = (dense_work + mpc - 1) // mpc
+                            compute = (dense_work * cpm + mpc - 1) // mpc
                             k0 = mb * m + kb * pt
                             c0 = cb * qr
                             if skip_x == 0 and skip_w == 0:
@@ -596,7 +599,7 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                                                         worst = work
                                 busy[0] += worst
                                 busy[1] += total / n_pes
-                                img_compute = (worst + mpc - 1) // mpc
+                                img_compute = (worst * cpm + mpc - 1) // mpc
                                 compute_all += img_compute
                                 stream_all += max(img_compute + accumulate, bus)
                             stream = compute + accumulate

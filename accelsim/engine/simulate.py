@@ -37,6 +37,7 @@ from accelsim.engine.formats import FORMAT_CODES, format_params
 from accelsim.engine.sparse import classify, zero_slot_counts
 from accelsim.mapping.rowstationary import Mapping, glb_ifmap_rows, strip_table
 from accelsim.spec.arch import ArchSpec
+from accelsim.spec.mac import mac_rate
 from accelsim.workload.layer import Layer, LayerKind
 
 
@@ -54,14 +55,18 @@ def nonzero_mask(layer: Layer, x: np.ndarray) -> np.ndarray:
 def hw_params(layer: Layer, arch: ArchSpec, mp: Mapping) -> np.ndarray:
     """The ``hw`` array of ``_simulate_nest`` for this layer and mapping."""
     hw = np.zeros(K.HW_LEN, dtype=np.int64)
-    hw[K.HW_IFMAP_BUS_WORDS] = max(1, arch.noc.ifmap_bus_bits // arch.ifmap_spad.word_bits)
-    hw[K.HW_FILTER_BUS_WORDS] = max(1, arch.noc.filter_bus_bits // arch.filter_spad.word_bits)
+    # values are packed on the buses as in the spads and the GLB: a bus moves
+    # floor(bus_bits / bits) values a cycle (psums keep the psum spad's width)
+    hw[K.HW_IFMAP_BUS_WORDS] = max(1, arch.noc.ifmap_bus_bits // layer.act_bits)
+    hw[K.HW_FILTER_BUS_WORDS] = max(1, arch.noc.filter_bus_bits // layer.weight_bits)
     hw[K.HW_PSUM_BUS_WORDS] = max(1, arch.noc.psum_bus_bits // arch.psum_spad.word_bits)
     hw[K.HW_PIPELINE_DEPTH] = arch.pe_array.pipeline_depth
-    hw[K.HW_MACS_PER_PE] = arch.mac.macs_per_pe_per_cycle
+    lanes, cpm = mac_rate(arch.mac, layer.operator, layer.weight_bits, layer.act_bits)
+    hw[K.HW_MACS_PER_PE] = lanes
+    hw[K.HW_CYCLES_PER_MAC] = cpm
     g = arch.glb
     pass_filter_bytes = (mp.gp * mp.p * mp.t * mp.q * mp.r * layer.r * layer.s
-                         * arch.filter_spad.word_bits / 8)
+                         * layer.weight_bits / 8)
     # a pass's filters are staged through the filter buffer into the spads at the
     # start of the pass; once there, the whole buffer is free to prefetch the
     # next pass's filters (JSSC 2017 Sec. IV-B: the filter banks prefetch the
@@ -71,7 +76,8 @@ def hw_params(layer: Layer, arch: ArchSpec, mp: Mapping) -> np.ndarray:
     hw[K.HW_IFMAP_DBUF] = int(g.ifmap_double_buffering and psb + 2 * ifb <= g.banks)
     hw[K.HW_PSUM_DBUF] = int(g.psum_double_buffering
                              and 2 * psb + (2 if hw[K.HW_IFMAP_DBUF] else 1) * ifb <= g.banks)
-    hw[K.HW_SPAD_FILTER_DBUF] = int(2 * mp.p * mp.q * layer.s <= arch.filter_spad.entries)
+    hw[K.HW_SPAD_FILTER_DBUF] = int(2 * mp.p * mp.q * layer.s
+                                    <= arch.filter_spad.values(layer.weight_bits))
     hw[K.HW_WEIGHT_BITS] = layer.weight_bits
     hw[K.HW_ACCUMULATE] = arch.pe_array.psum_accumulate_cycles
     return hw
@@ -82,7 +88,7 @@ def glb_banks(layer: Layer, arch: ArchSpec, mp: Mapping) -> tuple[int, int]:
     bank = arch.glb.bank_size_bytes
     st = strip_table(layer, mp.e)
     rows, _, width = glb_ifmap_rows(layer, arch, st)
-    ifmap = mp.gp * mp.n * mp.q * mp.r * int(rows.max()) * width * arch.ifmap_spad.word_bits / 8
+    ifmap = mp.gp * mp.n * mp.q * mp.r * int(rows.max()) * width * layer.act_bits / 8
     psum = mp.gp * mp.m * mp.n * mp.e * layer.q * arch.psum_spad.word_bits / 8
     return -(-int(ifmap) // bank), -(-int(psum) // bank)
 
@@ -130,17 +136,17 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
     classes = classify(layer.macs, *cache["zero_counts"], arch.sparsity)
     in_summ, out_summ = cache[("summaries", fpk)]
     qr, pt = mp.q * mp.r, mp.p * mp.t
-    key_in = ("ifmap", mp.n, mp.gp, qr, mp.e, fmt_in, fpk)
+    key_in = ("ifmap", mp.n, mp.gp, qr, mp.e, fmt_in, fpk, layer.act_bits)
     if key_in not in cache:
         cache[key_in] = K._ifmap_tile_bits(
             in_summ, layer.groups, layer.c, mp.n, mp.gp, qr, st.row_ptr, st.row_idx,
             input_nz.shape[3], fmt_in, fp, layer.act_bits, burst_bits)
-    key_out = ("ofmap", mp.m, pt, mp.n, mp.gp, mp.e, fmt_out, fpk)
+    key_out = ("ofmap", mp.m, pt, mp.n, mp.gp, mp.e, fmt_out, fpk, layer.act_bits)
     if key_out not in cache:
         cache[key_out] = K._ofmap_tile_bits(
             out_summ, layer.groups, layer.k, mp.m, pt, mp.n, mp.gp, mp.e, output_nz.shape[3],
             fmt_out, fp, layer.act_bits, burst_bits)
-    key_w = ("weight", mp.m, pt, mp.gp, qr, fmt_w, fpk)
+    key_w = ("weight", mp.m, pt, mp.gp, qr, fmt_w, fpk, layer.weight_bits)
     if key_w not in cache:
         cache[key_w] = K._filter_tile_bits(
             weight_nz, layer.groups, layer.k, layer.c, mp.m, pt, mp.gp, qr, fmt_w, fp,

@@ -14,6 +14,7 @@ import numpy as np
 
 from accelsim.mapping.rowstationary import glb_ifmap_rows, strip_table
 from accelsim.spec.arch import ArchSpec
+from accelsim.spec.mac import mac_rate
 from accelsim.workload.layer import Layer
 
 
@@ -63,14 +64,15 @@ def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: fl
               + nN * G * K * C * R * S * P * wb)
     spad = (spad_w + 2 * (hops + (nC - 1) * outs) * pb) / ref * en.spad_pj
     energy = dram + glb + noc + spad
-    ib = max(1, arch.noc.ifmap_bus_bits // arch.ifmap_spad.word_bits)
-    fb = max(1, arch.noc.filter_bus_bits // arch.filter_spad.word_bits)
+    ib = max(1, arch.noc.ifmap_bus_bits // ab)
+    fb = max(1, arch.noc.filter_bus_bits // wb)
     pbw = max(1, arch.noc.psum_bus_bits // arch.psum_spad.word_bits)
     passes = nG * kk * nN * n_strips * nC
-    spad_db = 2 * p * q * S <= arch.filter_spad.entries
+    spad_db = 2 * p * q * S <= arch.filter_spad.values(wb)
+    lanes, cpm = mac_rate(arch.mac, layer.operator, wb, ab)
     fill = _cdiv(gp * qr * rows_max * min(S, Wg), ib) + np.where(spad_db, 0,
                                                                  _cdiv(gp * pt * qr * R * S, fb))
-    stream = np.maximum(_cdiv(p * q * S * Q, arch.mac.macs_per_pe_per_cycle) + p * Q,
+    stream = np.maximum(_cdiv(p * q * S * Q * cpm, lanes) + p * Q,
                         np.maximum(_cdiv(gp * qr * rows_max * Wg, ib), _cdiv(gp * pt * e * Q, pbw)))
     processing = passes * (fill + n * stream + arch.pe_array.pipeline_depth + R * r)
     # DRAM: the link's own time bounds the layer; fetches the GLB cannot

@@ -150,8 +150,9 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
     Columns: e, p, q, r, t, gp, m, n, segments. Returns (array, reason); the
     array is empty and ``reason`` says why when nothing fits.
 
-    Legal: the folded PE set and its replicas fit the array; q*S ifmap, p*q*S
-    filter and p psum words fit the spads; a pass's filters fit the filter
+    Legal: the folded PE set and its replicas fit the array; q*S ifmap and
+    p*q*S filter values (packed at the layer's widths:
+    ``ScratchpadSpec.values``) and p psum words fit the spads; a pass's filters fit the filter
     buffer; the ifmap tile and the psums of m filters fit the GLB banks, each
     bank given wholly to one of them (JSSC 2017 Sec. IV-B).
 
@@ -166,11 +167,15 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
     if R > rows:
         return empty, (f"filter height {R} exceeds the {rows} PE rows; folding filter rows "
                        "across passes is not modeled")
-    q_max = min(arch.ifmap_spad.entries // S, layer.c)
+    # spads and GLB hold packed values of the layer's widths (psums keep the
+    # psum spad's word)
+    if_values = arch.ifmap_spad.values(layer.act_bits)
+    filt_values = arch.filter_spad.values(layer.weight_bits)
+    q_max = min(if_values // S, layer.c)
     if q_max < 1:
-        return empty, (f"filter width {S} exceeds the ifmap scratchpad of "
-                       f"{arch.ifmap_spad.entries} entries")
-    act_bytes = arch.ifmap_spad.word_bits / 8
+        return empty, (f"filter width {S} exceeds the ifmap scratchpad's {if_values} "
+                       f"{layer.act_bits}-bit values")
+    act_bytes = layer.act_bits / 8
     psum_bytes = arch.psum_spad.word_bits / 8
     bank, banks = arch.glb.bank_size_bytes, arch.glb.banks
     out = []
@@ -189,7 +194,7 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
                                      gps, np.arange(1, n_sets + 1), np.arange(1, layer.n + 1),
                                      indexing="ij")
         q, p, gp, r, n = (a.ravel().astype(np.int64) for a in (q, p, gp, r, n))
-        ok = ((p * q * S <= arch.filter_spad.entries) & (r <= (layer.c + q - 1) // q)
+        ok = ((p * q * S <= filt_values) & (r <= (layer.c + q - 1) // q)
               & (r * gp <= n_sets))
         q, p, gp, r, n = q[ok], p[ok], gp[ok], r[ok], n[ok]
         t = np.minimum(n_sets // (r * gp), (layer.k + p - 1) // p)

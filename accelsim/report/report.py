@@ -3,13 +3,15 @@
 Place in the pipeline: ``energy -> report`` (this module) ``-> plot``.
 
 Every format carries the same numbers. Columns per layer: ``name``, ``kind``,
-``simulated``, ``reason`` (why a layer is not simulated), MACs (``macs`` dense
+``operator``, ``weight_bits``, ``act_bits`` (MAC layers), ``mac_pj_per_op`` (pJ
+of one performed operation from the operator table,
+:mod:`accelsim.energy.operators`), ``simulated``, ``reason`` (why a layer is not simulated), MACs (``macs`` dense
 work without padding, ``macs_padded``, ``macs_performed``, ``macs_gated``,
 ``macs_skipped``), ``cycles`` (DRAM stalls included), ``processing_cycles``
 (DRAM fully overlapped), their ``latency_s`` / ``processing_latency_s``, cycles
-by cause, ``active_pes``, ``utilization`` (macs_performed / (cycles x PEs x
-MACs per PE per cycle): the share of the array's MAC slots doing useful work), bytes per level (``dram_bytes``, ``glb_bytes``: reads plus writes),
-``energy_pj_<level>`` and ``energy_pj_total``, ``energy_pj_by_<tensor>``
+by cause, ``active_pes``, ``utilization`` (macs_performed / peak_macs: the share of the array's MAC slots doing useful work), bytes per level (``dram_bytes``, ``glb_bytes``: reads plus writes),
+``peak_macs`` (cycles x PEs x the core's MACs per PE per cycle in the
+layer's mode), ``energy_pj_<level>`` and ``energy_pj_total``, ``energy_pj_by_<tensor>``
 (weight, ifmap, psum: storage and network energy, MAC excluded),
 ``compute_gated_cycles`` (the part of ``compute_cycles`` spent on taps that do no
 work: gated zeros and padding), the mapping (``map_*``), and densities.
@@ -36,7 +38,10 @@ import pandas as pd
 from accelsim.energy.model import ENERGY_KEYS
 from accelsim.fileio import atomic_write_text
 from accelsim.enums import TENSOR_NAMES, Cycle, Level, Tensor
+from accelsim.energy.operators import op_energy_pj
 from accelsim.run import LayerResult, RunResult
+from accelsim.spec.arch import ArchSpec
+from accelsim.spec.mac import peak_macs_per_pe_per_cycle
 from accelsim.version import __version__
 
 CYCLE_COLUMNS = {"compute_cycles": Cycle.COMPUTE, "accumulate_cycles": Cycle.ACCUMULATE,
@@ -51,14 +56,20 @@ SUM_COLUMNS = ("macs", "macs_padded", "macs_performed", "macs_gated", "macs_skip
                                                                           "psum")),
                *(f"energy_pj_{k}" for k in ENERGY_KEYS),
                *(f"energy_pj_by_{t}" for t in TENSOR_NAMES), "compute_gated_cycles", "io_bytes",
-               "pe_busy_max_cycles", "pe_busy_mean_cycles", "dense_cycles",
+               "pe_busy_max_cycles", "pe_busy_mean_cycles", "dense_cycles", "peak_macs",
                "dense_energy_pj_total")
 
 
-def _layer_row(res: LayerResult, clock_mhz: float, pes: int, macs_per_pe: int) -> dict:
+def _layer_row(res: LayerResult, arch: ArchSpec) -> dict:
     layer = res.layer
+    clock_mhz, pes = arch.core_clock_mhz, arch.pe_array.pes
     row: dict = {"name": layer.name, "kind": layer.op, "simulated": res.simulated,
                  "reason": res.mapping.reason}
+    if layer.is_mac:
+        row.update(operator=layer.operator, weight_bits=layer.weight_bits,
+                   act_bits=layer.act_bits)
+        macs_per_pe = peak_macs_per_pe_per_cycle(arch.mac, layer.operator, layer.weight_bits,
+                                                 layer.act_bits)
     if not res.simulated:
         io = ((int(np.prod(layer.input_shape)) + int(np.prod(layer.output_shape)))
               * layer.act_bits / 8)
@@ -68,6 +79,8 @@ def _layer_row(res: LayerResult, clock_mhz: float, pes: int, macs_per_pe: int) -
             row["macs_padded"] = layer.macs_padded
         return row
     c = res.counts
+    row["mac_pj_per_op"] = op_energy_pj(arch, layer.operator, layer.weight_bits, layer.act_bits)
+    row["peak_macs"] = cycles_peak = c.cycle(Cycle.TOTAL) * pes * macs_per_pe
     cycles = c.cycle(Cycle.TOTAL)
     proc = c.cycle(Cycle.PROCESSING)
     row.update(
@@ -77,7 +90,7 @@ def _layer_row(res: LayerResult, clock_mhz: float, pes: int, macs_per_pe: int) -
         latency_s=cycles / (clock_mhz * 1e6), processing_latency_s=proc / (clock_mhz * 1e6),
         **{k: c.cycle(v) for k, v in CYCLE_COLUMNS.items()},
         active_pes=c.active_pes,
-        utilization=c.macs_performed / (cycles * pes * macs_per_pe) if cycles else 0.0,
+        utilization=c.macs_performed / cycles_peak if cycles else 0.0,
         dram_bytes=c.bytes_at(Level.DRAM), glb_bytes=c.bytes_at(Level.GLB),
         noc_bytes=c.bytes_at(Level.NOC), spad_bytes=c.bytes_at(Level.SPAD),
         ifmap_density=res.ifmap_density, weight_density=res.weight_density,
@@ -113,8 +126,7 @@ def _layer_row(res: LayerResult, clock_mhz: float, pes: int, macs_per_pe: int) -
 def report_frame(result: RunResult) -> pd.DataFrame:
     """One row per layer plus a final ``total`` row."""
     arch = result.arch
-    rows = [_layer_row(r, arch.core_clock_mhz, arch.pe_array.pes, arch.mac.macs_per_pe_per_cycle)
-            for r in result.layers]
+    rows = [_layer_row(r, arch) for r in result.layers]
     df = pd.DataFrame(rows)
     total = {"name": "total", "kind": "total", "simulated": bool(df["simulated"].any()),
              "reason": ""}
@@ -125,9 +137,8 @@ def report_frame(result: RunResult) -> pd.DataFrame:
     if len(sim):
         w = sim["cycles"].astype(float)
         total["active_pes"] = float((sim["active_pes"] * w).sum() / w.sum()) if w.sum() else 0.0
-        total["utilization"] = (total["macs_performed"] / (total["cycles"] * arch.pe_array.pes
-                                                 * arch.mac.macs_per_pe_per_cycle)
-                                if total["cycles"] else 0.0)
+        total["utilization"] = (total["macs_performed"] / total["peak_macs"]
+                                if total["peak_macs"] else 0.0)
         if total.get("pe_busy_mean_cycles"):
             total["load_imbalance"] = total["pe_busy_max_cycles"] / total["pe_busy_mean_cycles"]
         if "dense_cycles" in df and total.get("dense_cycles"):
@@ -160,7 +171,7 @@ FLOAT_COLUMNS = {"latency_s", "processing_latency_s", "utilization", "active_pes
                  "ifmap_density", "weight_density", "ifmap_sporadic_degree",
                  "ifmap_density_before_mask", "ifmap_sporadic_degree_before_mask",
                  "pe_busy_max_cycles", "pe_busy_mean_cycles", "load_imbalance", "speedup",
-                 "energy_saving"}
+                 "energy_saving", "mac_pj_per_op", "peak_macs"}
 
 
 def _json_row(row: dict) -> dict:

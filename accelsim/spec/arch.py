@@ -46,10 +46,19 @@ class PeArraySpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScratchpadSpec:
-    """One per-PE scratchpad: ``entries`` words of ``word_bits``."""
+    """One per-PE scratchpad: ``entries`` words of ``word_bits``.
+
+    Values are packed: the scratchpad holds ``entries * word_bits`` bits, so
+    ``floor(entries * word_bits / bits)`` values of ``bits`` (4-bit weights
+    fill a 16-bit-word spad at a quarter of a word each).
+    """
 
     entries: int
     word_bits: int = 16
+
+    def values(self, bits: int) -> int:
+        """How many packed values of ``bits`` the scratchpad holds."""
+        return self.entries * self.word_bits // bits
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,11 +161,63 @@ class DramSpec:
     burst_bytes: int = 0  # 0: one bus word
 
 
+MAC_KINDS = ("int", "precision_scalable", "bit_serial")
+SERIAL_OPERANDS = ("act", "weight")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperatorSupport:
+    """One operator a MAC core can run, at which weight and activation widths.
+
+    Every (weight_bits, act_bits) pair of the two lists is supported (the
+    operator's own rules, :func:`accelsim.spec.mac.operator_problem`, still
+    apply: ``fp`` needs equal widths, ``binary`` 1 x 1, ...).
+    ``exponent_min`` / ``exponent_max`` (``shift`` only): the range of the
+    power-of-two weight's exponent, a weight being +-2**e.
+    """
+
+    operator: str
+    weight_bits: tuple[int, ...]
+    act_bits: tuple[int, ...]
+    exponent_min: int = -7
+    exponent_max: int = 0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MacSpec:
+    """The MAC core of each PE (see :mod:`accelsim.spec.mac` for the rules).
+
+    ``kind`` names the core's throughput rule:
+
+    - ``int``: a fixed integer core, the model of Eyeriss v1/v2: operator
+      ``int`` at any width, ``macs_per_pe_per_cycle`` MACs per cycle whatever
+      the width, each costing ``energy.mac_pj`` (precision changes storage, not
+      the MAC).
+    - ``precision_scalable``: a ``bits`` x ``bits`` core fused from 2-bit
+      bricks, Bit Fusion style (Sharma et al., ISCA 2018).
+    - ``bit_serial``: the ``serial_operand`` is fed one bit per cycle, the
+      other in parallel (up to ``bits`` wide), as in Stripes (Judd et al.,
+      MICRO 2016).
+
+    ``operators``: what a reconfigurable core supports (empty for ``int``).
+    ``reconfig_energy_fraction``: extra energy per operation that the
+    reconfigurable datapath costs (muxes, wider fused adders), as a fraction of
+    the operation's energy; ``reconfig_area_fraction`` the same for area.
+    ``technology_scale``: energy of an operation relative to the 45 nm table of
+    :mod:`accelsim.energy.operators` (1.0 = 45 nm); ``technology_area_scale``
+    likewise for area.
+    """
+
     kind: str = "int"
     bits: int = 16
     macs_per_pe_per_cycle: int = 1
+    operators: tuple[OperatorSupport, ...] = ()
+    serial_operand: str = "act"
+    min_bits: int = 2
+    reconfig_energy_fraction: float = 0.0
+    reconfig_area_fraction: float = 0.0
+    technology_scale: float = 1.0
+    technology_area_scale: float = 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,7 +265,9 @@ class EnergySpec:
 
     Storage and network entries are per access of ``reference_bits`` bits; a
     transfer of ``b`` bits costs ``b / reference_bits`` accesses. ``mac_pj`` is one
-    MAC at the core's native precision.
+    MAC at the core's native precision: the MAC energy of an ``int`` core; a
+    reconfigurable core prices each operation from the operator table of
+    :mod:`accelsim.energy.operators`, entries of ``operator_pj`` overriding it.
     """
 
     dram_pj: float
@@ -213,6 +276,9 @@ class EnergySpec:
     spad_pj: float
     mac_pj: float
     reference_bits: int = 16
+    # pJ per operation overriding the default operator table, at the chip's
+    # technology: ((operator, weight_bits, act_bits), pJ) pairs
+    operator_pj: tuple[tuple[tuple[str, int, int], float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,14 +12,17 @@ documented example is ``arch_configs/eyeriss_v1.yaml``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from accelsim.errors import ConfigError
 from accelsim.spec.yamlio import read_yaml, version_problems
-from accelsim.spec.arch import (COMPRESSION_FORMATS, MAPPER_OBJECTIVES, SPARSITY_MODES,
-                                STRIP_MINING,
+from accelsim.workload.layer import OPERATORS, operator_bits_ok
+from accelsim.spec.arch import (COMPRESSION_FORMATS, MAC_KINDS, MAPPER_OBJECTIVES,
+                                SERIAL_OPERANDS, SPARSITY_MODES, STRIP_MINING,
+                                OperatorSupport,
                                 ArchSpec, DramSpec, EnergySpec, GlobalBufferSpec, MacSpec,
                                 BlockSpec, CscSpec, FormatsSpec, MapperSpec, NocSpec,
                                 PeArraySpec, RlcSpec, ScratchpadSpec, SparsitySpec)
@@ -31,7 +34,7 @@ SUPPORTED_VERSIONS = (1,)
 class _F:
     """One leaf of the schema: its type, default (``...`` = required) and check."""
 
-    kind: str  # int | number | bool | str | choice
+    kind: str  # int | number | fraction (number >= 0) | bool | str | choice | bits | optable
     default: Any = ...
     minimum: float | None = None
     maximum: float | None = None
@@ -47,6 +50,9 @@ def _posnum(default: Any = ...) -> _F:
 
 
 _SPAD = {"entries": _pos(), "word_bits": _pos(16, 64)}
+# one operator a reconfigurable core supports: every weight_bits x act_bits pair
+_OPERATOR = {"weight_bits": _F("bits", None), "act_bits": _F("bits", None),
+             "exponent_min": _F("int", -7, -64, 64), "exponent_max": _F("int", 0, -64, 64)}
 
 SCHEMA: dict[str, Any] = {
     "version": _F("int", None),  # checked in arch_from_dict, to say which versions exist
@@ -73,12 +79,20 @@ SCHEMA: dict[str, Any] = {
                         "pairs_per_word": _pos(3), "word_bits": _pos(64)},
                 "csc": {"count_bits": _pos(4, 32), "address_bits": _pos(16, 64)},
                 "block": {"block_elems": _pos(8, 4096)}},
-    "mac": {"kind": _F("choice", "int", choices=("int",)), "bits": _pos(16, 64),
-            "macs_per_pe_per_cycle": _pos(1)},
+    "mac": {"kind": _F("choice", "int", choices=MAC_KINDS), "bits": _pos(16, 64),
+            "macs_per_pe_per_cycle": _pos(1),
+            "operators": {op: _OPERATOR for op in OPERATORS},
+            "serial_operand": _F("choice", "act", choices=SERIAL_OPERANDS),
+            "min_bits": _pos(2, 64),
+            "reconfig_energy_fraction": _F("fraction", 0.0, 0.0),
+            "reconfig_area_fraction": _F("fraction", 0.0, 0.0),
+            "technology_scale": _posnum(1.0), "technology_area_scale": _posnum(1.0)},
     "sparsity": {"ifmap": _F("choice", "none", choices=SPARSITY_MODES),
                  "weight": _F("choice", "none", choices=SPARSITY_MODES)},
     "energy": {"mac_pj": _posnum(),
                "reference_bits": _pos(16),
+               # per operator, "WxA" (weight x act bits) -> pJ per operation
+               "operator_pj": _F("optable", None),
                "normalized_to_mac": {"dram": _posnum(), "glb": _posnum(), "noc": _posnum(),
                                      "spad": _posnum(), "mac": _posnum(1.0)},
                },
@@ -87,7 +101,7 @@ SCHEMA: dict[str, Any] = {
                "strip_mining": _F("choice", "search", choices=STRIP_MINING)},
 }
 _OPTIONAL_SECTIONS = {("formats",), ("formats", "rlc"), ("formats", "csc"),
-                      ("formats", "block")}
+                      ("formats", "block"), ("mac", "operators")}
 
 
 def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
@@ -104,9 +118,19 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
     elif spec.kind == "str":
         if not isinstance(value, str):
             bad = "must be a string"
+    elif spec.kind == "fraction":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            bad = "must be a number >= 0"
     elif spec.kind == "choice":
         if value not in spec.choices:
             bad = f"must be one of {list(spec.choices)}"
+    elif spec.kind == "bits":
+        if (not isinstance(value, list) or not value
+                or any(isinstance(b, bool) or not isinstance(b, int) or not 1 <= b <= 64
+                       for b in value)):
+            bad = "must be a non-empty list of integers from 1 to 64"
+    elif spec.kind == "optable":
+        bad = _optable_problem(value)
     if bad is None and spec.kind in ("int", "number"):
         if spec.minimum is not None and (value < spec.minimum or
                                          (spec.kind == "number" and value <= 0)):
@@ -117,6 +141,33 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
         problems.append(f"{path}: {bad} (got {value!r})")
         return spec.default if spec.default is not ... else None
     return value
+
+
+def _optable_problem(value: Any) -> str | None:
+    """``{operator: {"WxA": pJ}}``: None if well formed, else what is wrong."""
+    if not isinstance(value, dict):
+        return "must map operators to {\"WxA\": pJ} tables"
+    for op, table in value.items():
+        if op not in OPERATORS:
+            return f"{op}: unknown operator (known: {', '.join(OPERATORS)})"
+        if not isinstance(table, dict) or not table:
+            return f"{op}: must map \"WxA\" (weight x act bits) to pJ"
+        for key, pj in table.items():
+            parsed = _parse_wxa(key)
+            if parsed is None:
+                return f"{op}.{key}: key must read WxA, e.g. 8x8"
+            if not operator_bits_ok(op, *parsed):
+                return f"{op}.{key}: {op} is not defined at these widths"
+            if isinstance(pj, bool) or not isinstance(pj, (int, float)) or pj <= 0:
+                return f"{op}.{key}: pJ must be a number > 0"
+    return None
+
+
+def _parse_wxa(key: Any) -> tuple[int, int] | None:
+    parts = str(key).lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
 
 
 def _validate(schema: dict, data: Any, prefix: str, problems: list[str],
@@ -161,6 +212,7 @@ def _cross_checks(d: dict, problems: list[str]) -> None:
         if psum["word_bits"] < mac["bits"]:
             problems.append(f"scratchpads.psum.word_bits: must be >= mac.bits {mac['bits']} "
                             f"(got {psum['word_bits']})")
+    _mac_checks(mac, problems)
     rlc = d.get("formats", {}).get("rlc", {})
     if all(isinstance(rlc.get(k), int) for k in ("run_bits", "value_bits", "pairs_per_word",
                                                   "word_bits")):
@@ -169,6 +221,54 @@ def _cross_checks(d: dict, problems: list[str]) -> None:
             problems.append(f"formats.rlc: pairs_per_word*(run_bits+value_bits) = {need} exceeds "
                             f"word_bits (got {rlc['word_bits']})")
     del pe
+
+
+def _declared(mac: dict) -> dict:
+    """The operators a mac section declares (those with any widths given)."""
+    return {op: e for op, e in (mac.get("operators") or {}).items()
+            if e.get("weight_bits") is not None or e.get("act_bits") is not None}
+
+
+def _mac_checks(mac: dict, problems: list[str]) -> None:
+    kind, bits = mac.get("kind"), mac.get("bits")
+    declared = _declared(mac)
+    if kind == "int" and declared:
+        problems.append(f"mac.operators: an int core runs int at any width and declares no "
+                        f"operators; use kind precision_scalable or bit_serial "
+                        f"(got {sorted(declared)})")
+        return
+    if kind in ("precision_scalable", "bit_serial") and not declared:
+        problems.append(f"mac.operators: missing (a {kind} core declares the operators and "
+                        "widths it runs)")
+    for op, e in declared.items():
+        where = f"mac.operators.{op}"
+        for key in ("weight_bits", "act_bits"):
+            if e.get(key) is None:
+                problems.append(f"{where}.{key}: missing")
+        if e.get("weight_bits") is None or e.get("act_bits") is None:
+            continue
+        if not any(operator_bits_ok(op, w, a) for w in e["weight_bits"] for a in e["act_bits"]):
+            problems.append(f"{where}: no width pair is defined for {op} (got weight_bits "
+                            f"{e['weight_bits']}, act_bits {e['act_bits']})")
+        if isinstance(bits, int):
+            # operands the core applies in parallel must fit its width
+            wide = {"precision_scalable": ("weight_bits", "act_bits"),
+                    "bit_serial": ("weight_bits",) if mac.get("serial_operand") == "act"
+                    else ("act_bits",)}.get(kind, ())
+            for key in wide:
+                if max(e[key]) > bits:
+                    problems.append(f"{where}.{key}: {max(e[key])} exceeds the core's "
+                                    f"bits {bits} (got {e[key]})")
+        if op == "shift":
+            span = e["exponent_max"] - e["exponent_min"]
+            need = 1 + max(1, math.ceil(math.log2(span + 1))) if span > 0 else None
+            if span <= 0:
+                problems.append(f"{where}.exponent_max: must exceed exponent_min "
+                                f"{e['exponent_min']} (got {e['exponent_max']})")
+            elif min(e["weight_bits"]) < need:
+                problems.append(f"{where}.weight_bits: a sign and exponents "
+                                f"{e['exponent_min']}..{e['exponent_max']} need {need} bits "
+                                f"(got {e['weight_bits']})")
 
 
 def _construct(d: dict) -> ArchSpec:
@@ -186,11 +286,24 @@ def _construct(d: dict) -> ArchSpec:
         dram=DramSpec(**{**d["dram"], "link_clock_mhz": float(d["dram"]["link_clock_mhz"])}),
         formats=FormatsSpec(rlc=RlcSpec(**d["formats"]["rlc"]), csc=CscSpec(**d["formats"]["csc"]),
                             block=BlockSpec(**d["formats"]["block"])),
-        mac=MacSpec(**d["mac"]), sparsity=SparsitySpec(**d["sparsity"]),
+        mac=MacSpec(**{**d["mac"], "operators": tuple(
+            OperatorSupport(operator=op, weight_bits=tuple(e["weight_bits"]),
+                            act_bits=tuple(e["act_bits"]), exponent_min=e["exponent_min"],
+                            exponent_max=e["exponent_max"])
+            for op, e in _declared(d["mac"]).items()),
+            "reconfig_energy_fraction": float(d["mac"]["reconfig_energy_fraction"]),
+            "reconfig_area_fraction": float(d["mac"]["reconfig_area_fraction"]),
+            "technology_scale": float(d["mac"]["technology_scale"]),
+            "technology_area_scale": float(d["mac"]["technology_area_scale"])}),
+        sparsity=SparsitySpec(**d["sparsity"]),
         mapper=MapperSpec(**d["mapper"]),
         energy=EnergySpec(dram_pj=norm["dram"] * mac_pj, glb_pj=norm["glb"] * mac_pj,
                           noc_pj=norm["noc"] * mac_pj, spad_pj=norm["spad"] * mac_pj,
-                          mac_pj=norm["mac"] * mac_pj, reference_bits=en["reference_bits"]),
+                          mac_pj=norm["mac"] * mac_pj, reference_bits=en["reference_bits"],
+                          operator_pj=tuple(
+                              ((op, *_parse_wxa(k)), float(v))
+                              for op, table in (en["operator_pj"] or {}).items()
+                              for k, v in table.items())),
     )
 
 
@@ -217,6 +330,8 @@ def load_arch(path: str | Path) -> ArchSpec:
 
 def describe(arch: ArchSpec) -> list[tuple[str, str]]:
     """A short human summary of an arch, for ``accelsim check``."""
+    from accelsim.spec.mac import supported_text
+
     g = arch.glb
     return [
         ("name", arch.name),
@@ -230,7 +345,9 @@ def describe(arch: ArchSpec) -> list[tuple[str, str]]:
                 f"psum {arch.noc.psum_bus_bits} b, psum link {arch.noc.psum_link_bits} b"),
         ("DRAM", f"{arch.dram.bus_bits} b at {arch.dram.link_clock_mhz:g} MHz = "
                  f"{arch.dram_bytes_per_cycle:.3g} B/core cycle"),
-        ("MAC", f"{arch.mac.kind}{arch.mac.bits}, {arch.mac.macs_per_pe_per_cycle}/PE/cycle"),
+        ("MAC", f"{arch.mac.kind} {arch.mac.bits}-bit, {arch.mac.macs_per_pe_per_cycle}"
+                f"/PE/cycle at full width" + (f"; {supported_text(arch.mac)}"
+                                              if arch.mac.operators else "")),
         ("sparsity", f"ifmap {arch.sparsity.ifmap}, weight {arch.sparsity.weight}"),
         ("peak", f"{arch.pe_array.pes * arch.mac.macs_per_pe_per_cycle * arch.core_clock_mhz / 1e3:g}"
                  f" GMAC/s"),

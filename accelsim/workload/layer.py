@@ -45,7 +45,40 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAC_KINDS = ("conv2d", "linear")
-OPERATORS = ("int", "fp", "binary", "binary_weight", "shift", "mult_free")
+OPERATORS = ("int", "fp", "bfloat", "binary", "binary_weight", "shift", "mult_free")
+# What each operator's weight and activation widths may be (the operator's own
+# semantics; what a core supports is the arch's business, accelsim.spec.mac):
+# int: a multiply-accumulate at any width >= 2; fp: IEEE fp16 or fp32, both
+# operands alike; bfloat: bf16 (8-bit exponent, 7-bit mantissa); binary: 1-bit
+# weights and activations (XNOR + popcount); binary_weight: +-1 weights (1 bit)
+# added to or subtracted from the activation; shift: signed power-of-two weights
+# (a sign bit and an exponent), a shift and an add; mult_free: AdderNet's
+# -|x - w| accumulated (Chen et al., "AdderNet", CVPR 2020).
+OPERATOR_RULES = {
+    "int": "weight_bits and act_bits >= 2",
+    "fp": "weight_bits == act_bits, 16 or 32",
+    "bfloat": "weight_bits == act_bits == 16",
+    "binary": "weight_bits == act_bits == 1",
+    "binary_weight": "weight_bits == 1, act_bits >= 2",
+    "shift": "weight_bits >= 2 (sign and exponent), act_bits >= 2",
+    "mult_free": "weight_bits and act_bits >= 2",
+}
+
+
+def operator_bits_ok(operator: str, weight_bits: int, act_bits: int) -> bool:
+    """Whether ``operator`` is defined at these widths (see OPERATOR_RULES)."""
+    w, a = weight_bits, act_bits
+    if operator == "fp":
+        return w == a and w in (16, 32)
+    if operator == "bfloat":
+        return w == a == 16
+    if operator == "binary":
+        return w == a == 1
+    if operator == "binary_weight":
+        return w == 1 and a >= 2
+    if operator in ("int", "shift", "mult_free"):
+        return w >= 2 and a >= 2
+    return False
 TENSOR_ROLES = ("input", "weight", "output", "input_mask")
 
 
@@ -260,6 +293,9 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
     operator = entry.get("operator", "int")
     if operator not in OPERATORS:
         probs.add("operator", f"must be one of {list(OPERATORS)}", operator)
+    elif (not probs.items and not operator_bits_ok(operator, wbits, abits)):
+        probs.add("operator", f"{operator} needs {OPERATOR_RULES[operator]}",
+                  f"{operator} w{wbits}a{abits}")
 
     if kind_s == "linear":
         n, c_in = _ints(entry, "input_shape", 2, probs)
@@ -327,4 +363,4 @@ def ceil_div(a: int, b: int) -> int:
 
 
 __all__ = ["Layer", "LayerKind", "layer_from_header", "layer_to_header", "valid_taps",
-           "ceil_div", "MAC_KINDS", "OPERATORS", "math"]
+           "ceil_div", "MAC_KINDS", "OPERATORS", "OPERATOR_RULES", "operator_bits_ok", "math"]

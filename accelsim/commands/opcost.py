@@ -1,0 +1,37 @@
+"""``accelsim opcost ARCH TRACE``: energy and cycles of every layer under every
+(operator, weight bits, act bits) the arch's MAC core runs."""
+
+from __future__ import annotations
+
+import sys
+
+NAME = "opcost"
+HELP = "operator cost table: each layer's energy and cycles per supported operator and widths"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("arch", help="architecture YAML file")
+    p.add_argument("trace", help="trace .npz file")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--out", help="write the table to this file (atomically)")
+
+
+def main(args) -> int:
+    from accelsim.fileio import atomic_write_text
+    from accelsim.opcost import opcost
+    from accelsim.spec.load import load_arch
+    from accelsim.workload.trace import read_trace
+
+    df = opcost(load_arch(args.arch), read_trace(args.trace))
+    if args.format == "csv":
+        text = df.to_csv(index=False)
+    elif args.format == "json":
+        text = df.to_json(orient="records", indent=2) + "\n"
+    else:
+        text = df.drop(columns=["reason"]).to_string(index=False) + "\n"
+    if args.out:
+        atomic_write_text(args.out, text)
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,66 @@
+"""Operator cost table: every layer x every (operator, widths) the core runs.
+
+Place in the pipeline: orchestration beside :mod:`accelsim.run`: each row is the
+layer run through the same mapping search, engine and energy model with that
+assignment, so a row equals ``accelsim run --assign`` giving the layer that
+operator and those widths. It is the table an energy-aware operator (or
+precision) search reads.
+
+Cost: the data-dependent work of a layer (nonzero masks, zero counts, row
+summaries, coded tiles) is cached on ``trace.derived`` per layer, and
+width-dependent entries name their widths, so each combination is simulated
+once and shares what does not depend on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+from accelsim.energy.operators import op_energy_pj
+from accelsim.enums import Cycle, Level, Tensor
+from accelsim.run import run_layer
+from accelsim.spec.arch import ArchSpec
+from accelsim.spec.mac import combos
+from accelsim.workload.trace import Trace
+
+OPCOST_COLUMNS = ("layer", "operator", "weight_bits", "act_bits", "feasible", "reason",
+                  "cycles", "latency_s", "energy_pj_total", "energy_pj_mac", "mac_pj_per_op",
+                  "energy_pj_storage", "dram_weight_bytes", "macs", "macs_performed")
+
+
+def opcost(arch: ArchSpec, trace: Trace, *, sporadic_window: int = 3) -> pd.DataFrame:
+    """One row per (MAC layer, operator, weight bits, act bits) the core supports.
+
+    Columns: OPCOST_COLUMNS; ``energy_pj_storage`` is DRAM + GLB + NoC + spad.
+    A combination whose layer cannot be mapped has ``feasible`` False and its
+    ``reason``.
+    """
+    rows = []
+    first = True
+    for layer in trace.layers:
+        if not layer.is_mac:
+            continue
+        for op, wb, ab in dict.fromkeys(combos(arch.mac)):
+            variant = dataclasses.replace(layer, operator=op, weight_bits=wb, act_bits=ab)
+            res = run_layer(variant, trace, arch, first_layer=first,
+                            sporadic_window=sporadic_window)
+            row = {"layer": layer.name, "operator": op, "weight_bits": wb, "act_bits": ab,
+                   "feasible": res.simulated, "reason": res.mapping.reason,
+                   "mac_pj_per_op": op_energy_pj(arch, op, wb, ab), "macs": layer.macs}
+            if res.simulated:
+                c = res.counts
+                e = res.energy_pj
+                row.update(cycles=c.cycle(Cycle.TOTAL),
+                           latency_s=c.cycle(Cycle.TOTAL) / (arch.core_clock_mhz * 1e6),
+                           energy_pj_total=e["total"], energy_pj_mac=e["mac"],
+                           energy_pj_storage=e["total"] - e["mac"],
+                           dram_weight_bytes=c.bytes_at(Level.DRAM, Tensor.WEIGHT),
+                           macs_performed=c.macs_performed)
+            rows.append(row)
+        first = False
+    return pd.DataFrame(rows, columns=list(OPCOST_COLUMNS))
+
+
+__all__ = ["opcost", "OPCOST_COLUMNS"]

@@ -1,0 +1,112 @@
+"""Per-layer operator assignments: override a trace's operator and widths.
+
+Place in the pipeline: ``trace.npz -> workload`` (this module rewrites the
+layers' ``operator``, ``weight_bits`` and ``act_bits``, never the trace file or
+its tensors) ``-> mapping``. An assignment file (YAML)::
+
+    version: 1
+    layers:
+      conv1: {operator: int, weight_bits: 8, act_bits: 8}
+      conv2: {operator: shift, weight_bits: 4}      # act_bits kept from the trace
+
+Every key of a layer entry is optional; an entry names a MAC layer of the trace.
+Whether the core runs the result is checked by :func:`accelsim.run.run`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from accelsim.errors import ConfigError
+from accelsim.workload.layer import OPERATOR_RULES, OPERATORS, operator_bits_ok
+from accelsim.workload.trace import Trace
+
+ASSIGN_KEYS = ("operator", "weight_bits", "act_bits")
+
+
+def _entry_problems(name: str, entry: Any) -> tuple[dict, list[str]]:
+    where = f"layers.{name}"
+    if not isinstance(entry, dict) or not entry:
+        return {}, [f"{where}: must map some of {list(ASSIGN_KEYS)} to values (got {entry!r})"]
+    problems = []
+    for key in entry:
+        if key not in ASSIGN_KEYS:
+            problems.append(f"{where}.{key}: unknown key (known: {', '.join(ASSIGN_KEYS)})")
+    op = entry.get("operator")
+    if op is not None and op not in OPERATORS:
+        problems.append(f"{where}.operator: must be one of {list(OPERATORS)} (got {op!r})")
+    for key in ("weight_bits", "act_bits"):
+        v = entry.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 64):
+            problems.append(f"{where}.{key}: must be an integer from 1 to 64 (got {v!r})")
+    return {k: v for k, v in entry.items() if k in ASSIGN_KEYS}, problems
+
+
+def assignment_from_dict(data: Any, source: str = "<dict>") -> dict[str, dict]:
+    """Validate a parsed assignment document: ``{layer name: {key: value}}``."""
+    problems = []
+    if not isinstance(data, dict):
+        raise ConfigError(source, [f"top level: must be a mapping (got {type(data).__name__})"])
+    for key in data:
+        if key not in ("version", "layers"):
+            problems.append(f"{key}: unknown key (known: version, layers)")
+    if data.get("version") != 1:
+        problems.append(f"version: this accelsim reads assignment version 1 "
+                        f"(got {data.get('version')!r})")
+    layers = data.get("layers")
+    out: dict[str, dict] = {}
+    if not isinstance(layers, dict) or not layers:
+        problems.append(f"layers: must map layer names to assignments (got {layers!r})")
+    else:
+        for name, entry in layers.items():
+            out[str(name)], probs = _entry_problems(str(name), entry)
+            problems.extend(probs)
+    if problems:
+        raise ConfigError(source, problems)
+    return out
+
+
+def read_assignment(path: str | Path) -> dict[str, dict]:
+    """Read and validate an assignment file."""
+    from accelsim.spec.yamlio import read_yaml
+
+    return assignment_from_dict(read_yaml(path), str(path))
+
+
+def apply_assignment(trace: Trace, assignment: dict[str, dict],
+                     source: str = "<assignment>") -> Trace:
+    """The trace with the assigned layers' operator and widths replaced.
+
+    Unknown or non-MAC layer names, and operators at widths they are not
+    defined at, are a :class:`ConfigError` naming ``source`` and the key. The
+    new trace shares the tensors and the data-derived cache (masks and zero
+    counts do not depend on widths; width-dependent entries name them).
+    """
+    by_name = {layer.name: layer for layer in trace.layers}
+    problems = []
+    for name in assignment:
+        if name not in by_name:
+            problems.append(f"layers.{name}: no such layer in {trace.path} (MAC layers: "
+                            + ", ".join(l.name for l in trace.mac_layers) + ")")
+        elif not by_name[name].is_mac:
+            problems.append(f"layers.{name}: a {by_name[name].op} layer has no MACs to assign")
+    new_layers = []
+    for layer in trace.layers:
+        entry = assignment.get(layer.name)
+        if entry is None or not layer.is_mac:
+            new_layers.append(layer)
+            continue
+        new = dataclasses.replace(layer, **entry)
+        if not operator_bits_ok(new.operator, new.weight_bits, new.act_bits):
+            problems.append(f"layers.{layer.name}: {new.operator} needs "
+                            f"{OPERATOR_RULES[new.operator]} (got weight_bits "
+                            f"{new.weight_bits}, act_bits {new.act_bits})")
+        new_layers.append(new)
+    if problems:
+        raise ConfigError(source, problems)
+    return dataclasses.replace(trace, layers=tuple(new_layers), derived=trace.derived)
+
+
+__all__ = ["apply_assignment", "assignment_from_dict", "read_assignment", "ASSIGN_KEYS"]

@@ -1,0 +1,266 @@
+"""MAC cores and mixed precision: operator energies, throughput rules, packed
+storage, per-layer assignments, and the operator cost table."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import numpy as np
+import pytest
+import yaml
+
+import accelsim
+from accelsim.cli import main
+from accelsim.energy.operators import core_area_um2, default_op_pj, op_energy_pj
+from accelsim.engine.simulate import simulate_layer
+from accelsim.enums import Cycle, Level, Tensor
+from accelsim.errors import ConfigError
+from accelsim.mapping.rowstationary import candidates, mapping_from_row
+from accelsim.run import run, run_layer
+from accelsim.spec.load import arch_from_dict
+from accelsim.spec.yamlio import read_yaml
+from accelsim.workload.assign import apply_assignment, assignment_from_dict
+from accelsim.workload.layer import layer_from_header
+from conftest import EYERISS_YAML, ROOT, conv_header, make_trace, tiny_arch_dict
+
+RECONF_YAML = ROOT / "arch_configs" / "reconfigurable.yaml"
+INT_BITS = [2, 4, 8, 16]
+
+
+def _reconf_dict(eyeriss_dict, kind="precision_scalable", **mac):
+    d = tiny_arch_dict(eyeriss_dict, rows=3, cols=4, ifmap=12, filt=48, psum=8, banks=8,
+                       bank=512)
+    d["scratchpads"]["psum"]["word_bits"] = 32
+    d["mac"] = {"kind": kind, "bits": 16, "macs_per_pe_per_cycle": 1,
+                "operators": {"int": {"weight_bits": INT_BITS, "act_bits": INT_BITS},
+                              "binary": {"weight_bits": [1], "act_bits": [1]},
+                              "shift": {"weight_bits": [4], "act_bits": [8]}}, **mac}
+    return d
+
+
+def _layer(wb=16, ab=16, op="int", **kw):
+    head = conv_header("c", 2, 4, 6, 6, 4, 2, 2, **kw)
+    head.update(weight_bits=wb, act_bits=ab, operator=op)
+    layer, probs = layer_from_header(head, 0)
+    assert not probs
+    return layer
+
+
+def _masks(layer, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.random(layer.input_shape) > 0.3).astype(np.uint8)
+    w = np.ones((layer.groups * layer.k, layer.c, layer.r, layer.s), np.uint8)
+    y = np.ones((layer.n, layer.groups * layer.k, layer.p, layer.q), np.uint8)
+    return dict(input_nz=np.ascontiguousarray(x), output_nz=y, weight_nz=w)
+
+
+# ---- energy of one operation ------------------------------------------------------
+
+def test_one_op_energy_ordered_as_physics_says():
+    binary = default_op_pj("binary", 1, 1)
+    shift = default_op_pj("shift", 4, 8)
+    int8 = default_op_pj("int", 8, 8)
+    int16 = default_op_pj("int", 16, 16)
+    assert binary < shift < int8 < int16
+    assert default_op_pj("int", 4, 4) < int8 < default_op_pj("fp", 16, 16) < default_op_pj(
+        "fp", 32, 32)
+    assert default_op_pj("binary_weight", 1, 8) < int8
+    assert default_op_pj("mult_free", 8, 8) < int8
+    # the fits pass through Horowitz's 8- and 32-bit points (mult + its accumulate add)
+    assert default_op_pj("int", 8, 8) == pytest.approx(0.2 + 0.03 + 8 * 0.07 / 24)
+    assert default_op_pj("int", 32, 32) == pytest.approx(3.1 + 0.1 + 32 * 0.07 / 24)
+
+
+def test_int_core_charges_mac_pj_at_any_width(eyeriss):
+    for bits in (16, 8, 4):
+        assert op_energy_pj(eyeriss, "int", bits, bits) == eyeriss.energy.mac_pj
+
+
+def test_reconfigurable_energy_scales_and_overrides(eyeriss_dict):
+    base = arch_from_dict(_reconf_dict(eyeriss_dict), "<r>")
+    d = _reconf_dict(eyeriss_dict)
+    d["mac"].update(technology_scale=2.0, reconfig_energy_fraction=0.5,
+                    reconfig_area_fraction=0.25)
+    d["energy"]["operator_pj"] = {"int": {"8x8": 0.7}}
+    scaled = arch_from_dict(d, "<r>")
+    assert op_energy_pj(base, "int", 4, 4) == pytest.approx(default_op_pj("int", 4, 4))
+    assert op_energy_pj(scaled, "int", 4, 4) == pytest.approx(3.0 * default_op_pj("int", 4, 4))
+    assert op_energy_pj(scaled, "int", 8, 8) == pytest.approx(0.7 * 1.5)
+    assert core_area_um2(scaled) == pytest.approx(1.25 * core_area_um2(base))
+
+
+# ---- storage follows precision ----------------------------------------------------
+
+def test_halving_weight_bits_halves_weight_bytes_at_every_level(eyeriss_dict):
+    d = _reconf_dict(eyeriss_dict)
+    d["dram"].update(weight_compression="none", burst_bytes=1)
+    arch = arch_from_dict(d, "<r>")
+    l8, l4 = _layer(8, 8), _layer(4, 8)
+    cands, _ = candidates(l8, arch)
+    mp = mapping_from_row(cands[len(cands) // 2], l8)
+    masks = _masks(l8)
+    c8 = simulate_layer(l8, arch, mp, first_layer=True, **masks)
+    c4 = simulate_layer(l4, arch, mp, first_layer=True, **masks)
+    np.testing.assert_array_equal(c8.words[:, Tensor.WEIGHT], c4.words[:, Tensor.WEIGHT])
+    for level in Level:
+        w8, w4 = c8.bytes_at(level, Tensor.WEIGHT), c4.bytes_at(level, Tensor.WEIGHT)
+        assert w8 > 0 and w4 == w8 / 2, level
+        assert c4.bytes_at(level, Tensor.IFMAP) == c8.bytes_at(level, Tensor.IFMAP), level
+
+
+def test_spad_capacity_counts_packed_values(eyeriss_dict):
+    arch = arch_from_dict(_reconf_dict(eyeriss_dict), "<r>")  # filter spad: 48 x 16 b
+    assert arch.filter_spad.values(4) == 192 and arch.filter_spad.values(16) == 48
+    widest = {}
+    for bits in (16, 4):
+        layer = dataclasses.replace(_layer(), weight_bits=bits, act_bits=bits, c=16, k=16,
+                                    input_shape=(2, 16, 6, 6))
+        cands, _ = candidates(layer, arch)
+        widest[bits] = int((cands[:, 1] * cands[:, 2] * layer.s).max())
+        assert (cands[:, 2] * layer.s <= arch.ifmap_spad.values(bits)).all()
+    assert widest[16] <= 48 < widest[4] <= 192
+
+
+# ---- throughput rules --------------------------------------------------------------
+
+def _compute_cycles(arch, bits_list, key):
+    ref = _layer(8, 8)
+    cands, _ = candidates(_layer(16, 16), arch)
+    mp = mapping_from_row(cands[0], ref)
+    masks = _masks(ref)
+    out = []
+    for bits in bits_list:
+        layer = _layer(**{"wb": 8, "ab": 8, key: bits})
+        out.append(simulate_layer(layer, arch, mp, first_layer=True, **masks)
+                   .cycle(Cycle.COMPUTE))
+    return out
+
+
+def test_precision_scalable_cycles_fall_with_precision(eyeriss_dict):
+    arch = arch_from_dict(_reconf_dict(eyeriss_dict), "<r>")
+    cyc = _compute_cycles(arch, [16, 8, 4, 2], "wb")
+    assert cyc[0] > cyc[1] > cyc[2] > cyc[3]
+
+
+def test_bit_serial_cycles_rise_with_bits(eyeriss_dict):
+    arch = arch_from_dict(_reconf_dict(eyeriss_dict, kind="bit_serial",
+                                       macs_per_pe_per_cycle=4), "<r>")
+    cyc = _compute_cycles(arch, [2, 4, 8, 16], "ab")
+    assert cyc[0] < cyc[1] < cyc[2] < cyc[3]
+    assert cyc[3] == pytest.approx(8 * cyc[0], rel=0.05)
+
+
+# ---- config errors -------------------------------------------------------------------
+
+@pytest.mark.parametrize("mutate,expected", [
+    (lambda d: d["mac"].update(kind="int"), "mac.operators: an int core runs int at any width"),
+    (lambda d: d["mac"].pop("operators"), "mac.operators: missing (a precision_scalable core"),
+    (lambda d: d["mac"]["operators"]["int"].update(weight_bits=[32]),
+     "mac.operators.int.weight_bits: 32 exceeds the core's bits 16"),
+    (lambda d: d["mac"]["operators"]["shift"].update(weight_bits=[3]),
+     "mac.operators.shift.weight_bits: a sign and exponents -7..0 need 4 bits"),
+    (lambda d: d["mac"]["operators"]["binary"].update(weight_bits=[2]),
+     "mac.operators.binary: no width pair is defined for binary"),
+    (lambda d: d["energy"].update(operator_pj={"int": {"8by8": 1.0}}),
+     "energy.operator_pj: int.8by8: key must read WxA"),
+    (lambda d: d["mac"].update(reconfig_energy_fraction=-0.1),
+     "mac.reconfig_energy_fraction: must be a number >= 0"),
+])
+def test_mac_config_errors_name_the_key(eyeriss_dict, mutate, expected):
+    d = _reconf_dict(eyeriss_dict)
+    mutate(d)
+    with pytest.raises(ConfigError) as err:
+        arch_from_dict(d, "r.yaml")
+    assert expected in str(err.value) and "r.yaml" in str(err.value)
+
+
+def test_layer_operator_needs_its_widths():
+    head = conv_header("c1", 1, 2, 4, 4, 2, 2, 2)
+    head.update(operator="binary", weight_bits=8, act_bits=8)
+    _, probs = layer_from_header(head, 0)
+    assert probs == ["layers[0](c1).operator: binary needs weight_bits == act_bits == 1 "
+                     "(got 'binary w8a8')"]
+
+
+# ---- assignments ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_trace(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mac") / "t.npz"
+    return make_trace(path, [conv_header("c1", 2, 3, 6, 6, 4, 3, 3, pad=1),
+                             conv_header("c2", 2, 4, 6, 6, 4, 2, 2)], ifmap_zeros=0.3)
+
+
+def test_assignment_errors_name_file_and_key(tiny_trace):
+    with pytest.raises(ConfigError, match=r"a.yaml: layers.nope: no such layer"):
+        apply_assignment(tiny_trace, {"nope": {"weight_bits": 4}}, "a.yaml")
+    with pytest.raises(ConfigError, match=r"a.yaml: layers.c1.colour: unknown key"):
+        assignment_from_dict({"version": 1, "layers": {"c1": {"colour": 1}}}, "a.yaml")
+    with pytest.raises(ConfigError, match=r"a.yaml: layers.c1: binary needs"):
+        apply_assignment(tiny_trace, {"c1": {"operator": "binary"}}, "a.yaml")
+
+
+def test_unsupported_assignment_exits_2_naming_the_layer(tiny_trace, tmp_path, capsys):
+    assign = tmp_path / "assign.yaml"
+    assign.write_text(yaml.safe_dump({"version": 1, "layers": {
+        "c2": {"operator": "shift", "weight_bits": 4, "act_bits": 8}}}))
+    code = main(["run", str(EYERISS_YAML), tiny_trace.path, "--assign", str(assign)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert ("layer c2: operator shift with weight_bits 4, act_bits 8 is not supported by "
+            "eyeriss_v1 (the int core runs int only)") in err
+    assign.write_text(yaml.safe_dump({"version": 1, "layers": {"c9": {"act_bits": 8}}}))
+    code = main(["run", str(EYERISS_YAML), tiny_trace.path, "--assign", str(assign)])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{assign}: layers.c9: no such layer" in err
+
+
+def test_reconfigurable_config_runs_a_mixed_assignment(tiny_trace):
+    arch = accelsim.load_arch(RECONF_YAML)
+    trace = apply_assignment(tiny_trace, {"c1": {"operator": "int", "weight_bits": 8,
+                                                 "act_bits": 8},
+                                          "c2": {"operator": "binary", "weight_bits": 1,
+                                                 "act_bits": 1}})
+    df = accelsim.report_frame(run(arch, trace))
+    rows = df.set_index("name")
+    assert list(rows.loc[["c1", "c2"], "operator"]) == ["int", "binary"]
+    assert rows.loc["c2", "mac_pj_per_op"] < rows.loc["c1", "mac_pj_per_op"]
+    for name in ("c1", "c2"):
+        assert rows.loc[name, "energy_pj_mac"] == pytest.approx(
+            rows.loc[name, "macs_performed"] * rows.loc[name, "mac_pj_per_op"])
+        assert 0 < rows.loc[name, "utilization"] <= 1
+    with pytest.raises(accelsim.AccelsimError, match="layer c1: operator int with weight_bits 16"):
+        run(arch, tiny_trace)  # 16-bit layers on an 8-bit core
+
+
+# ---- operator cost table -------------------------------------------------------------
+
+def test_opcost_rows_agree_with_run(tiny_trace, eyeriss_dict):
+    d = _reconf_dict(eyeriss_dict)
+    d["mac"]["operators"]["int"] = {"weight_bits": [4, 8], "act_bits": [8]}
+    arch = arch_from_dict(d, "<r>")
+    table = accelsim.opcost(arch, tiny_trace)
+    assert len(table) == 2 * 4  # layers x (int 4x8, int 8x8, binary 1x1, shift 4x8)
+    assert table["feasible"].all()
+    for op, wb, ab in (("int", 4, 8), ("binary", 1, 1)):
+        assigned = apply_assignment(tiny_trace, {
+            n: {"operator": op, "weight_bits": wb, "act_bits": ab} for n in ("c1", "c2")})
+        df = accelsim.report_frame(run(arch, assigned)).set_index("name")
+        sel = table[(table.operator == op) & (table.weight_bits == wb)].set_index("layer")
+        for name in ("c1", "c2"):
+            assert sel.loc[name, "cycles"] == df.loc[name, "cycles"]
+            assert sel.loc[name, "energy_pj_total"] == pytest.approx(
+                df.loc[name, "energy_pj_total"], rel=1e-12)
+    sel = table[table.layer == "c2"].set_index(["operator", "weight_bits"])
+    assert sel.loc[("int", 4), "dram_weight_bytes"] < sel.loc[("int", 8), "dram_weight_bytes"]
+
+
+def test_opcost_cli_writes_csv(tiny_trace, tmp_path, capsys):
+    out = tmp_path / "cost.csv"
+    assert main(["opcost", str(EYERISS_YAML), tiny_trace.path, "--format", "csv", "--out",
+                 str(out)]) == 0
+    import pandas as pd
+    df = pd.read_csv(out)
+    assert list(df["layer"]) == ["c1", "c2"] and set(df["operator"]) == {"int"}
+    assert (df["mac_pj_per_op"] == 1.0).all()
