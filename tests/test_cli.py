@@ -83,6 +83,8 @@ def test_synth_meets_zero_fractions_exactly(tmp_path):
      "accelsim: error: --ifmap-zeros: fraction must be in [0, 1] (got '1.5')"),
     (["synth", "lenet5", "--batch", "0", "-o", "x.npz"],
      "accelsim: error: --batch: must be >= 1 (got 0)"),
+    (["synth", "lenet5", "--act-bits", "1", "-o", "x.npz"],
+     "accelsim: error: --act-bits: must be between 2 and 32 (got 1)"),
     (["run", str(EYERISS_YAML)], "accelsim run: error: the following arguments are required"),
     (["run", str(EYERISS_YAML), "x.npz", "--format", "xml"], "argument --format: invalid choice"),
     (["bogus"], "invalid choice: 'bogus'"),
@@ -108,6 +110,16 @@ def test_bad_arch_through_the_real_entry_point(tmp_path, lenet):
     assert proc.returncode == 2
     assert proc.stderr == f"accelsim: error: {bad}: pe_array.rows: must be >= 1 (got -12)\n"
     assert not (tmp_path / "r.json").exists()
+
+
+def test_synth_bit_widths(tmp_path):
+    path = tmp_path / "l8.npz"
+    assert main(["synth", "lenet5", "--weight-bits", "8", "--act-bits", "4", "-o", str(path)]) == 0
+    tr = read_trace(path)
+    for layer in tr.mac_layers:
+        assert (layer.weight_bits, layer.act_bits) == (8, 4)
+        assert tr.tensor(layer, "input").dtype == np.int8
+        assert np.abs(tr.tensor(layer, "input")).max() <= 7
 
 
 def test_check_and_version(capsys):

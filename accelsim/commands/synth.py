@@ -18,6 +18,8 @@ def add_arguments(p) -> None:
     p.add_argument("--weight-pattern", default="random",
                    help="'random' (unstructured, with --weight-zeros) or 'N:M' (exactly N "
                         "nonzeros in every M consecutive weights of a filter)")
+    p.add_argument("--weight-bits", type=int, default=16, help="weight width of every MAC layer")
+    p.add_argument("--act-bits", type=int, default=16, help="activation width of every MAC layer")
     p.add_argument("--compress", action="store_true", help="zip-compress the arrays")
     p.add_argument("-o", "--output", required=True, help="trace file to write")
 
@@ -27,6 +29,7 @@ def main(args) -> int:
 
     synth_trace(args.network, args.output, batch=args.batch, seed=args.seed,
                 ifmap_zeros=args.ifmap_zeros, weight_zeros=args.weight_zeros,
-                weight_pattern=args.weight_pattern, compress=args.compress)
+                weight_pattern=args.weight_pattern, weight_bits=args.weight_bits,
+                act_bits=args.act_bits, compress=args.compress)
     print(f"wrote {args.output}")
     return 0

@@ -90,7 +90,8 @@ def parse_pattern(pattern: str) -> tuple[int, int] | None:
 
 def synth_trace(network: str, path: str, *, batch: int = 1, seed: int = 0,
                 ifmap_zeros: str | None = None, weight_zeros: str | None = None,
-                weight_pattern: str = "random", compress: bool = False) -> None:
+                weight_pattern: str = "random", weight_bits: int = 16, act_bits: int = 16,
+                compress: bool = False) -> None:
     """Write a synthetic trace of a built-in network (``accelsim synth``).
 
     ``weight_pattern`` ``N:M`` prunes every filter to exactly N nonzeros in each
@@ -106,7 +107,13 @@ def synth_trace(network: str, path: str, *, batch: int = 1, seed: int = 0,
                             f"{', '.join(sorted(NETWORKS))})")
     if batch < 1:
         raise AccelsimError(f"--batch: must be >= 1 (got {batch})")
+    for option, bits in (("--weight-bits", weight_bits), ("--act-bits", act_bits)):
+        if not 2 <= bits <= 32:
+            raise AccelsimError(f"{option}: must be between 2 and 32 (got {bits})")
     headers = network_layers(network, batch)
+    for head in headers:
+        if head["kind"] in ("conv2d", "linear"):
+            head.update(weight_bits=weight_bits, act_bits=act_bits)
     layers = [layer_from_header(h, i)[0] for i, h in enumerate(headers)]
     mac_names = [layer.name for layer in layers if layer.is_mac]
     in_default, in_per = parse_fractions(ifmap_zeros, mac_names, "--ifmap-zeros")
