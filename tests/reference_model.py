@@ -99,6 +99,9 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
     skip_x = arch.sparsity.ifmap == "skip"
     skip_w = arch.sparsity.weight == "skip"
     busy = [0.0, 0.0]
+    glb_fmt_if, glb_fmt_w = arch.glb.ifmap_compression, arch.glb.weight_compression
+    # bits of tensors the GLB keeps compressed: [level GLB/NoC][tensor][rw]
+    cbits = np.zeros((2, 2, 2), dtype=np.int64)
     N, G, C, K = layer.n, layer.groups, layer.c, layer.k
     W, R, S, Q, P = layer.w, layer.r, layer.s, layer.q, layer.p
     U, pad, dil = layer.stride_h, layer.pad_h, layer.dilation_h
@@ -146,6 +149,14 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                             tb += tile_bits(input_nz, nblk, chans, rows_needed, W, fmt_in,
                                             layer.act_bits)
                         tb = bursts(tb, burst_bits)
+                        glb_tile = 0
+                        if glb_fmt_if != "none":
+                            for n_img in nblk:
+                                for g in gblk:
+                                    glb_tile += tile_bits(input_nz, [n_img],
+                                                          [g * C + c for c in cblk], rows_needed,
+                                                          W, glb_fmt_if, layer.act_bits)
+                            cbits[0, 1, 1] += glb_tile
                         glb_rows = {glb_row(o, i) for o in strip for i in range(R)} - {None}
                         words[0, 1, 0] += len(gblk) * len(nblk) * len(cblk) * len(rows_needed) * W
                         words[1, 1, 1] += len(gblk) * len(nblk) * len(cblk) * len(glb_rows) * Wg
@@ -172,6 +183,15 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                                                    range(R), S, fmt_w, wbits)
                             fbits = bursts(fbits, burst_bits)
                             dbits[0, 0] += fbits
+                            if glb_fmt_w != "none":
+                                gw = sum(tile_bits(weight_nz, [g * K + f for f in filters], cblk,
+                                                   range(R), S, glb_fmt_w, wbits) for g in gblk)
+                                cbits[0, 0, 1] += gw
+                                cbits[0, 0, 0] += gw
+                                cbits[1, 0, 0] += gw
+                            if glb_fmt_if != "none":
+                                cbits[0, 1, 0] += glb_tile
+                                cbits[1, 1, 0] += glb_tile
                             # one image (all images of the block are alike in shape)
                             distinct_rows = {(g, c, h) for (g, cs, fs), i, j in pes for c in cs
                                              for h in [glb_row(strip[j], i)] if h is not None}
@@ -267,7 +287,7 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
     cyc[0] = reference_timeline(records, xfer, f_pref, if_db, ps_db)
     cyc[6] = cyc[0] - cyc[1]
     cyc[7] = pass_i
-    return np.array(cyc, dtype=np.int64), words, dbits, busy
+    return np.array(cyc, dtype=np.int64), words, dbits, busy, cbits
 
 
 def reference_timeline(records, xfer, f_pref, if_db, ps_db):

@@ -65,6 +65,8 @@ def arch_dicts(draw, base):
     for key in ("ifmap_compression", "ofmap_compression", "weight_compression"):
         d["dram"][key] = draw(st.sampled_from(COMPRESSION_FORMATS))
     d["dram"]["compress_first_layer_input"] = draw(st.booleans())
+    d["glb"]["ifmap_compression"] = draw(st.sampled_from(COMPRESSION_FORMATS))
+    d["glb"]["weight_compression"] = draw(st.sampled_from(COMPRESSION_FORMATS))
     # the MAC core's throughput rule: fixed, precision-scalable or bit-serial
     kind = draw(st.sampled_from(["int", "int", "precision_scalable", "bit_serial"]))
     d["mac"] = {"kind": kind, "bits": 16, "macs_per_pe_per_cycle": draw(st.integers(1, 3))}
@@ -101,7 +103,7 @@ def test_engine_equals_reference(data, eyeriss_dict):
                             first_layer=first)
     dram = arch.dram
     fmt_in = "none" if first and not dram.compress_first_layer_input else dram.ifmap_compression
-    r_cyc, r_words, r_dbits, r_busy = reference_nest(
+    r_cyc, r_words, r_dbits, r_busy, r_cbits = reference_nest(
         layer, mp, hw_params(layer, arch, mp), arch, in_nz, out_nz, w_nz, fmt_in,
         dram.ofmap_compression, dram.weight_compression)
     performed, gated, skipped, gated_x = brute_force_classes(layer, x, wt, arch.sparsity)
@@ -114,6 +116,15 @@ def test_engine_equals_reference(data, eyeriss_dict):
     r_words[Level.SPAD, Tensor.PSUM, 1] += performed
     np.testing.assert_array_equal(counts.words, r_words)
     np.testing.assert_array_equal(counts.bits[Level.DRAM], r_dbits)
+    widths = np.array([layer.weight_bits, layer.act_bits, arch.psum_spad.word_bits])
+    r_bits = r_words * widths[None, :, None]
+    r_bits[Level.DRAM] = r_dbits
+    for tensor, fmt in ((Tensor.WEIGHT, arch.glb.weight_compression),
+                        (Tensor.IFMAP, arch.glb.ifmap_compression)):
+        if fmt != "none":
+            r_bits[Level.GLB, tensor] = r_cbits[0, tensor]
+            r_bits[Level.NOC, tensor] = r_cbits[1, tensor]
+    np.testing.assert_array_equal(counts.bits, r_bits)
     np.testing.assert_array_equal(counts.cycles, r_cyc)
     if arch.sparsity.ifmap == "skip" or arch.sparsity.weight == "skip":
         assert counts.pe_busy_max_cycles == r_busy[0]

@@ -236,6 +236,27 @@ def test_dense_baseline_columns(tmp_path, eyeriss_dict, capsys):
     assert "--sporadic-window: must be odd and >= 3 (got 4)" in capsys.readouterr().err
 
 
+def test_glb_compression_moves_coded_bits_through_glb_and_noc(tmp_path, eyeriss_dict):
+    tr = make_trace(tmp_path / "t.npz", [conv_header("c", 1, 4, 8, 8, 4, 3, 3, pad=1)],
+                    ifmap_zeros=0.8, weight_zeros=0.7)
+    layer = tr.layers[0]
+    dense = _arch(eyeriss_dict, fmt="csc")
+    d = tiny_arch_dict(eyeriss_dict)
+    d["dram"].update(ifmap_compression="csc", ofmap_compression="csc", weight_compression="csc",
+                     compress_first_layer_input=True)
+    d["glb"].update(ifmap_compression="csc", weight_compression="csc")
+    d["sparsity"] = {"ifmap": "none", "weight": "none"}
+    coded = arch_from_dict(d, "<tiny>")
+    a = run_layer(layer, tr, dense, first_layer=False)
+    b = run_layer(layer, tr, coded, first_layer=False, mapping=a.mapping.mapping)
+    for level in (Level.GLB, Level.NOC):
+        for tensor in (Tensor.IFMAP, Tensor.WEIGHT):
+            assert 0 < b.counts.bytes_at(level, tensor) < a.counts.bytes_at(level, tensor)
+        assert b.counts.bytes_at(level, Tensor.PSUM) == a.counts.bytes_at(level, Tensor.PSUM)
+    assert np.array_equal(b.counts.words, a.counts.words)  # the same accesses, fewer bits
+    assert b.energy_pj["glb"] < a.energy_pj["glb"]
+
+
 def test_eyeriss_v2_runs_sparse_faster_than_dense(tmp_path):
     arch = accelsim.load_arch(ROOT / "arch_configs" / "eyeriss_v2.yaml")
     assert (arch.pe_array.pes, arch.mac.bits, arch.mac.macs_per_pe_per_cycle) == (192, 8, 2)

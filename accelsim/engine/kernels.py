@@ -432,7 +432,7 @@ PS_LEN = 10
 
 @njit(cache=True)
 def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_bits, wt_bits,
-                   skip, taps, nzw):
+                   skip, taps, nzw, glb_if, glb_w, glb_c):
     """Enumerate the row-stationary loop nest pass by pass: counts and pass table.
 
     dims : int64 [13] N, G, C, K, W, R, S, Q, P, GLB row width, stride_h, pad_h,
@@ -451,6 +451,11 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
     if_bits : int64 [gblk, nblk, strips, cblk] DRAM bits of each ifmap tile.
     of_bits : int64 [gblk, mblk, kblk, nblk, strips] DRAM bits of each result tile.
     wt_bits : int64 [gblk, mblk, kblk, cblk] DRAM bits of each pass's filters.
+    glb_if : int64 [gblk, N, strips, cblk] bits of each image's part of each
+             ifmap tile in the GLB's format, or a 1-element dummy when the GLB
+             stores ifmaps dense; glb_w : int64 [gblk, mblk, kblk, cblk] bits of
+             each pass's filters in the GLB's format, or a dummy; glb_c : int64
+             [2] 1 where the GLB keeps weights / ifmaps compressed.
     skip : int64 [2] 1 where zero ifmaps / zero weights are skipped. Then each
            PE's MAC slots are its nonzero work: for every filter f, channel c
            and tap s it holds, (nzw[f, c, i, s] if weights skip else 1) x
@@ -462,7 +467,8 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
              total left 0 for _timeline; words int64 [4 levels, 3 tensors, 2 rw];
              dram_bits int64 [3 tensors, 2 rw]; busy float64 [2]: summed over
              passes and images, the busiest PE's MAC slots and the mean PE's;
-             passes int64 [passes, PS_LEN]).
+             passes int64 [passes, PS_LEN]; cbits int64 [2 levels (GLB, NoC),
+             2 tensors (weight, ifmap), 2 rw]: bits of the compressed tensors).
     """
     N, G, C, K, W, R, S, Q = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6], dims[7]
     Wg = dims[9]
@@ -477,6 +483,9 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
     words = np.zeros((4, 3, 2), dtype=np.int64)
     dbits = np.zeros((3, 2), dtype=np.int64)
     busy = np.zeros(2, dtype=np.float64)
+    cbits = np.zeros((2, 2, 2), dtype=np.int64)
+    glb_w_c = glb_c[0] != 0
+    glb_if_c = glb_c[1] != 0
     pt = p * t
     qr = q * r
     nG = (G + gp - 1) // gp
@@ -510,6 +519,11 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                         # ifmap tile: DRAM -> GLB (padding, if stored, is added on chip)
                         words[0, 1, 0] += g_act * n_act * c_act * ri * W
                         words[1, 1, 1] += g_act * n_act * c_act * gr * Wg
+                        tile_glb = np.int64(0)
+                        if glb_if_c:
+                            for img in range(nb * n, nb * n + n_act):
+                                tile_glb += glb_if[gb, img, sb, cb]
+                            cbits[0, 1, 1] += tile_glb
                         dbits[1, 0] += if_bits[gb, nb, sb, cb]
                         first_of_tile = True
                         for kb in range((m_act + pt - 1) // pt):
@@ -522,6 +536,11 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                             words[1, 0, 1] += fw
                             words[1, 0, 0] += fw
                             words[2, 0, 0] += fw
+                            if glb_w_c:
+                                wb_glb = glb_w[gb, mb, kb, cb]
+                                cbits[0, 0, 1] += wb_glb
+                                cbits[0, 0, 0] += wb_glb
+                                cbits[1, 0, 0] += wb_glb
                             words[3, 0, 1] += fw * ea
                             dbits[0, 0] += wt_bits[gb, mb, kb, cb]
                             # per image traffic
@@ -530,6 +549,9 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                             hops = img_ps * (R * r_used - 1)
                             words[1, 1, 0] += img_if * n_act
                             words[2, 1, 0] += img_if * n_act
+                            if glb_if_c:  # each image of the tile streams once per pass
+                                cbits[0, 1, 0] += tile_glb
+                                cbits[1, 1, 0] += tile_glb
                             words[3, 1, 1] += g_act * c_act * pr * Wg * t_used * n_act
                             words[1, 2, 1] += img_ps * n_act
                             words[2, 2, 1] += img_ps * n_act
@@ -640,7 +662,7 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                         tile_i += 1
                     group_i += 1
     cyc[7] = pi
-    return cyc, words, dbits, busy, passes
+    return cyc, words, dbits, busy, passes, cbits
 
 
 @njit(cache=True)

@@ -152,6 +152,25 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
             weight_nz, layer.groups, layer.k, layer.c, mp.m, pt, mp.gp, qr, fmt_w, fp,
             layer.weight_bits, burst_bits)
     if_bits, of_bits, wt_bits = cache[key_in], cache[key_out], cache[key_w]
+    # the GLB's own formats (real data, no bursts): per image for ifmaps
+    glb_fmt_if = FORMAT_CODES[arch.glb.ifmap_compression]
+    glb_fmt_w = FORMAT_CODES[arch.glb.weight_compression]
+    glb_if = np.zeros(1, np.int64).reshape(1, 1, 1, 1)
+    glb_w = np.zeros(1, np.int64).reshape(1, 1, 1, 1)
+    if glb_fmt_if != K.FMT_NONE:
+        key = ("glb_ifmap", mp.gp, qr, mp.e, glb_fmt_if, fpk, layer.act_bits)
+        if key not in cache:
+            cache[key] = K._ifmap_tile_bits(
+                in_summ, layer.groups, layer.c, 1, mp.gp, qr, st.row_ptr, st.row_idx,
+                input_nz.shape[3], glb_fmt_if, fp, layer.act_bits, 1)
+        glb_if = cache[key]
+    if glb_fmt_w != K.FMT_NONE:
+        key = ("glb_weight", mp.m, pt, mp.gp, qr, glb_fmt_w, fpk, layer.weight_bits)
+        if key not in cache:
+            cache[key] = K._filter_tile_bits(
+                weight_nz, layer.groups, layer.k, layer.c, mp.m, pt, mp.gp, qr, glb_fmt_w, fp,
+                layer.weight_bits, 1)
+        glb_w = cache[key]
     taps = cache["taps"] if skip[0] else np.zeros((1, 1, 1, 1), np.int64)
     nzw = weight_nz if skip[1] else np.zeros((1, 1, 1, 1), np.uint8)
     g_rows, g_pe_rows, g_width = glb_ifmap_rows(layer, arch, st)
@@ -161,9 +180,10 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
     mpa = np.array([mp.e, mp.p, mp.q, mp.r, mp.t, mp.gp, mp.m, mp.n, mp.segments],
                    dtype=np.int64)
     hw = hw_params(layer, arch, mp)
-    cyc, words, dbits, busy, passes = K._simulate_nest(
+    cyc, words, dbits, busy, passes, cbits = K._simulate_nest(
         dims, mpa, hw, st.e_act, st.rows_in, g_rows, g_pe_rows, if_bits, of_bits, wt_bits,
-        skip, taps, nzw)
+        skip, taps, nzw, glb_if, glb_w,
+        np.array([glb_fmt_w != K.FMT_NONE, glb_fmt_if != K.FMT_NONE], dtype=np.int64))
     total, _ = K._timeline(passes, float(arch.dram_bytes_per_cycle * 8),
                            hw[K.HW_FILTER_PREFETCH], hw[K.HW_IFMAP_DBUF], hw[K.HW_PSUM_DBUF],
                            -(-mp.m // (mp.p * mp.t)))
@@ -181,6 +201,11 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
                       dtype=np.int64)
     bits = words * widths[None, :, None]
     bits[Level.DRAM] = dbits
+    # tensors the GLB keeps compressed move their coded bits through it and the NoC
+    for tensor, fmt in ((Tensor.WEIGHT, glb_fmt_w), (Tensor.IFMAP, glb_fmt_if)):
+        if fmt != K.FMT_NONE:
+            bits[Level.GLB, tensor] = cbits[0, tensor]
+            bits[Level.NOC, tensor] = cbits[1, tensor]
     return LayerCounts(cycles=cyc, words=words, bits=bits, macs=layer.macs,
                        macs_padded=layer.macs_padded, macs_performed=cls.performed,
                        macs_gated=cls.gated, macs_skipped=cls.skipped,

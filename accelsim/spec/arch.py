@@ -70,6 +70,12 @@ class GlobalBufferSpec:
     current one is in use, when the banks have room for two.
     ``stores_padding``: the ifmap tile is stored with its zero padding (written
     by the DMA, not fetched from DRAM), streamed to the PEs with it.
+    ``ifmap_compression`` / ``weight_compression``: the format the GLB keeps the
+    tensor in (see FormatsSpec); a compressed tensor also crosses the NoC
+    compressed (Eyeriss v2 keeps CSC into the PE), so GLB and NoC bits are the
+    real data coded in that format. Assumptions: capacities and bus cycles
+    stay those of the dense data (a conservative bound), and psums are stored
+    dense.
     """
 
     banks: int
@@ -80,6 +86,8 @@ class GlobalBufferSpec:
     ifmap_double_buffering: bool = True
     psum_double_buffering: bool = True
     stores_padding: bool = False
+    ifmap_compression: str = "none"
+    weight_compression: str = "none"
 
     @property
     def size_bytes(self) -> int:
