@@ -34,7 +34,7 @@ from accelsim.enums import Cycle, Level, Tensor
 from accelsim.engine import kernels as K
 from accelsim.engine.counts import LayerCounts
 from accelsim.engine.formats import FORMAT_CODES, format_params
-from accelsim.engine.sparse import classify, zero_slot_counts
+from accelsim.engine.sparse import classify, ifmap_zero_slots, weight_zero_slots
 from accelsim.mapping.rowstationary import Mapping, glb_ifmap_rows, strip_table
 from accelsim.spec.arch import ArchSpec
 from accelsim.spec.mac import mac_rate
@@ -129,11 +129,20 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
     if ("summaries", fpk) not in cache:
         cache[("summaries", fpk)] = (K._row_summaries(input_nz, fp),
                                      K._row_summaries(output_nz, fp))
-    if "zero_counts" not in cache:
+    # what the data alone says about zero operands; the weight side (and the tap
+    # table) only when this arch gates or skips something that needs it
+    if "ifmap_zero_slots" not in cache:
+        cache["ifmap_zero_slots"] = ifmap_zero_slots(layer, input_nz)
+    if (skip[0] or arch.sparsity.weight != "none") and "taps" not in cache:
         cache["taps"] = K._tap_counts(input_nz, layer.q, layer.stride_w, layer.pad_w,
                                       layer.dilation_w, layer.s)
-        cache["zero_counts"] = zero_slot_counts(layer, input_nz, weight_nz, cache["taps"])
-    classes = classify(layer.macs, *cache["zero_counts"], arch.sparsity)
+    if arch.sparsity.weight != "none":
+        if "weight_zero_slots" not in cache:
+            cache["weight_zero_slots"] = weight_zero_slots(layer, weight_nz, cache["taps"])
+        zw, zxw = cache["weight_zero_slots"]
+    else:  # weights never gate or skip: |W| and |X n W| do not enter the classes
+        zw = zxw = 0
+    classes = classify(layer.macs, cache["ifmap_zero_slots"], zw, zxw, arch.sparsity)
     in_summ, out_summ = cache[("summaries", fpk)]
     qr, pt = mp.q * mp.r, mp.p * mp.t
     key_in = ("ifmap", mp.n, mp.gp, qr, mp.e, fmt_in, fpk, layer.act_bits)

@@ -36,37 +36,37 @@ def _valid_outputs_per_tap(size: int, taps: int, out: int, stride: int, pad: int
     return ((idx >= 0) & (idx < size)).sum(axis=0).astype(np.int64)
 
 
-def zero_slot_counts(layer: Layer, input_nz: np.ndarray, weight_nz: np.ndarray,
-                     taps: np.ndarray | None) -> tuple[int, int, int]:
-    """(|X|, |W|, |X n W|): slots with a zero ifmap, a zero weight, both.
-
-    input_nz : uint8 [N, G*C, H, W]; weight_nz : uint8 [G*K, C, R, S];
-    taps : int64 [N, G*C, H, S] from ``kernels._tap_counts`` (needed for |X n W|;
-    None gives -1 for it).
-    """
+def ifmap_zero_slots(layer: Layer, input_nz: np.ndarray) -> int:
+    """|X|: MAC slots whose ifmap is zero. input_nz : uint8 [N, G*C, H, W]."""
     cnt_h = valid_taps(layer.h, layer.r, layer.p, layer.stride_h, layer.pad_h, layer.dilation_h)
     cnt_w = valid_taps(layer.w, layer.s, layer.q, layer.stride_w, layer.pad_w, layer.dilation_w)
     zeros_hw = input_nz.shape[0] * input_nz.shape[1] - input_nz.sum(axis=(0, 1), dtype=np.int64)
-    zx = int(layer.k * np.einsum("hw,h,w->", zeros_hw, cnt_h, cnt_w))
+    return int(layer.k * np.einsum("hw,h,w->", zeros_hw, cnt_h, cnt_w))
+
+
+def weight_zero_slots(layer: Layer, weight_nz: np.ndarray,
+                      taps: np.ndarray) -> tuple[int, int]:
+    """(|W|, |X n W|): MAC slots whose weight is zero, and whose both operands are.
+
+    weight_nz : uint8 [G*K, C, R, S]; taps : int64 [N, G*C, H, S] from
+    ``kernels._tap_counts``.
+    """
     vr = _valid_outputs_per_tap(layer.h, layer.r, layer.p, layer.stride_h, layer.pad_h,
                                 layer.dilation_h)
     vs = _valid_outputs_per_tap(layer.w, layer.s, layer.q, layer.stride_w, layer.pad_w,
                                 layer.dilation_w)
     G, K, C = layer.groups, layer.k, layer.c
-    wz = (1 - weight_nz).reshape(G, K, C, layer.r, layer.s).sum(axis=1, dtype=np.int64)
+    wz = K - weight_nz.reshape(G, K, C, layer.r, layer.s).sum(axis=1, dtype=np.int64)
     zw = int(layer.n * np.einsum("gcrs,r,s->", wz, vr, vs))
-    if taps is None:
-        return zx, zw, -1
     # zero inputs met by tap (r, s): for each valid output row p, the row
     # h = p*U + r*d - pad has vs[s] valid columns, taps[..., s] of them nonzero
     xz = np.zeros((G, C, layer.r, layer.s), dtype=np.int64)
-    zero_cols = vs[None, None, None, :] - taps  # [N, G*C, H, S]
-    per_row = zero_cols.sum(axis=0).reshape(G, C, layer.h, layer.s)
+    per_row = (layer.n * vs[None, None, :] - taps.sum(axis=0)).reshape(G, C, layer.h, layer.s)
     for r in range(layer.r):
         rows = np.arange(layer.p) * layer.stride_h + r * layer.dilation_h - layer.pad_h
         rows = rows[(rows >= 0) & (rows < layer.h)]
         xz[:, :, r, :] = per_row[:, :, rows, :].sum(axis=2)
-    return zx, zw, int((wz * xz).sum())
+    return zw, int((wz * xz).sum())
 
 
 def classify(macs: int, zx: int, zw: int, zxw: int, sparsity: SparsitySpec) -> MacClasses:

@@ -25,7 +25,7 @@ def _cdiv(a, b):
 def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: float,
              ofmap_ratio: float) -> tuple[np.ndarray, np.ndarray]:
     """(energy_pj, cycles) estimates, float64 arrays aligned with ``cands``."""
-    e, p, q, r, t, gp, m, n = (cands[:, i].astype(np.int64) for i in range(8))
+    e, p, q, r, t, gp, m, n = (cands[:, i] for i in range(8))
     N, G, C, K = layer.n, layer.groups, layer.c, layer.k
     R, S, P, Q, W = layer.r, layer.s, layer.p, layer.q, layer.w
     pt, qr = p * t, q * r

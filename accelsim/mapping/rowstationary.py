@@ -190,13 +190,21 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
         g_rows, _, g_width = glb_ifmap_rows(layer, arch, strip_table(layer, e))
         rows_in_max = int(g_rows.max())
         gps = np.array(sorted({1, min(layer.groups, n_sets)}), np.int64)
-        q, p, gp, r, n = np.meshgrid(np.arange(1, q_max + 1), np.arange(1, min(arch.psum_spad.entries, layer.k) + 1),
-                                     gps, np.arange(1, n_sets + 1), np.arange(1, layer.n + 1),
-                                     indexing="ij")
-        q, p, gp, r, n = (a.ravel().astype(np.int64) for a in (q, p, gp, r, n))
-        ok = ((p * q * S <= filt_values) & (r <= (layer.c + q - 1) // q)
-              & (r * gp <= n_sets))
-        q, p, gp, r, n = q[ok], p[ok], gp[ok], r[ok], n[ok]
+        # the spad and replication checks do not involve n: filter on the 4-D
+        # broadcast (q, p, gp, r) first, then pair the survivors with every n
+        qa = np.arange(1, q_max + 1, dtype=np.int64)[:, None, None, None]
+        pa = np.arange(1, min(arch.psum_spad.entries, layer.k) + 1,
+                       dtype=np.int64)[None, :, None, None]
+        ga = gps[None, None, :, None]
+        ra = np.arange(1, n_sets + 1, dtype=np.int64)[None, None, None, :]
+        ok = (pa * qa * S <= filt_values) & (ra <= (layer.c + qa - 1) // qa) & (ra * ga <= n_sets)
+        iq, ip, ig, ir = np.nonzero(ok)
+        n_all = np.arange(1, layer.n + 1, dtype=np.int64)
+        q = np.repeat(qa.ravel()[iq], layer.n)
+        p = np.repeat(pa.ravel()[ip], layer.n)
+        gp = np.repeat(gps[ig], layer.n)
+        r = np.repeat(ra.ravel()[ir], layer.n)
+        n = np.tile(n_all, len(iq))
         t = np.minimum(n_sets // (r * gp), (layer.k + p - 1) // p)
         pt = p * t
         ifmap_b = np.ceil(gp * n * q * r * rows_in_max * g_width * act_bytes / bank)
@@ -219,7 +227,7 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
             out.append(np.stack([ev, p, q, r, t, gp, m_bal, n, seg], axis=1)[dif])
     if not out:
         return empty, "; ".join(sorted(reasons)) or "no row-stationary mapping fits"
-    cands = np.concatenate(out).astype(np.int64)
+    cands = np.concatenate(out)
     if arch.mapper.strip_mining == "when_needed" and (cands[:, 0] == layer.p).any():
         cands = cands[cands[:, 0] == layer.p]
     return cands, ""
