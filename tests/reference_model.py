@@ -247,8 +247,6 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                                 images.append(work)
                                 busy[0] += max(work)
                                 busy[1] += sum(work) / len(work)
-                            busiest = max(max(w) for w in images)
-                            compute = -(-busiest * cpm // mpc)
                             ramp_words = len(distinct_rows) * min(S, Wg)
                             fill = -(-ramp_words // ib)
                             if not sp_db or pass_i == 0:

@@ -136,15 +136,6 @@ def test_engine_equals_reference(data, eyeriss_dict):
                                  * layer.r * layer.s)
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(0, 3), min_size=0, max_size=80), st.integers(1, 6))
-def test_rlc_encoder_matches_reference(values, run_bits):
-    run_max = 2 ** run_bits - 1
-    nz = np.array([[[[v != 0 for v in values]]]], dtype=np.uint8).reshape(1, 1, 1, -1)
-    got = K._rlc_pairs(nz, 0, 1, 0, 1, np.zeros(1, np.int64), nz.shape[3], run_max)
-    assert got == rlc_pairs(values, run_max)
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 2), min_size=1, max_size=12), min_size=1, max_size=8),
        st.sampled_from(COMPRESSION_FORMATS), st.integers(1, 4), st.integers(1, 5))

@@ -3,7 +3,6 @@ storage, per-layer assignments, and the operator cost table."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 
 import numpy as np
@@ -17,9 +16,8 @@ from accelsim.engine.simulate import simulate_layer
 from accelsim.enums import Cycle, Level, Tensor
 from accelsim.errors import ConfigError
 from accelsim.mapping.rowstationary import candidates, mapping_from_row
-from accelsim.run import run, run_layer
+from accelsim.run import run
 from accelsim.spec.load import arch_from_dict
-from accelsim.spec.yamlio import read_yaml
 from accelsim.workload.assign import apply_assignment, assignment_from_dict
 from accelsim.workload.layer import layer_from_header
 from conftest import EYERISS_YAML, ROOT, conv_header, make_trace, tiny_arch_dict

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import pytest
@@ -12,7 +11,6 @@ from hypothesis import strategies as st
 import accelsim
 from accelsim.cli import main
 from accelsim.enums import Cycle, Level, Tensor
-from accelsim.errors import AccelsimError
 from accelsim.report.report import report_frame
 from accelsim.run import run, run_layer
 from accelsim.spec.load import arch_from_dict

@@ -28,34 +28,6 @@ HW_CYCLES_PER_MAC = 11
 HW_LEN = 12
 
 
-@njit(cache=True)
-def _rlc_pairs(nz, n0, n1, c0, c1, rows, w, run_max):
-    """Run-length pairs to encode one tile of a feature map.
-
-    nz : uint8 [N, C, H, W], 1 where the value is nonzero.
-    rows : int64 [k], the rows of the tile.
-    The tile is images n0:n1, channels c0:c1, the given rows, all W columns,
-    read in that order (image, channel, row, column). A pair is (run of up to
-    ``run_max`` zeros, value); a zero that would make the run longer than
-    ``run_max`` is stored as the value of a pair; trailing zeros take one pair.
-    Returns the number of pairs (int64).
-    """
-    pairs = 0
-    run = 0
-    for n in range(n0, n1):
-        for c in range(c0, c1):
-            for h in rows:
-                for x in range(w):
-                    if nz[n, c, h, x] == 0 and run < run_max:
-                        run += 1
-                    else:
-                        pairs += 1
-                        run = 0
-    if run > 0:
-        pairs += 1
-    return pairs
-
-
 # compression formats, by code (accelsim.engine.formats names them)
 FMT_NONE = 0
 FMT_RLC = 1

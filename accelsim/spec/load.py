@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from accelsim.errors import ConfigError
 from accelsim.spec.yamlio import read_yaml, version_problems
@@ -206,7 +206,6 @@ def _validate(schema: dict, data: Any, prefix: str, problems: list[str],
 
 def _cross_checks(d: dict, problems: list[str]) -> None:
     """Checks that involve more than one field."""
-    pe = d.get("pe_array", {})
     spads = d.get("scratchpads", {})
     psum = spads.get("psum", {})
     mac = d.get("mac", {})
@@ -222,7 +221,6 @@ def _cross_checks(d: dict, problems: list[str]) -> None:
         if need > rlc["word_bits"]:
             problems.append(f"formats.rlc: pairs_per_word*(run_bits+value_bits) = {need} exceeds "
                             f"word_bits (got {rlc['word_bits']})")
-    del pe
 
 
 def _declared(mac: dict) -> dict:
@@ -355,5 +353,3 @@ def describe(arch: ArchSpec) -> list[tuple[str, str]]:
                  f" GMAC/s"),
     ]
 
-
-Validator = Callable[[dict, list[str]], None]

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -363,4 +362,4 @@ def ceil_div(a: int, b: int) -> int:
 
 
 __all__ = ["Layer", "LayerKind", "layer_from_header", "layer_to_header", "valid_taps",
-           "ceil_div", "MAC_KINDS", "OPERATORS", "OPERATOR_RULES", "operator_bits_ok", "math"]
+           "ceil_div", "MAC_KINDS", "OPERATORS", "OPERATOR_RULES", "operator_bits_ok"]
