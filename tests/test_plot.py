@@ -597,3 +597,20 @@ def test_cli_kinds_match_the_plot_registry():
     from accelsim.commands import plot as plot_command
 
     assert set(plot_command.KINDS) == set(KINDS)
+
+
+def test_latency_segments_add_up_with_psum_accumulation(tmp_path, eyeriss_dict):
+    """On a PE that spends cycles adding incoming psums, they count as compute."""
+    from accelsim.spec.load import arch_from_dict
+    from conftest import tiny_arch_dict
+
+    arch = arch_from_dict(tiny_arch_dict(eyeriss_dict, accumulate=1), "<tiny>")
+    tr = make_trace(tmp_path / "t.npz", [conv_header("c", 1, 2, 6, 6, 3, 3, 3, pad=1)],
+                    ifmap_zeros=0.3)
+    report = accelsim.report_dict(accelsim.run(arch, tr))
+    row = report["layers"][0]
+    assert row["accumulate_cycles"] > 0
+    bars = _containers(plot_latency(report).axes[0])
+    assert sum(_heights(c) for c in bars.values()) == pytest.approx([row["cycles"]])
+    assert _heights(bars["compute"]) == pytest.approx(
+        [row["compute_cycles"] + row["accumulate_cycles"] - row["compute_gated_cycles"]])

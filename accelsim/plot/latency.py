@@ -41,6 +41,8 @@ def latency_segments(rows) -> list[tuple[str, str, str, np.ndarray]]:
 
     gated = col("compute_gated_cycles") if "compute_gated_cycles" in rows else None
     compute = col("compute_cycles")
+    if "accumulate_cycles" in rows:  # adding psums from below is PE work too
+        compute = compute + np.nan_to_num(col("accumulate_cycles"))
     segs = [("compute", "compute", CYCLE_COLORS["compute"],
              compute - np.nan_to_num(gated) if gated is not None else compute)]
     if gated is not None:
