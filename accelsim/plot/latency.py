@@ -4,7 +4,8 @@ Place in the pipeline: ``report -> plot``.
 
 The segments add up to the layer's ``cycles``:
 
-- compute: ``compute_cycles - compute_gated_cycles``, the busiest PE doing work;
+- compute: ``compute_cycles + accumulate_cycles - compute_gated_cycles``, the
+  busiest PE doing work (adding incoming psums included);
 - gated: ``compute_gated_cycles``, compute spent on zero or padding taps
   (absent from older reports: then no gated segment is drawn);
 - fill: ``fill_cycles + drain_cycles``, loading before and draining after a pass;
@@ -74,8 +75,8 @@ def plot_latency(report, *, title: str | None = None) -> Figure:
     df = load_report(report)
     require_columns(df, LATENCY_COLUMNS, "the latency plot")
     layers = layer_rows(df)
-    cols = list(LATENCY_COLUMNS) + (["compute_gated_cycles"]
-                                    if has_values(df, "compute_gated_cycles") else [])
+    cols = list(LATENCY_COLUMNS) + [c for c in ("compute_gated_cycles", "accumulate_cycles")
+                                    if has_values(df, c)]
     layers = layers[cols + ["name"]]
     total = total_row(df, cols)
     names = layers["name"].tolist()
