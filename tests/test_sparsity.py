@@ -222,8 +222,8 @@ def test_dense_baseline_columns(tmp_path, eyeriss_dict, capsys):
     assert row["energy_saving"] == pytest.approx(
         1 - row["energy_pj_total"] / row["dense_energy_pj_total"])
     assert row["speedup"] > 1.0 and row["energy_saving"] > 0.0
-    from accelsim.report.report import format_table
-    table = format_table(df).splitlines()
+    from accelsim.report.report import format_table, report_rows
+    table = format_table(report_rows(run(arch, tr, dense_baseline=True))).splitlines()
     assert table[0].split()[-3:] == ["speedup", "energy", "saved"]
     assert table[1].split()[-2:] == [f"{row['speedup']:.2f}x", f"{row['energy_saving']:.1%}"]
     d = tiny_arch_dict(eyeriss_dict)

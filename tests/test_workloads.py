@@ -95,9 +95,13 @@ def test_workload_models_reproduce_the_committed_traces(tmp_path, monkeypatch):
         new, old = read_entries(path), read_entries(WORKLOADS / f"{name}_digits.npz")
         assert list(new[0]) == list(old[0])
         assert set(new[1]) == set(old[1])
-        for key in old[1]:  # equal up to one code (float rounding on another CPU)
-            diff = np.abs(new[1][key].astype(np.int64) - old[1][key].astype(np.int64))
-            assert diff.max() <= 1, (name, key)
+        for key in old[1]:
+            # equal up to float32 rounding on another CPU: one code, or for the int32
+            # bias codes (up to ~1e8, scale = weight scale x activation scale) a few
+            # float32 ulps of the code (relative 1e-6)
+            ref = old[1][key].astype(np.int64)
+            diff = np.abs(new[1][key].astype(np.int64) - ref)
+            assert (diff <= np.maximum(1, np.ceil(1e-6 * np.abs(ref)))).all(), (name, key)
 
 
 def test_train_script_writes_trace_weights_and_metrics(tmp_path, monkeypatch, capsys):

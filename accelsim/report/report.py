@@ -31,9 +31,9 @@ import hashlib
 import json
 import math
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from accelsim.energy.model import ENERGY_KEYS
 from accelsim.fileio import atomic_write_text
@@ -43,6 +43,9 @@ from accelsim.run import LayerResult, RunResult
 from accelsim.spec.arch import ArchSpec
 from accelsim.spec.mac import peak_macs_per_pe_per_cycle
 from accelsim.version import __version__
+
+if TYPE_CHECKING:  # pandas is imported only where a DataFrame is made
+    import pandas as pd
 
 CYCLE_COLUMNS = {"compute_cycles": Cycle.COMPUTE, "accumulate_cycles": Cycle.ACCUMULATE,
                  "fill_cycles": Cycle.FILL,
@@ -123,28 +126,58 @@ def _layer_row(res: LayerResult, arch: ArchSpec) -> dict:
     return row
 
 
-def report_frame(result: RunResult) -> pd.DataFrame:
-    """One row per layer plus a final ``total`` row."""
-    arch = result.arch
-    rows = [_layer_row(r, arch) for r in result.layers]
-    df = pd.DataFrame(rows)
-    total = {"name": "total", "kind": "total", "simulated": bool(df["simulated"].any()),
+def _column_sum(rows: list[dict], col: str):
+    """The sum of ``col`` over ``rows``, a missing value counting as 0.
+
+    Integers stay integers when every row has one; otherwise the sum is NumPy's
+    float64 sum (pairwise), the same number a pandas column sum gives.
+    """
+    vals = [r.get(col) for r in rows]
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+           for v in vals):
+        return sum(int(v) for v in vals)
+    arr = np.array([0.0 if v is None else float(v) for v in vals], dtype=np.float64)
+    return float(np.nan_to_num(arr, nan=0.0).sum())
+
+
+def _total_row(rows: list[dict]) -> dict:
+    total = {"name": "total", "kind": "total", "simulated": any(r["simulated"] for r in rows),
              "reason": ""}
-    sim = df[df["simulated"]]
+    present = set().union(*rows) if rows else set()
     for col in SUM_COLUMNS:
-        if col in df:
-            total[col] = df[col].fillna(0).sum()
-    if len(sim):
-        w = sim["cycles"].astype(float)
-        total["active_pes"] = float((sim["active_pes"] * w).sum() / w.sum()) if w.sum() else 0.0
+        if col in present:
+            total[col] = _column_sum(rows, col)
+    sim = [r for r in rows if r["simulated"]]
+    if sim:
+        w = np.array([r["cycles"] for r in sim], dtype=np.float64)
+        pes = np.array([r["active_pes"] for r in sim], dtype=np.float64)
+        total["active_pes"] = float((pes * w).sum() / w.sum()) if w.sum() else 0.0
         total["utilization"] = (total["macs_performed"] / total["peak_macs"]
                                 if total["peak_macs"] else 0.0)
         if total.get("pe_busy_mean_cycles"):
             total["load_imbalance"] = total["pe_busy_max_cycles"] / total["pe_busy_mean_cycles"]
-        if "dense_cycles" in df and total.get("dense_cycles"):
+        if total.get("dense_cycles"):
             total["speedup"] = total["dense_cycles"] / total["cycles"]
             total["energy_saving"] = 1.0 - total["energy_pj_total"] / total["dense_energy_pj_total"]
-    return pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+    return total
+
+
+def report_rows(result: RunResult) -> list[dict]:
+    """One dict per layer plus a final ``total`` row; a layer lacks the keys that
+    do not apply to it (a layer that is not simulated has no cycles).
+
+    Plain Python, so that ``accelsim run`` and sweep workers need not import
+    pandas; :func:`report_frame` is the same rows as a DataFrame.
+    """
+    rows = [_layer_row(r, result.arch) for r in result.layers]
+    return rows + [_total_row(rows)]
+
+
+def report_frame(result: RunResult) -> pd.DataFrame:
+    """One row per layer plus a final ``total`` row (:func:`report_rows` as a DataFrame)."""
+    import pandas as pd
+
+    return pd.DataFrame(report_rows(result))
 
 
 def _sha256(path: str) -> str | None:
@@ -181,9 +214,11 @@ def _json_row(row: dict) -> dict:
     mapping = {}
     for k, v in row.items():
         v = _clean(v)
-        if (isinstance(v, float) and v.is_integer() and k not in FLOAT_COLUMNS
-                and not k.startswith("energy_pj")):
+        is_float = k in FLOAT_COLUMNS or k.startswith("energy_pj")
+        if isinstance(v, float) and v.is_integer() and not is_float:
             v = int(v)
+        elif is_float and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
         if k.startswith("energy_pj_by_"):
             by_tensor[k[len("energy_pj_by_"):]] = v
         elif k.startswith("energy_pj_"):
@@ -201,10 +236,10 @@ def _json_row(row: dict) -> dict:
     return out
 
 
-def report_dict(result: RunResult, df: pd.DataFrame | None = None) -> dict:
-    """The JSON report: layers, total, and provenance."""
-    df = report_frame(result) if df is None else df
-    records = [_json_row(r) for r in df.to_dict(orient="records")]
+def report_dict(result: RunResult, rows: list[dict] | None = None) -> dict:
+    """The JSON report: layers, total, and provenance (``rows``: :func:`report_rows`)."""
+    rows = report_rows(result) if rows is None else rows
+    records = [_json_row(r) for r in rows]
     return {
         "accelsim_version": __version__,
         "arch": {"name": result.arch.name, "path": result.arch_path,
@@ -216,52 +251,60 @@ def report_dict(result: RunResult, df: pd.DataFrame | None = None) -> dict:
     }
 
 
-TABLE_COLUMNS = {"name": "layer", "macs": "MACs", "cycles": "cycles",
-                 "latency_s": "latency ms", "active_pes": "active PEs",
-                 "utilization": "util", "dram_bytes": "DRAM MB", "glb_bytes": "GLB MB",
-                 "energy_pj_dram": "E dram uJ", "energy_pj_glb": "E glb uJ",
-                 "energy_pj_noc": "E noc uJ", "energy_pj_spad": "E spad uJ",
-                 "energy_pj_mac": "E mac uJ", "energy_pj_total": "E total uJ"}
+TABLE_COLUMNS = {"name": ("layer", "{}"), "macs": ("MACs", "{:,.0f}"),
+                 "cycles": ("cycles", "{:,.0f}"), "latency_s": ("latency ms", "{:.3f}", 1e3),
+                 "active_pes": ("active PEs", "{:.0f}"), "utilization": ("util", "{:.3f}"),
+                 "dram_bytes": ("DRAM MB", "{:.3f}", 1e-6),
+                 "glb_bytes": ("GLB MB", "{:.3f}", 1e-6),
+                 **{f"energy_pj_{k}": (f"E {k} uJ", "{:.2f}", 1e-6)
+                    for k in ("dram", "glb", "noc", "spad", "mac", "total")}}
+"""Report column -> (title, format[, scale]) of the human table."""
+BASELINE_COLUMNS = {"speedup": ("speedup", "{:.2f}x"),
+                    "energy_saving": ("energy saved", "{:.1%}")}
 
 
-def format_table(df: pd.DataFrame) -> str:
-    """A human table of the simulated layers and the total."""
-    sim = df[df["simulated"] | (df["name"] == "total")]
+def _cell(row: dict, col: str, fmt: str, scale: float = 1.0) -> str:
+    v = row.get(col)
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "NaN"
+    return fmt.format(v * scale if scale != 1.0 else v)
+
+
+def format_table(rows: list[dict]) -> str:
+    """A human table of the simulated layers and the total (``rows``: :func:`report_rows`).
+
+    Columns are right-aligned and separated by one space; a value a layer does
+    not have shows as ``NaN``.
+    """
+    shown = [r for r in rows if r["simulated"] or r["name"] == "total"]
     columns = dict(TABLE_COLUMNS)
-    if "speedup" in sim:  # a dense baseline ran
-        columns.update(speedup="speedup", energy_saving="energy saved")
-    out = pd.DataFrame({title: sim[col] if col in sim else np.nan
-                        for col, title in columns.items()})
-    out["latency ms"] = out["latency ms"] * 1e3
-    for col in ("DRAM MB", "GLB MB"):
-        out[col] = out[col] / 1e6
-    for col in [c for c in out if c.startswith("E ")]:
-        out[col] = out[col] / 1e6
-    fmt = {"MACs": "{:,.0f}".format, "cycles": "{:,.0f}".format, "latency ms": "{:.3f}".format,
-           "speedup": "{:.2f}x".format, "energy saved": "{:.1%}".format,
-           "active PEs": "{:.0f}".format, "util": "{:.3f}".format, "DRAM MB": "{:.3f}".format,
-           "GLB MB": "{:.3f}".format}
-    for col in [c for c in out if c.startswith("E ")]:
-        fmt[col] = "{:.2f}".format
-    text = out.to_string(index=False, formatters=fmt)
-    skipped = df[~df["simulated"] & (df["name"] != "total")]
-    if len(skipped):
-        text += (f"\nnot simulated: {len(skipped)} layers ("
-                 + ", ".join(sorted(set(skipped["kind"]))) + "), "
-                 f"{skipped.get('io_bytes', pd.Series(dtype=float)).fillna(0).sum() / 1e6:.3f}"
-                 " MB of input+output")
-    return text
+    if any("speedup" in r for r in shown):  # a dense baseline ran
+        columns.update(BASELINE_COLUMNS)
+    cols = [[spec[0], *(_cell(r, col, *spec[1:]) for r in shown)]
+            for col, spec in columns.items()]
+    widths = [max(map(len, c)) for c in cols]
+    lines = [" ".join(c[i].rjust(w) for c, w in zip(cols, widths))
+             for i in range(len(shown) + 1)]
+    skipped = [r for r in rows if not r["simulated"] and r["name"] != "total"]
+    if skipped:
+        io = sum(r.get("io_bytes") or 0 for r in skipped)
+        lines.append(f"not simulated: {len(skipped)} layers ("
+                     + ", ".join(sorted({r["kind"] for r in skipped})) + "), "
+                     f"{io / 1e6:.3f} MB of input+output")
+    return "\n".join(lines)
 
 
 def write_report(result: RunResult, fmt: str, out: str | None) -> str:
     """Render the report as ``fmt`` (table, csv, json); write atomically to ``out``."""
-    df = report_frame(result)
+    rows = report_rows(result)
     if fmt == "json":
-        text = json.dumps(report_dict(result, df), indent=2) + "\n"
+        text = json.dumps(report_dict(result, rows), indent=2) + "\n"
     elif fmt == "csv":
-        text = df.to_csv(index=False)
+        import pandas as pd
+
+        text = pd.DataFrame(rows).to_csv(index=False)
     else:
-        text = format_table(df) + "\n"
+        text = format_table(rows) + "\n"
     if out:
         atomic_write_text(out, text)
     return text
