@@ -265,3 +265,16 @@ def test_closed_stdout_pipe_ends_quietly(lenet):
     assert proc.wait() == 141  # as a shell reports a process ended by SIGPIPE
     assert err == ""
 
+
+def test_csv_counts_print_as_integers(lenet, capsys):
+    code, csv_text, _ = _run(["run", str(EYERISS_YAML), str(lenet), "--format", "csv"], capsys)
+    assert code == 0
+    df = pd.read_csv(io.StringIO(csv_text), dtype=str, keep_default_na=False)
+    for col in ("macs", "macs_padded", "cycles", "dram_bytes", "weight_bits", "map_m",
+                "mapping_candidates", "io_bytes"):
+        assert all(v == "" or v.isdigit() for v in df[col]), (col, list(df[col]))
+    assert df.loc[df["name"] == "total", "cycles"].item().isdigit()
+    assert "." in df.loc[0, "latency_s"] or "e" in df.loc[0, "latency_s"]  # floats stay floats
+    rep_total = json.loads(_run(["run", str(EYERISS_YAML), str(lenet), "--format", "json"],
+                                capsys)[1])["total"]
+    assert int(df.loc[df["name"] == "total", "cycles"].item()) == rep_total["cycles"]
