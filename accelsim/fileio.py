@@ -4,15 +4,22 @@ Every file accelsim writes (traces, reports, figures, sweep results) goes
 through here: the content is written to a temporary file in the target's
 folder and renamed over the target, so a crash or a kill leaves either the old
 file or the new one, never a partial one.
+
+A path the user names is checked with :func:`check_output_path` before any
+work starts, so a typo costs nothing; the folder it goes in must exist already
+(accelsim does not create folders the user did not ask for).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
+
+from accelsim.errors import AccelsimError
 
 
 def _chmod_default(path: str) -> None:
@@ -22,12 +29,75 @@ def _chmod_default(path: str) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _target_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be replaced by a renamed file (None if it can)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be inspected ({_why(exc)})"
+    if stat.S_ISDIR(mode):
+        return "is a directory (name a file to write)"
+    if not stat.S_ISREG(mode):
+        # renaming over a device or a pipe (e.g. /dev/null) would replace it
+        return "is not a regular file (accelsim replaces its outputs by renaming)"
+    return None
+
+
+def check_output_path(path: str | Path, option: str) -> None:
+    """Raise :class:`AccelsimError` unless an output file can be written at ``path``.
+
+    Checks, in order: the parent folder exists and is a folder, the target is
+    not a folder (nor a device or a pipe), and a file can be created in the
+    parent (a temporary one is created and removed, which also catches
+    read-only and virtual file systems where permission bits say yes).
+    ``option`` names the argument in the message, e.g. ``--out``.
+    """
+    where = f"{option} {path}"
+    text = os.fspath(path)
+    if not text:
+        raise AccelsimError(f"{option}: must name a file (got an empty path)")
+    p = Path(text)
+    parent = p.parent
+    if not parent.exists():
+        raise AccelsimError(f"{where}: parent directory {parent} does not exist")
+    if not parent.is_dir():
+        raise AccelsimError(f"{where}: parent {parent} is not a directory")
+    problem = _target_problem(p)
+    if problem is not None:
+        raise AccelsimError(f"{where}: {problem}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise AccelsimError(f"{where}: cannot create a file in {parent} ({_why(exc)})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
 @contextlib.contextmanager
-def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
-    """Open a binary file handle whose content replaces ``path`` on success."""
+def atomic_open(path: str | Path, *, make_parents: bool = False) -> Iterator[BinaryIO]:
+    """Open a binary file handle whose content replaces ``path`` on success.
+
+    The parent folder must exist unless ``make_parents`` (for folders accelsim
+    owns, such as a sweep's result store). Any :class:`OSError` (no such
+    folder, no permission, disk full) becomes an :class:`AccelsimError` naming
+    ``path``; the temporary file is removed.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    problem = _target_problem(path)
+    if problem is not None:
+        raise AccelsimError(f"{path}: {problem}")
+    try:
+        if make_parents:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise AccelsimError(f"{path}: cannot write ({_why(exc)})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
@@ -35,12 +105,14 @@ def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
             os.fsync(fh.fileno())
         _chmod_default(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise AccelsimError(f"{path}: cannot write ({_why(exc)})") from exc
         raise
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    with atomic_open(path) as fh:
+def atomic_write_text(path: str | Path, text: str, *, make_parents: bool = False) -> None:
+    with atomic_open(path, make_parents=make_parents) as fh:
         fh.write(text.encode("utf-8"))

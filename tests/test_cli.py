@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -129,3 +131,150 @@ def test_check_and_version(capsys):
         main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out.startswith("accelsim ")
+
+
+def _exit_code(argv) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse usage errors leave through SystemExit
+        return exc.code
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["synth", "lenet5", "--seed", "-1", "-o", "x.npz"],
+     "accelsim: error: --seed: must be >= 0 (got -1)"),
+    (["synth", "lenet5", "--ifmap-zeros", "conv1=0.3,conv1=0.5", "-o", "x.npz"],
+     "accelsim: error: --ifmap-zeros: layer 'conv1' is given twice (got 'conv1=0.3,conv1=0.5')"),
+    (["synth", "lenet5", "--weight-zeros", "fc1=0.3,0.1,fc1=0.5", "-o", "x.npz"],
+     "accelsim: error: --weight-zeros: layer 'fc1' is given twice"),
+    (["synth", "lenet5", "--weight-zeros", "0.3,0.5", "-o", "x.npz"],
+     "accelsim: error: --weight-zeros: the fraction of every layer is given twice (got "
+     "'0.3,0.5')"),
+    (["synth", "lenet5", "--ifmap-zeros", "conv1:0.3", "-o", "x.npz"],
+     "accelsim: error: --ifmap-zeros: 'conv1:0.3' is not a fraction or name=fraction"),
+    (["synth", "lenet5", "--ifmap-zeros", "nan", "-o", "x.npz"],
+     "accelsim: error: --ifmap-zeros: fraction must be in [0, 1] (got 'nan')"),
+    # a value that starts like a negative number reaches the option's own check
+    (["import-onnx", "m.onnx", "--input-shape", "-1,3,8,8", "-o", "x.npz"],
+     "accelsim: error: --input-shape: expected comma-separated positive integers like "
+     "1,3,32,32 (got '-1,3,8,8')"),
+    (["import-onnx", "m.onnx", "--input-shape", "1,3,8,8", "--seed", "-2", "-o", "x.npz"],
+     "accelsim: error: --seed: must be >= 0 (got -2)"),
+])
+def test_bad_arguments_exit_2_on_one_line(tmp_path, monkeypatch, capsys, argv, expected):
+    monkeypatch.chdir(tmp_path)
+    code = _exit_code(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(expected)
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture()
+def out_dir(tmp_path, monkeypatch):
+    """A working folder with a file ``afile`` (a parent that is not a folder)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir").mkdir()
+    return tmp_path
+
+
+# The inputs named here do not exist: the output path is checked first, so a
+# typo in it costs nothing.
+@pytest.mark.parametrize("argv, expected", [
+    (["run", "a.yaml", "t.npz", "--out", "adir"],
+     "--out adir: is a directory (name a file to write)"),
+    (["run", "a.yaml", "t.npz", "--out", "afile/r.json"],
+     "--out afile/r.json: parent afile is not a directory"),
+    (["run", "a.yaml", "t.npz", "--out", "nodir/r.json"],
+     "--out nodir/r.json: parent directory nodir does not exist"),
+    (["run", "a.yaml", "t.npz", "--plot", "afile/e.png"],
+     "--plot afile/e.png: parent afile is not a directory"),
+    (["run", "a.yaml", "t.npz", "--out", "/dev/null"],
+     "--out /dev/null: is not a regular file (accelsim replaces its outputs by renaming)"),
+    (["synth", "lenet5", "-o", "nodir/sub/t.npz"],
+     "-o nodir/sub/t.npz: parent directory nodir/sub does not exist"),
+    (["plot", "r.json", "-o", "afile/e.png"], "-o afile/e.png: parent afile is not a directory"),
+    (["pareto", "t.csv", "-o", "afile/f.csv"], "-o afile/f.csv: parent afile is not a directory"),
+    (["sweep", "s.yaml", "-o", "afile/x.parquet"],
+     "-o afile/x.parquet: parent afile is not a directory"),
+    (["sweep", "s.yaml", "-o", "nodir/x.parquet"],
+     "-o nodir/x.parquet: parent directory nodir does not exist"),
+    (["export", "m.py:f", "--input-shape", "1,3,8,8", "-o", "afile/e.npz"],
+     "-o afile/e.npz: parent afile is not a directory"),
+    (["import-onnx", "m.onnx", "--input-shape", "1,3,8,8", "-o", "adir"],
+     "-o adir: is a directory (name a file to write)"),
+    (["opcost", "a.yaml", "t.npz", "--out", "afile/o.csv"],
+     "--out afile/o.csv: parent afile is not a directory"),
+])
+def test_bad_output_paths_fail_before_any_work(out_dir, capsys, argv, expected):
+    before = sorted(p.name for p in out_dir.rglob("*"))
+    code = _exit_code(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == f"accelsim: error: {expected}\n"
+    assert sorted(p.name for p in out_dir.rglob("*")) == before  # no folder made, no file
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_output_on_a_virtual_file_system(tmp_path, capsys):
+    assert main(["synth", "lenet5", "-o", "/proc/x.npz"]) == 2
+    assert capsys.readouterr().err == ("accelsim: error: -o /proc/x.npz: cannot create a file "
+                                       "in /proc (No such file or directory)\n")
+
+
+def test_write_errors_become_one_line(tmp_path):
+    """atomic_open itself: no folder is made, and an OSError is an AccelsimError."""
+    from accelsim.errors import AccelsimError
+    from accelsim.fileio import atomic_open, atomic_write_text
+
+    with pytest.raises(AccelsimError, match=r"nodir/r.json: cannot write \(No such file or "
+                                            r"directory\)"):
+        atomic_write_text(tmp_path / "nodir" / "r.json", "x")
+    assert not (tmp_path / "nodir").exists()
+    with pytest.raises(AccelsimError, match=r"r.json: cannot write \(No space left on device\)"):
+        with atomic_open(tmp_path / "r.json"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert list(tmp_path.iterdir()) == []  # the temporary file is gone too
+    atomic_write_text(tmp_path / "a" / "b.json", "x", make_parents=True)  # a store's own folder
+    assert (tmp_path / "a" / "b.json").read_text() == "x"
+
+
+def test_out_of_memory_is_one_line(monkeypatch, capsys):
+    import accelsim.commands.synth as synth_cmd
+
+    def huge(args):
+        raise MemoryError("Unable to allocate 10.9 TiB for an array with shape "
+                          "(1, 3, 1000000, 1000000) and data type float32")
+
+    monkeypatch.setattr(synth_cmd, "main", huge)
+    assert main(["synth", "lenet5", "-o", "x.npz"]) == 2
+    assert capsys.readouterr().err == (
+        "accelsim: error: out of memory (Unable to allocate 10.9 TiB for an array with shape "
+        "(1, 3, 1000000, 1000000) and data type float32); use a smaller input, batch or model\n")
+
+
+def test_closed_stdout_pipe_ends_quietly(lenet):
+    """`accelsim run ... | head -1`: no BrokenPipeError traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "accelsim.cli", "run", str(EYERISS_YAML),
+                             str(lenet), "--format", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader leaves before the report is written
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141  # as a shell reports a process ended by SIGPIPE
+    assert err == ""
+
+
+def test_csv_counts_print_as_integers(lenet, capsys):
+    code, csv_text, _ = _run(["run", str(EYERISS_YAML), str(lenet), "--format", "csv"], capsys)
+    assert code == 0
+    df = pd.read_csv(io.StringIO(csv_text), dtype=str, keep_default_na=False)
+    for col in ("macs", "macs_padded", "cycles", "dram_bytes", "weight_bits", "map_m",
+                "mapping_candidates", "io_bytes"):
+        assert all(v == "" or v.isdigit() for v in df[col]), (col, list(df[col]))
+    assert df.loc[df["name"] == "total", "cycles"].item().isdigit()
+    assert "." in df.loc[0, "latency_s"] or "e" in df.loc[0, "latency_s"]  # floats stay floats
+    rep_total = json.loads(_run(["run", str(EYERISS_YAML), str(lenet), "--format", "json"],
+                                capsys)[1])["total"]
+    assert int(df.loc[df["name"] == "total", "cycles"].item()) == rep_total["cycles"]

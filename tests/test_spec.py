@@ -97,3 +97,58 @@ def test_defaults_fill_optional_sections(eyeriss_dict):
     arch = arch_from_dict(d)
     assert arch.mapper.objective == "energy"
     assert arch.formats.rlc.run_bits == 5 and arch.formats.block.block_elems == 8
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d.update(core_clock_mhz=float("nan")),
+     "core_clock_mhz: must be a finite number (got nan)"),
+    (lambda d: d["dram"].update(link_clock_mhz=float("nan")),
+     "dram.link_clock_mhz: must be a finite number (got nan)"),
+    (lambda d: d["energy"].update(mac_pj=float("inf")),
+     "energy.mac_pj: must be a finite number (got inf)"),
+    (lambda d: d["energy"]["normalized_to_mac"].update(dram=float("-inf")),
+     "energy.normalized_to_mac.dram: must be a finite number (got -inf)"),
+    (lambda d: d["mac"].update(reconfig_energy_fraction=float("nan")),
+     "mac.reconfig_energy_fraction: must be a finite number (got nan)"),
+    (lambda d: d.update(core_clock_mhz=10 ** 400), "core_clock_mhz: must be a finite number"),
+    (lambda d: d["energy"].update(operator_pj={"int": {"8x8": float("inf")}}),
+     "energy.operator_pj: int.8x8: pJ must be a finite number > 0"),
+    (lambda d: d.update(core_clock_mhz="fast"), "core_clock_mhz: must be a number (got 'fast')"),
+    (lambda d: d.update(name=3), "name: must be a string (got 3)"),
+    (lambda d: d["mac"].update(reconfig_area_fraction=-0.5),
+     "mac.reconfig_area_fraction: must be a number >= 0 (got -0.5)"),
+    (lambda d: d.update(version=True), "version: must be an integer (got True)"),
+    (lambda d: d.update(version=1.0), "version: must be an integer (got 1.0)"),
+])
+def test_non_finite_and_mistyped_values(tmp_path, eyeriss_dict, mutate, expected):
+    msg = _errors(tmp_path, mutate, eyeriss_dict)
+    assert msg.startswith(str(tmp_path / "a.yaml") + ": ")
+    assert expected in msg
+    assert msg.count("a.yaml") == 1  # one problem, reported once
+
+
+def test_nan_in_yaml_text_is_caught_by_check(tmp_path, capsys):
+    from accelsim.cli import main
+
+    text = EYERISS_YAML.read_text()
+    bad = _write(tmp_path, text.replace("core_clock_mhz: 200", "core_clock_mhz: .nan"))
+    assert "core_clock_mhz: .nan" in bad.read_text()
+    assert main(["check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"accelsim: error: {bad}: core_clock_mhz: must be a finite number (got nan)\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("version: true\nlayers: {c1: {operator: int}}\n",
+     "version: this accelsim reads assignment version 1 (got True)"),
+    ("version: 1\nlayers: {c1: {weight_bits: .nan}}\n",
+     "layers.c1.weight_bits: must be an integer from 1 to 64 (got nan)"),
+    ("version: 1\nlayers: {c1: {act_bits: .inf}}\n",
+     "layers.c1.act_bits: must be an integer from 1 to 64 (got inf)"),
+])
+def test_assignment_file_errors(tmp_path, text, expected):
+    from accelsim.workload.assign import read_assignment
+
+    with pytest.raises(ConfigError) as exc:
+        read_assignment(_write(tmp_path, text, "as.yaml"))
+    assert str(exc.value) == f"{tmp_path / 'as.yaml'}: {expected}"

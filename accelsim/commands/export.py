@@ -71,6 +71,8 @@ def input_array(args):
     from accelsim.bridge.inputs import make_inputs, parse_shape
     from accelsim.errors import AccelsimError
 
+    if args.seed < 0:
+        raise AccelsimError(f"--seed: must be >= 0 (got {args.seed})")
     shape = parse_shape(args.input_shape)
     if args.batch is not None:
         if args.batch < 1:
@@ -123,7 +125,9 @@ def load_factory(spec: str):
 
 def main(args) -> int:
     from accelsim.errors import AccelsimError
+    from accelsim.fileio import check_output_path
 
+    check_output_path(args.output, "-o")
     try:
         import torch
     except ImportError:

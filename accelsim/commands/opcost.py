@@ -17,11 +17,13 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> int:
-    from accelsim.fileio import atomic_write_text
+    from accelsim.fileio import atomic_write_text, check_output_path
     from accelsim.opcost import opcost
     from accelsim.spec.load import load_arch
     from accelsim.workload.trace import read_trace
 
+    if args.out:
+        check_output_path(args.out, "--out")
     df = opcost(load_arch(args.arch), read_trace(args.trace))
     if args.format == "csv":
         text = df.to_csv(index=False)

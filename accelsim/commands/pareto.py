@@ -27,9 +27,12 @@ def _shown_columns(df, x: str, y: str, by: str | None) -> list[str]:
 
 
 def main(args) -> int:
+    from accelsim.fileio import check_output_path
     from accelsim.sweeps.pareto import pareto
     from accelsim.sweeps.runner import read_table, write_table
 
+    if args.output:
+        check_output_path(args.output, "-o")
     df = read_table(args.results)
     front = pareto(df, x=args.x, y=args.y, by=args.by)
     if len(front):

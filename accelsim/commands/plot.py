@@ -61,11 +61,13 @@ def _check_options(args) -> None:
 
 
 def main(args) -> int:
+    from accelsim.fileio import check_output_path
     from accelsim.plot import (figure_format, plot_breakdown, plot_compare, plot_latency,
                                plot_pareto, plot_sparsity, save_figure)
 
     figure_format(args.output, "-o")
     _check_options(args)
+    check_output_path(args.output, "-o")
     src = args.reports[0]
     if args.kind == "breakdown":
         fig = plot_breakdown(src, by=args.by or "level", normalize=args.normalize,

@@ -26,14 +26,19 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> int:
+    from accelsim.fileio import check_output_path
     from accelsim.report.report import write_report
     from accelsim.run import run
     from accelsim.spec.load import load_arch
     from accelsim.workload.trace import read_trace
 
-    if args.plot:  # a bad figure name fails before the simulation, not after
+    # a bad output name fails before the simulation, not after
+    if args.out:
+        check_output_path(args.out, "--out")
+    if args.plot:
         from accelsim.plot import figure_format
         figure_format(args.plot, "--plot")
+        check_output_path(args.plot, "--plot")
     arch = load_arch(args.arch)
     trace = read_trace(args.trace)
     if args.assign:

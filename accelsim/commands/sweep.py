@@ -71,8 +71,10 @@ class ProgressBar:
 
 
 def main(args) -> int:
+    from accelsim.fileio import check_output_path
     from accelsim.sweeps.runner import layers_path, run_sweep
 
+    check_output_path(args.output, "-o")  # before any point runs
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     try:
         outcome = run_sweep(args.sweep, args.output, jobs=args.jobs, dask=args.dask,

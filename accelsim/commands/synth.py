@@ -25,8 +25,10 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> int:
+    from accelsim.fileio import check_output_path
     from accelsim.workload.synth import synth_trace
 
+    check_output_path(args.output, "-o")
     synth_trace(args.network, args.output, batch=args.batch, seed=args.seed,
                 ifmap_zeros=args.ifmap_zeros, weight_zeros=args.weight_zeros,
                 weight_pattern=args.weight_pattern, weight_bits=args.weight_bits,

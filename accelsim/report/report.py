@@ -294,15 +294,37 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _csv_frame(rows: list[dict]) -> pd.DataFrame:
+    """The rows as a DataFrame whose count columns print as integers.
+
+    A column is integral when it is not a float column (as in :func:`_json_row`)
+    and every value it has is a whole number; it becomes pandas' nullable
+    ``Int64``, so a layer without the value leaves the cell empty instead of
+    turning the whole column into floats (``421660800.0``).
+    """
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    for col in df.columns:
+        if col in FLOAT_COLUMNS or "energy_pj" in col:
+            continue
+        vals = [r[col] for r in rows if r.get(col) is not None]
+        if vals and all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+                or isinstance(v, (float, np.floating)) and float(v).is_integer()
+                for v in vals):
+            df[col] = pd.array([None if r.get(col) is None else int(r[col]) for r in rows],
+                               dtype="Int64")
+    return df
+
+
 def write_report(result: RunResult, fmt: str, out: str | None) -> str:
     """Render the report as ``fmt`` (table, csv, json); write atomically to ``out``."""
     rows = report_rows(result)
     if fmt == "json":
         text = json.dumps(report_dict(result, rows), indent=2) + "\n"
     elif fmt == "csv":
-        import pandas as pd
-
-        text = pd.DataFrame(rows).to_csv(index=False)
+        text = _csv_frame(rows).to_csv(index=False)
     else:
         text = format_table(rows) + "\n"
     if out:

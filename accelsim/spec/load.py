@@ -34,7 +34,9 @@ SUPPORTED_VERSIONS = (1,)
 class _F:
     """One leaf of the schema: its type, default (``...`` = required) and check."""
 
-    kind: str  # int | number | fraction (number >= 0) | bool | str | choice | bits | optable
+    # int | number | fraction (number >= 0) | bool | str | choice | bits | optable |
+    # version (checked on its own)
+    kind: str
     default: Any = ...
     minimum: float | None = None
     maximum: float | None = None
@@ -55,7 +57,8 @@ _OPERATOR = {"weight_bits": _F("bits", None), "act_bits": _F("bits", None),
              "exponent_min": _F("int", -7, -64, 64), "exponent_max": _F("int", 0, -64, 64)}
 
 SCHEMA: dict[str, Any] = {
-    "version": _F("int", None),  # checked in arch_from_dict, to say which versions exist
+    # checked by version_problems in arch_from_dict, which says which versions exist
+    "version": _F("version", None),
     "name": _F("str"),
     "description": _F("str", ""),
     "source": _F("str", ""),
@@ -106,13 +109,28 @@ _OPTIONAL_SECTIONS = {("formats",), ("formats", "rlc"), ("formats", "csc"),
                       ("formats", "block"), ("mac", "operators")}
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_finite(value: int | float) -> bool:
+    """False for nan, inf and integers too large for a float."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
     bad = None
     if spec.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             bad = "must be an integer"
+    elif spec.kind in ("number", "fraction") and _is_number(value) and not _is_finite(value):
+        # YAML reads .nan and .inf as floats; no setting means either
+        bad = "must be a finite number"
     elif spec.kind == "number":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not _is_number(value):
             bad = "must be a number"
     elif spec.kind == "bool":
         if not isinstance(value, bool):
@@ -121,7 +139,7 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
         if not isinstance(value, str):
             bad = "must be a string"
     elif spec.kind == "fraction":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        if not _is_number(value) or value < 0:
             bad = "must be a number >= 0"
     elif spec.kind == "choice":
         if value not in spec.choices:
@@ -160,8 +178,8 @@ def _optable_problem(value: Any) -> str | None:
                 return f"{op}.{key}: key must read WxA, e.g. 8x8"
             if not operator_bits_ok(op, *parsed):
                 return f"{op}.{key}: {op} is not defined at these widths"
-            if isinstance(pj, bool) or not isinstance(pj, (int, float)) or pj <= 0:
-                return f"{op}.{key}: pJ must be a number > 0"
+            if not _is_number(pj) or not _is_finite(pj) or pj <= 0:
+                return f"{op}.{key}: pJ must be a finite number > 0"
     return None
 
 

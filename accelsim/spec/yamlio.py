@@ -58,6 +58,9 @@ def version_problems(data: dict, supported: tuple, what: str = "") -> list[str]:
     if version is None:
         return [f"version: missing (this accelsim reads {what}version "
                 f"{', '.join(str(v) for v in supported)})"]
+    # YAML's true and 1.0 equal 1 in Python; neither is a version
+    if isinstance(version, bool) or not isinstance(version, int):
+        return [f"version: must be an integer (got {version!r})"]
     if version not in supported:
         return [f"version: unsupported, this accelsim reads {list(supported)} (got {version!r})"]
     return []

@@ -158,7 +158,7 @@ class DirStore:
     def put(self, key: str, kind: str, text: str) -> None:
         if self._kinds.get(key) == "layers" and kind == "totals":
             return
-        atomic_write_text(self._file(key, kind), text)
+        atomic_write_text(self._file(key, kind), text, make_parents=True)  # shard folder
         self._kinds[key] = kind
 
     def get(self, key: str) -> dict:

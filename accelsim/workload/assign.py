@@ -52,9 +52,10 @@ def assignment_from_dict(data: Any, source: str = "<dict>") -> dict[str, dict]:
     for key in data:
         if key not in ("version", "layers"):
             problems.append(f"{key}: unknown key (known: version, layers)")
-    if data.get("version") != 1:
-        problems.append(f"version: this accelsim reads assignment version 1 "
-                        f"(got {data.get('version')!r})")
+    version = data.get("version")
+    # true and 1.0 equal 1 in Python, but neither is a version
+    if isinstance(version, bool) or not isinstance(version, int) or version != 1:
+        problems.append(f"version: this accelsim reads assignment version 1 (got {version!r})")
     layers = data.get("layers")
     out: dict[str, dict] = {}
     if not isinstance(layers, dict) or not layers:

@@ -34,12 +34,22 @@ op); these layers are reported as not simulated, with their bytes.
 Optional for every kind: ``tensors``, a dict naming the npz arrays of this layer
 (``input``, ``weight``, ``output``, ``input_mask``), and ``activation``
 (``relu`` or ``none``), the function applied to the layer's output.
+
+Traces from the model bridge (:mod:`accelsim.bridge.graph`) also carry what
+the simulator does not read but the bridge reads back: ``inputs`` (the layers
+or graph inputs feeding this one) and ``fused`` (the graph nodes folded into
+it), both lists of strings, on every kind; and on MAC layers the quantization
+scales ``act_scale``, ``output_scale`` (numbers > 0) and ``weight_scale`` (a
+number > 0, or one per output channel) and ``bias`` (the name of the bias
+array). Any other key is an error, so that a typo (``strides``) cannot pass
+for a default.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +89,19 @@ def operator_bits_ok(operator: str, weight_bits: int, act_bits: int) -> bool:
         return w >= 2 and a >= 2
     return False
 TENSOR_ROLES = ("input", "weight", "output", "input_mask")
+_BRIDGE_KEYS = ("inputs", "fused")
+_BRIDGE_MAC_KEYS = ("act_scale", "output_scale", "weight_scale", "bias")
+_COMMON_KEYS = ("name", "kind", "tensors", "activation")
+LAYER_KEYS = {
+    "conv2d": (*_COMMON_KEYS, "input_shape", "out_channels", "kernel", "stride", "padding",
+               "dilation", "groups", "weight_bits", "act_bits", "operator", *_BRIDGE_KEYS,
+               *_BRIDGE_MAC_KEYS),
+    "linear": (*_COMMON_KEYS, "input_shape", "out_features", "weight_bits", "act_bits",
+               "operator", *_BRIDGE_KEYS, *_BRIDGE_MAC_KEYS),
+    "other": (*_COMMON_KEYS, "input_shape", "output_shape", "act_bits", "unsupported",
+              *_BRIDGE_KEYS),
+}
+"""The keys a layer entry may hold, by kind (``other``: every non-MAC kind)."""
 
 
 class LayerKind(enum.Enum):
@@ -226,6 +249,36 @@ def _int(entry: dict, key: str, probs: _Problems, *, default: Any = None, minimu
     return v
 
 
+def _positive_finite(v: Any) -> bool:
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return v > 0 and math.isfinite(v)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def _bridge_problems(entry: dict, probs: _Problems, known: tuple) -> None:
+    """Type checks of the bridge's keys (see the module docstring); a key the
+    layer's kind does not know is reported as unknown, not checked here."""
+    entry = {k: v for k, v in entry.items() if k in known}
+    for key in _BRIDGE_KEYS:
+        v = entry.get(key, [])
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            probs.add(key, "must be a list of strings", v)
+    for key in ("act_scale", "output_scale"):
+        if key in entry and not _positive_finite(entry[key]):
+            probs.add(key, "must be a finite number > 0", entry[key])
+    if "weight_scale" in entry:
+        ws = entry["weight_scale"]
+        if not (_positive_finite(ws) or (isinstance(ws, list) and ws
+                                         and all(_positive_finite(x) for x in ws))):
+            probs.add("weight_scale", "must be a finite number > 0, or a non-empty list of "
+                      "them (one per output channel)", ws)
+    if "bias" in entry and (not isinstance(entry["bias"], str) or not entry["bias"]):
+        probs.add("bias", "must name an array of the trace", entry["bias"])
+
+
 def _ints(entry: dict, key: str, length: int, probs: _Problems, *, default: Any = None,
           minimum: int = 1):
     if key not in entry:
@@ -268,6 +321,11 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
     activation = entry.get("activation", "none")
     if activation not in ("none", "relu"):
         probs.add("activation", "must be 'none' or 'relu'", activation)
+    known = LAYER_KEYS.get(kind_s, LAYER_KEYS["other"])
+    for key in entry:
+        if key not in known:
+            probs.add(str(key), f"unknown key (known: {', '.join(known)})")
+    _bridge_problems(entry, probs, known)
 
     if kind_s not in MAC_KINDS:
         in_shape = _ints(entry, "input_shape", len(entry.get("input_shape") or [0]) or 1,

@@ -35,7 +35,8 @@ def parse_fractions(text: str | None, layer_names: list[str], option: str
 
     The default is None when no plain fraction was given.
 
-    Raises :class:`AccelsimError` naming the option and the bad part.
+    Raises :class:`AccelsimError` naming the option and the bad part; a layer
+    (or the plain default) given twice is an error, not the last one winning.
     """
     if text is None or text == "":
         return None, {}
@@ -49,6 +50,9 @@ def parse_fractions(text: str | None, layer_names: list[str], option: str
             raise AccelsimError(f"{option}: {part!r} is not a fraction or name=fraction") from None
         if not 0.0 <= frac <= 1.0:
             raise AccelsimError(f"{option}: fraction must be in [0, 1] (got {part!r})")
+        if (not sep and default is not None) or (sep and name in per):
+            what = f"layer {name!r}" if sep else "the fraction of every layer"
+            raise AccelsimError(f"{option}: {what} is given twice (got {text!r})")
         if not sep:
             default = frac
         elif name not in layer_names:
@@ -107,6 +111,8 @@ def synth_trace(network: str, path: str, *, batch: int = 1, seed: int = 0,
                             f"{', '.join(sorted(NETWORKS))})")
     if batch < 1:
         raise AccelsimError(f"--batch: must be >= 1 (got {batch})")
+    if seed < 0:
+        raise AccelsimError(f"--seed: must be >= 0 (got {seed})")
     for option, bits in (("--weight-bits", weight_bits), ("--act-bits", act_bits)):
         if not 2 <= bits <= 32:
             raise AccelsimError(f"{option}: must be between 2 and 32 (got {bits})")

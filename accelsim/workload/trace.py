@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,14 @@ from accelsim.workload.layer import Layer, LayerKind, layer_from_header, layer_t
 FORMAT_NAME = "accelsim-trace"
 FORMAT_VERSION = 1
 HEADER_KEY = "__header__"
+HEADER_KEYS = ("format", "version", "network", "batch", "layers")
+# what reading a damaged zip member can raise: a bad CRC or header (BadZipFile),
+# bad deflate data (zlib.error), a cut-off file (EOFError, OSError), an .npy
+# header that does not parse (ValueError), an unknown compression method
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
+                NotImplementedError)
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
+_NPY_MAGIC = b"\x93NUMPY"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +79,35 @@ def _expected_shape(layer: Layer, role: str) -> tuple[int, ...]:
     return layer.weight_shape
 
 
+def _unreadable(exc: BaseException) -> str:
+    """Why a member of the archive could not be read, on one line."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, (zipfile.BadZipFile, zlib.error, EOFError, OSError)):
+        return f"the file is corrupt or truncated: {text}"
+    return text
+
+
+def _open_npz(path: str) -> np.lib.npyio.NpzFile:
+    """``numpy.load`` of an .npz, after checking that the file is a zip at all
+    (numpy would take any other file for a pickle and say so)."""
+    if os.path.isdir(path):
+        raise TraceError(path, "is a directory, not a trace file")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(len(_NPY_MAGIC))
+    except OSError as exc:
+        raise TraceError(path, f"cannot read ({exc.strerror or exc})") from None
+    if magic.startswith(_NPY_MAGIC):
+        raise TraceError(path, "not an .npz archive (a single .npy array was found)")
+    if not magic.startswith(_ZIP_MAGIC):
+        raise TraceError(path, "not a readable .npz trace (the file is not a zip archive, "
+                               "as every .npz is)")
+    try:
+        return np.load(path, allow_pickle=False)
+    except _READ_ERRORS as exc:
+        raise TraceError(path, f"not a readable .npz trace ({_unreadable(exc)})") from None
+
+
 def read_trace(path: str | Path) -> Trace:
     """Read and validate a trace file.
 
@@ -79,37 +117,27 @@ def read_trace(path: str | Path) -> Trace:
     path = str(path)
     if not os.path.exists(path):
         raise TraceError(path, "file not found")
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise TraceError(path, f"not a readable .npz trace ({exc})") from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise TraceError(path, "not an .npz archive (a single .npy array was found)")
+    npz = _open_npz(path)
     with npz:
         names = set(npz.files)
         if HEADER_KEY not in names:
             raise TraceError(path, f"{HEADER_KEY}: missing (not an accelsim trace)")
         try:
             header_arr = npz[HEADER_KEY]
+        except _READ_ERRORS as exc:
+            raise TraceError(path, f"{HEADER_KEY}: unreadable ({_unreadable(exc)})") from None
+        try:
             header = json.loads(str(header_arr[()]))
-        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
             raise TraceError(path, f"{HEADER_KEY}: not a JSON object ({exc})") from None
-        problems = _header_problems(header)
+        layers, problems = _parse_header(header)
         if problems:
             raise TraceError(path, "; ".join(problems))
-        layers: list[Layer] = []
         for i, entry in enumerate(header["layers"]):
-            layer, probs = layer_from_header(entry, i)
-            problems.extend(probs)
-            if layer is not None:
-                layers.append(layer)
-        seen: set[str] = set()
-        for layer in layers:
-            if layer.name in seen:
-                problems.append(f"layers({layer.name}).name: duplicate layer name")
-            seen.add(layer.name)
-        if problems:
-            raise TraceError(path, "; ".join(problems))
+            bias = entry.get("bias")
+            if isinstance(bias, str) and bias and bias not in names:
+                problems.append(f"layers[{i}]({entry['name']}).bias: array {bias!r} not in "
+                                "the file")
         arrays: dict[str, np.ndarray] = {}
         for layer in layers:
             if layer.is_mac:
@@ -124,8 +152,8 @@ def read_trace(path: str | Path) -> Trace:
                     continue
                 try:
                     arr = npz[key]
-                except ValueError as exc:
-                    problems.append(f"{where}: array {key!r} unreadable ({exc})")
+                except _READ_ERRORS as exc:
+                    problems.append(f"{where}: array {key!r} unreadable ({_unreadable(exc)})")
                     continue
                 if arr.dtype.kind not in "biuf":
                     problems.append(f"{where}: array {key!r} must be numeric (got dtype "
@@ -147,13 +175,16 @@ def read_trace(path: str | Path) -> Trace:
 def _header_problems(header: Any) -> list[str]:
     if not isinstance(header, dict):
         return [f"{HEADER_KEY}: must be a JSON object"]
-    problems = []
+    problems = [f"{HEADER_KEY}.{key}: unknown key (known: {', '.join(HEADER_KEYS)})"
+                for key in header if key not in HEADER_KEYS]
     if header.get("format") != FORMAT_NAME:
         problems.append(f"{HEADER_KEY}.format: must be {FORMAT_NAME!r} "
                         f"(got {header.get('format')!r})")
-    if header.get("version") != FORMAT_VERSION:
+    version = header.get("version")
+    # true and 1.0 equal 1 in Python, but neither is a version
+    if isinstance(version, bool) or not isinstance(version, int) or version != FORMAT_VERSION:
         problems.append(f"{HEADER_KEY}.version: this accelsim reads trace version "
-                        f"{FORMAT_VERSION} (got {header.get('version')!r})")
+                        f"{FORMAT_VERSION} (got {version!r})")
     if not isinstance(header.get("network"), str):
         problems.append(f"{HEADER_KEY}.network: must be a string (got {header.get('network')!r})")
     batch = header.get("batch")
@@ -165,18 +196,63 @@ def _header_problems(header: Any) -> list[str]:
     return problems
 
 
+def _batch_problems(batch: int, layers: list[Layer]) -> list[str]:
+    """The header's batch against the layers' N.
+
+    A conv2d layer's N is the batch. A linear layer's N is a multiple of it: the
+    bridge folds every leading dimension into N (tokens of a sequence, say).
+    Other layers are not checked: a reshape may move the batch dimension.
+    """
+    problems = []
+    for i, layer in enumerate(layers):
+        where = f"{HEADER_KEY}.batch"
+        if layer.kind is LayerKind.CONV2D and layer.n != batch:
+            problems.append(f"{where}: disagrees with layers[{i}]({layer.name}) N "
+                            f"{layer.n} (got {batch})")
+        elif layer.kind is LayerKind.LINEAR and layer.n % batch:
+            problems.append(f"{where}: does not divide layers[{i}]({layer.name}) N "
+                            f"{layer.n} (got {batch})")
+    return problems
+
+
+def _parse_header(header: Any) -> tuple[list[Layer], list[str]]:
+    """The layers of a header and every problem found in it (header, layers, batch)."""
+    problems = _header_problems(header)
+    if problems:
+        return [], problems
+    layers: list[Layer] = []
+    for i, entry in enumerate(header["layers"]):
+        layer, probs = layer_from_header(entry, i)
+        problems.extend(probs)
+        if layer is not None:
+            layers.append(layer)
+    seen: set[str] = set()
+    for layer in layers:
+        if layer.name in seen:
+            problems.append(f"layers({layer.name}).name: duplicate layer name")
+        seen.add(layer.name)
+    if not problems:
+        problems.extend(_batch_problems(header["batch"], layers))
+    return layers, problems
+
+
 def write_trace(path: str | Path, *, network: str, batch: int, layers: list[dict],
                 arrays: dict[str, np.ndarray], compress: bool = False) -> None:
     """Write a trace atomically: a partial file never appears at ``path``.
 
     ``layers`` are header dicts (see :mod:`accelsim.workload.layer`) whose
-    ``tensors`` entries name keys of ``arrays``.
+    ``tensors`` entries name keys of ``arrays``. A header that
+    :func:`read_trace` would refuse is a :class:`TraceError` and nothing is
+    written.
     """
     header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "network": network,
               "batch": int(batch), "layers": layers}
     for key, arr in arrays.items():
         if key == HEADER_KEY or np.asarray(arr).dtype.kind not in "biuf":
             raise ValueError(f"array {key!r}: reserved name or non-numeric dtype")
+    problems = _parse_header(header)[1]
+    if problems:
+        raise TraceError(str(path), "not written: " + "; ".join(problems))
     payload = {HEADER_KEY: np.array(json.dumps(header))}
     payload.update({k: np.ascontiguousarray(v) for k, v in arrays.items()})
     with atomic_open(path) as fh:
