@@ -267,3 +267,34 @@ def test_eyeriss_v2_runs_sparse_faster_than_dense(tmp_path):
     total = df.iloc[-1]
     assert total["speedup"] > 1.0 and total["energy_saving"] > 0.0
     assert 0 < total["utilization"] <= 1.0
+
+
+def test_dense_baseline_is_dense_in_every_level(tmp_path):
+    """The baseline turns GLB compression off too: on Eyeriss v2 (CSC in the
+    GLB and into the PE) it moves exactly what the chip with every sparsity
+    feature off moves, through the GLB and the NoC as well as DRAM."""
+    import dataclasses
+
+    from accelsim.run import dense_arch
+    from accelsim.spec.arch import SparsitySpec
+    v2 = accelsim.load_arch(ROOT / "arch_configs" / "eyeriss_v2.yaml")
+    d = dense_arch(v2)
+    assert (d.glb.ifmap_compression, d.glb.weight_compression) == ("none", "none")
+    assert (d.dram.ifmap_compression, d.dram.ofmap_compression,
+            d.dram.weight_compression) == ("none", "none", "none")
+    assert (d.sparsity.ifmap, d.sparsity.weight) == ("none", "none")
+    by_hand = dataclasses.replace(
+        v2, sparsity=SparsitySpec(),
+        glb=dataclasses.replace(v2.glb, ifmap_compression="none", weight_compression="none"),
+        dram=dataclasses.replace(v2.dram, ifmap_compression="none", ofmap_compression="none",
+                                 weight_compression="none"))
+    tr = make_trace(tmp_path / "t.npz", [conv_header("c", 1, 8, 8, 8, 8, 3, 3, pad=1)],
+                    ifmap_zeros=0.7, weight_zeros=0.5)
+    res = run_layer(tr.layers[0], tr, v2, first_layer=False, dense_baseline=True)
+    ref = run_layer(tr.layers[0], tr, by_hand, first_layer=False)
+    for level in (Level.DRAM, Level.GLB, Level.NOC):
+        for tensor in Tensor:
+            assert res.dense.counts.bytes_at(level, tensor) == ref.counts.bytes_at(level, tensor)
+    assert res.dense.energy_pj["total"] == ref.energy_pj["total"]
+    assert res.counts.bytes_at(Level.GLB, Tensor.WEIGHT) < ref.counts.bytes_at(Level.GLB,
+                                                                              Tensor.WEIGHT)
