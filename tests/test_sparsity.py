@@ -187,29 +187,60 @@ def test_input_mask_is_applied_and_reported(tmp_path, eyeriss_dict):
         assert col in df
 
 
-def test_nm_pattern(tmp_path):
-    mask = nm_mask((4, 3, 3, 3), 2, 4, np.random.default_rng(0))
-    flat = mask.reshape(4, -1)
-    for start in range(0, 24, 4):
-        assert (flat[:, start:start + 4].sum(axis=1) == 2).all()
-    assert (flat[:, 24:].sum(axis=1) == 2).all()  # last partial group of 3 keeps 2
+def test_nm_pattern_groups_input_channels(tmp_path):
+    """N:M groups M consecutive input channels at one (k, r, s), as NVIDIA ASP."""
+    mask = nm_mask((4, 8, 3, 3), 2, 4, np.random.default_rng(0))
+    per_group = mask.reshape(4, 2, 4, 3, 3).sum(axis=2)  # (k, group, r, s)
+    assert (per_group == 2).all()
+    lin = nm_mask((5, 12), 1, 4, np.random.default_rng(1))
+    assert (lin.reshape(5, 3, 4).sum(axis=2) == 1).all()
+    # the mask differs across taps: groups are not runs of the flattened C*R*S axis
+    assert not (mask[:, :, 0, 0] == mask[:, :, 1, 1]).all()
+
+
+def test_nm_pattern_partial_last_group(tmp_path):
+    """C not a multiple of M: the last group of C mod M channels keeps min(N, C mod M)."""
+    mask = nm_mask((6, 7, 2, 2), 2, 4, np.random.default_rng(0))
+    assert (mask[:, :4].sum(axis=1) == 2).all()   # a full group of 4 keeps 2
+    assert (mask[:, 4:].sum(axis=1) == 2).all()   # the last group of 3 keeps 2
+    one = nm_mask((6, 5, 1, 1), 2, 4, np.random.default_rng(0))
+    assert one[:, 4].all()                        # a last group of 1 keeps its 1
+    first = nm_mask((8, 3, 5, 5), 2, 4, np.random.default_rng(0))  # RGB: one group of 3
+    assert (first.sum(axis=1) == 2).all()
+
+
+def test_synth_nm_trace(tmp_path):
     path = tmp_path / "l.npz"
     assert main(["synth", "lenet5", "--weight-pattern", "1:4", "-o", str(path)]) == 0
     tr = read_trace(path)
-    w = tr.tensor(tr.mac_layers[1], "weight").reshape(16, -1)
-    assert (np.count_nonzero(w[:, :148].reshape(16, 37, 4), axis=2) == 1).all()
+    w = tr.tensor(tr.mac_layers[1], "weight")          # conv2: [16, 6, 5, 5]
+    assert (np.count_nonzero(w[:, :4], axis=1) == 1).all()
+    assert (np.count_nonzero(w[:, 4:], axis=1) == 1).all()
+    fc = tr.tensor(tr.mac_layers[2], "weight")         # fc1: [120, 400]
+    assert (np.count_nonzero(fc.reshape(120, 100, 4), axis=2) == 1).all()
+    # --weight-zeros equal to the pattern's implied fraction is accepted, and changes nothing
+    again = tmp_path / "m.npz"
+    assert main(["synth", "lenet5", "--weight-pattern", "1:4", "--weight-zeros", "0.75",
+                 "-o", str(again)]) == 0
+    tr2 = read_trace(again)
+    for a, b in zip(tr.mac_layers, tr2.mac_layers):
+        assert np.array_equal(tr.tensor(a, "weight"), tr2.tensor(b, "weight"))
 
 
 @pytest.mark.parametrize("argv, expected", [
     (["synth", "lenet5", "--weight-pattern", "5:4", "-o", "x.npz"],
      "--weight-pattern: must be 'random' or N:M with 0 < N <= M (got '5:4')"),
-    (["synth", "lenet5", "--weight-pattern", "2:4", "--weight-zeros", "0.5", "-o", "x.npz"],
-     "--weight-zeros: cannot be combined with --weight-pattern N:M"),
+    (["synth", "lenet5", "--weight-pattern", "2:4", "--weight-zeros", "0.3", "-o", "x.npz"],
+     "--weight-zeros: the pattern 2:4 implies a weight zero fraction of 0.5 (got 0.3)"),
+    (["synth", "lenet5", "--weight-pattern", "1:4", "--weight-zeros", "conv2=0.5", "-o",
+      "x.npz"], "--weight-zeros: the pattern 1:4 implies a weight zero fraction of 0.75 "
+                "(got 0.5)"),
 ])
 def test_synth_pattern_errors(tmp_path, monkeypatch, capsys, argv, expected):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     assert expected in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
 
 
 def test_dense_baseline_columns(tmp_path, eyeriss_dict, capsys):
