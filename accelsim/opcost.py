@@ -20,7 +20,8 @@ import pandas as pd
 
 from accelsim.energy.operators import op_energy_pj
 from accelsim.enums import Cycle, Level, Tensor
-from accelsim.run import run_layer
+from accelsim.errors import AccelsimError
+from accelsim.run import data_problems, run_layer
 from accelsim.spec.arch import ArchSpec
 from accelsim.spec.mac import combos
 from accelsim.workload.trace import Trace
@@ -35,8 +36,13 @@ def opcost(arch: ArchSpec, trace: Trace, *, sporadic_window: int = 3) -> pd.Data
 
     Columns: OPCOST_COLUMNS; ``energy_pj_storage`` is DRAM + GLB + NoC + spad.
     A combination whose layer cannot be mapped has ``feasible`` False and its
-    ``reason``.
+    ``reason``. Each combination is a what-if on the trace's data (as
+    ``--assign``); the data is checked against the layers as the trace declares
+    them (:func:`accelsim.run.data_problems`).
     """
+    problems = data_problems(arch, trace)
+    if problems:
+        raise AccelsimError(f"{trace.path}: " + "; ".join(problems))
     rows = []
     first = True
     for layer in trace.layers:

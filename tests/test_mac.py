@@ -262,3 +262,137 @@ def test_opcost_cli_writes_csv(tiny_trace, tmp_path, capsys):
     df = pd.read_csv(out)
     assert list(df["layer"]) == ["c1", "c2"] and set(df["operator"]) == {"int"}
     assert (df["mac_pj_per_op"] == 1.0).all()
+
+
+# ---- operand zeros an operator cannot hold ------------------------------------------
+
+def _zero_arch(eyeriss_dict, mode):
+    d = _reconf_dict(eyeriss_dict)
+    d["mac"]["operators"]["binary_weight"] = {"weight_bits": [1], "act_bits": [8]}
+    d["sparsity"] = {"ifmap": mode, "weight": mode}
+    return arch_from_dict(d, "<r>")
+
+
+@pytest.mark.parametrize("mode", ["gate", "skip"])
+def test_binary_operands_have_no_zeros(tmp_path, eyeriss_dict, mode):
+    """+-1 operands cannot be zero: a 16-bit trace's zeros do not gate or skip
+    them once the layer runs as binary; binary_weight keeps the ifmap's zeros,
+    shift keeps the weight zeros (its code has a zero)."""
+    tr = make_trace(tmp_path / "z.npz", [conv_header("c", 1, 4, 6, 6, 4, 3, 3, pad=1)],
+                    ifmap_zeros=0.5, weight_zeros=0.5)
+    arch = _zero_arch(eyeriss_dict, mode)
+    rows = {}
+    for op, wb, ab in (("int", 8, 8), ("binary", 1, 1), ("binary_weight", 1, 8),
+                       ("shift", 4, 8)):
+        assigned = apply_assignment(tr, {"c": {"operator": op, "weight_bits": wb,
+                                               "act_bits": ab}})
+        rows[op] = run(arch, assigned).layers[0]
+    unused = lambda r: r.counts.macs_gated + r.counts.macs_skipped  # noqa: E731
+    b = rows["binary"]
+    assert unused(b) == 0 and b.counts.macs_performed == b.counts.macs
+    assert b.ifmap_density == 1.0 and b.weight_density == 1.0
+    bw = rows["binary_weight"]
+    assert bw.weight_density == 1.0 and bw.ifmap_density == rows["int"].ifmap_density < 1
+    assert 0 < unused(bw) < unused(rows["int"])
+    sh = rows["shift"]
+    assert sh.weight_density == rows["int"].weight_density < 1
+    assert unused(sh) == unused(rows["int"])
+    # the plain int run keeps using the trace's own zeros (its cache is not the binary one)
+    again = run(arch, apply_assignment(tr, {"c": {"operator": "int", "weight_bits": 8,
+                                                  "act_bits": 8}})).layers[0]
+    assert again.counts.macs_performed == rows["int"].counts.macs_performed
+
+
+# ---- trace values against the declared layer ----------------------------------------
+
+def _value_trace(tmp_path, *, x=None, w=None, name="v.npz", **head):
+    """A one-layer trace (conv 2->2, 3x3 input, 2x2 filter) with given tensors."""
+    h = conv_header("c", 1, 2, 3, 3, 2, 2, 2)
+    h.update(head, tensors={"input": "x", "weight": "w"})
+    x = np.ones((1, 2, 3, 3), np.int16) if x is None else x
+    w = np.ones((2, 2, 2, 2), np.int16) if w is None else w
+    from accelsim.workload.trace import read_trace, write_trace
+    write_trace(tmp_path / name, network="t", batch=1, layers=[h], arrays={"x": x, "w": w})
+    return read_trace(tmp_path / name)
+
+
+def _w(*values, dtype=np.float64):
+    w = np.resize(np.array(values, dtype=dtype), 16).reshape(2, 2, 2, 2)
+    return w
+
+
+@pytest.mark.parametrize("head, x, w, expected", [
+    (dict(weight_bits=8, act_bits=8), None, _w(1, 300, dtype=np.int16),
+     "layers(c).tensors.weight: value 300 does not fit weight_bits 8 (unsigned range 0..255)"),
+    (dict(weight_bits=8, act_bits=8), None, _w(-3, 200, dtype=np.int16),
+     "layers(c).tensors.weight: value 200 does not fit weight_bits 8 (signed range -128..127)"),
+    (dict(weight_bits=8, act_bits=4), np.full((1, 2, 3, 3), 16, np.int16), None,
+     "layers(c).tensors.input: value 16 does not fit act_bits 4 (unsigned range 0..15)"),
+    (dict(weight_bits=8, act_bits=8), None, _w(1, 0.5),
+     "layers(c).tensors.weight: value 0.5 is not an integer code"),
+    (dict(operator="binary_weight", weight_bits=1, act_bits=8), None, _w(1, -1, 2),
+     "layers(c).tensors.weight: value 1.0 is not +-2.0"),
+    (dict(operator="binary_weight", weight_bits=1, act_bits=8), None, _w(1, -1, 0),
+     "layers(c).tensors.weight: value 0.0 is not +-1.0"),
+    (dict(operator="binary", weight_bits=1, act_bits=1),
+     np.resize(np.array([2, -1], np.int16), (1, 2, 3, 3)), None,
+     "layers(c).tensors.input: value -1 is not +-2 (two levels"),
+    (dict(operator="shift", weight_bits=4, act_bits=8), None, _w(0.5, 0, 3),
+     "layers(c).tensors.weight: value 3.0 is not 0 or +-2**e with e in -7..0"),
+    (dict(operator="shift", weight_bits=4, act_bits=8), None, _w(0.5, 2),
+     "layers(c).tensors.weight: value 2.0 is not 0 or +-2**e with e in -7..0"),
+    (dict(operator="fp", weight_bits=16, act_bits=16), None, _w(1.5, 7e4),
+     "layers(c).tensors.weight: value 70000.0 is not a finite fp16 value"),
+])
+def test_trace_values_must_fit_the_declared_layer(tmp_path, eyeriss_dict, head, x, w,
+                                                  expected):
+    d = _reconf_dict(eyeriss_dict)
+    d["mac"]["operators"].update(binary_weight={"weight_bits": [1], "act_bits": [8]},
+                                 fp={"weight_bits": [16], "act_bits": [16]},
+                                 shift={"weight_bits": [4], "act_bits": [8]})
+    d["mac"]["operators"]["int"]["act_bits"] = [4, 8]
+    d["mac"]["kind"] = "bit_serial"
+    arch = arch_from_dict(d, "<r>")
+    trace = _value_trace(tmp_path, x=x, w=w, **head)
+    with pytest.raises(accelsim.AccelsimError) as err:
+        run(arch, trace)
+    msg = str(err.value)
+    assert msg.startswith(f"{trace.path}: ") and expected in msg, msg
+    with pytest.raises(accelsim.AccelsimError, match="layers\\(c\\)"):
+        accelsim.opcost(arch, trace)
+
+
+@pytest.mark.parametrize("head, x, w", [
+    (dict(weight_bits=8, act_bits=8), np.full((1, 2, 3, 3), 255, np.uint8), _w(-128, 127)),
+    (dict(operator="binary_weight", weight_bits=1, act_bits=8), None, _w(-3, 3)),
+    (dict(operator="binary", weight_bits=1, act_bits=1), np.zeros((1, 2, 3, 3), np.uint8),
+     _w(1, 0, dtype=np.int8)),
+    (dict(operator="binary", weight_bits=1, act_bits=1), -np.ones((1, 2, 3, 3), np.int8),
+     _w(-1, 1, dtype=np.int8)),
+    (dict(operator="shift", weight_bits=4, act_bits=8), None,
+     _w(0, 1, -0.5, 2.0 ** -7, dtype=np.float32)),
+])
+def test_trace_values_that_fit_run(tmp_path, eyeriss_dict, head, x, w):
+    d = _reconf_dict(eyeriss_dict)
+    d["mac"]["operators"].update(binary_weight={"weight_bits": [1], "act_bits": [8]})
+    d["mac"]["operators"]["int"]["weight_bits"] = [8]
+    d["mac"]["operators"]["int"]["act_bits"] = [8]
+    res = run(arch_from_dict(d, "<r>"), _value_trace(tmp_path, x=x, w=w, **head))
+    assert res.layers[0].simulated
+
+
+def test_an_assignment_is_a_what_if_on_the_declared_values(tmp_path, capsys):
+    """16-bit data declared 16-bit runs as 8-bit layers on an 8-bit core: the
+    values are checked against the trace's declaration, not the assignment."""
+    trace = _value_trace(tmp_path, w=_w(-30000, 30000, dtype=np.int16))
+    assign = tmp_path / "a.yaml"
+    assign.write_text(yaml.safe_dump({"version": 1, "layers": {
+        "c": {"operator": "int", "weight_bits": 8, "act_bits": 8}}}))
+    assert main(["run", str(RECONF_YAML), trace.path, "--assign", str(assign)]) == 0
+    bad = _value_trace(tmp_path, w=_w(-30000, 30000, dtype=np.int16), name="b.npz",
+                       weight_bits=8, act_bits=8)
+    assert main(["run", str(RECONF_YAML), bad.path]) == 2
+    err = capsys.readouterr().err
+    assert (f"{bad.path}: layers(c).tensors.weight: value -30000 does not fit weight_bits 8 "
+            "(signed range -128..127) (the layer declares int with weight_bits 8, "
+            "act_bits 8)") in err

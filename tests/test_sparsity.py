@@ -329,3 +329,71 @@ def test_dense_baseline_is_dense_in_every_level(tmp_path):
     assert res.dense.energy_pj["total"] == ref.energy_pj["total"]
     assert res.counts.bytes_at(Level.GLB, Tensor.WEIGHT) < ref.counts.bytes_at(Level.GLB,
                                                                               Tensor.WEIGHT)
+
+
+def _masked_trace(tmp_path, mask, *, extra_layers=(), name="m.npz"):
+    head = conv_header("c", 1, 2, 8, 8, 2, 3, 3, pad=1)
+    tr = make_trace(tmp_path / "base.npz", [head], ifmap_zeros=0.2)
+    layer = tr.layers[0]
+    arrays = {"x": tr.tensor(layer, "input"), "w": tr.tensor(layer, "weight"), "m": mask}
+    layers = [dict(head, tensors={"input": "x", "weight": "w", "input_mask": "m"})]
+    for extra in extra_layers:
+        layers.append(extra)
+        arrays.update({v: np.ones(extra["input_shape"], np.uint8)
+                       for v in extra.get("tensors", {}).values()})
+    write_trace(tmp_path / name, network="t", batch=1, layers=layers, arrays=arrays)
+    return tmp_path / name
+
+
+def test_input_mask_must_be_binary(tmp_path, eyeriss_dict, capsys):
+    mask = np.ones((1, 2, 8, 8))
+    mask[0, 1, 3, 4] = 0.5
+    path = _masked_trace(tmp_path, mask)
+    with pytest.raises(accelsim.AccelsimError,
+                       match=r"m\.npz: layers\(c\)\.tensors\.input_mask: must hold only 0 "
+                             r"\(drop\) and 1 \(keep\) \(got 0\.5\)"):
+        run(_arch(eyeriss_dict), read_trace(path))
+    arch = tmp_path / "a.yaml"
+    import yaml
+    arch.write_text(yaml.safe_dump(tiny_arch_dict(eyeriss_dict)))
+    assert main(["run", str(arch), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "layers(c).tensors.input_mask: must hold only 0" in err and err.count("\n") == 1
+    # a boolean or 0/1 mask of any dtype is fine
+    run(_arch(eyeriss_dict), read_trace(_masked_trace(tmp_path, mask >= 1, name="ok.npz")))
+
+
+def test_input_mask_on_a_non_mac_layer_is_rejected(tmp_path, eyeriss_dict):
+    pool = {"name": "pool", "kind": "maxpool", "input_shape": [1, 2, 8, 8],
+            "output_shape": [1, 2, 4, 4], "tensors": {"input_mask": "pm"}}
+    path = _masked_trace(tmp_path, np.ones((1, 2, 8, 8), np.uint8), extra_layers=[pool])
+    with pytest.raises(accelsim.AccelsimError,
+                       match=r"layers\(pool\)\.tensors\.input_mask: masks apply to "
+                             r"conv2d/linear inputs \(got a mask on a maxpool layer\)"):
+        run(_arch(eyeriss_dict), read_trace(path))
+
+
+def test_input_mask_of_the_wrong_shape_is_rejected(tmp_path):
+    path = _masked_trace(tmp_path, np.ones((1, 2, 8, 7), np.uint8))
+    with pytest.raises(accelsim.AccelsimError,
+                       match=r"m\.npz: layers\(c\)\.tensors\.input_mask: shape \[1, 2, 8, 7\] "
+                             r"does not match the layer \(expected \[1, 2, 8, 8\]\)"):
+        read_trace(path)
+
+
+def test_json_keeps_an_undefined_sporadic_degree_as_null(tmp_path, eyeriss_dict):
+    import json
+
+    from accelsim.report.report import write_report
+    fc = {"name": "fc", "kind": "linear", "input_shape": [2, 32], "out_features": 8,
+          "weight_bits": 16, "act_bits": 16, "operator": "int", "activation": "none"}
+    tr = make_trace(tmp_path / "t.npz", [conv_header("c", 2, 2, 4, 4, 2, 1, 1), fc],
+                    ifmap_zeros=0.5)
+    text = write_report(run(_arch(eyeriss_dict), tr), "json", None)
+
+    def no_nan(token):
+        raise AssertionError(f"non-JSON literal {token}")
+    layers = {r["name"]: r for r in json.loads(text, parse_constant=no_nan)["layers"]}
+    assert layers["fc"]["ifmap_sporadic_degree"] is None
+    assert isinstance(layers["c"]["ifmap_sporadic_degree"], float)
+    assert isinstance(layers["fc"]["ifmap_density"], float)

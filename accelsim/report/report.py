@@ -22,7 +22,9 @@ the mean PE's MAC slots, summed over passes and images) and their ratio
 ``load_imbalance``. With a dense baseline: ``dense_cycles``,
 ``dense_energy_pj_total``, ``speedup`` and ``energy_saving``.
 In JSON the ``energy_pj_<level>`` columns form an ``energy_pj`` object and the
-``map_*`` columns a ``mapping`` object.
+``map_*`` columns a ``mapping`` object; a measure a layer has but that is
+undefined for it (NaN, e.g. ``ifmap_sporadic_degree`` of a linear layer) is
+``null``, so the JSON stays valid (no NaN literal) and keeps the key.
 """
 
 from __future__ import annotations
@@ -225,8 +227,8 @@ def _json_row(row: dict) -> dict:
             energy[k[len("energy_pj_"):]] = v
         elif k.startswith("map_"):
             mapping[k[4:]] = v
-        elif v is not None:
-            out[k] = v
+        elif v is not None or k in FLOAT_COLUMNS:
+            out[k] = v  # a measure a layer has but cannot define (NaN) is null, not dropped
     if any(x is not None for x in energy.values()):
         out["energy_pj"] = energy
     if any(x is not None for x in by_tensor.values()):

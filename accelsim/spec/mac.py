@@ -112,6 +112,14 @@ def combos(mac: MacSpec) -> list[tuple[str, int, int]]:
     return out
 
 
+def shift_exponent_range(mac: MacSpec) -> tuple[int, int]:
+    """``(exponent_min, exponent_max)`` of the core's shift operator (the
+    :class:`OperatorSupport` defaults when the core declares no shift)."""
+    entry = _entry(mac, "shift") or OperatorSupport(operator="shift", weight_bits=(),
+                                                    act_bits=())
+    return entry.exponent_min, entry.exponent_max
+
+
 def shift_exponent_span(mac: MacSpec) -> int:
     """Positions the shifter covers: exponent_max - exponent_min (shift operator)."""
     entry = _entry(mac, "shift")
