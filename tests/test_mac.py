@@ -11,13 +11,15 @@ import yaml
 
 import accelsim
 from accelsim.cli import main
-from accelsim.energy.operators import core_area_um2, default_op_pj, op_energy_pj
+from accelsim.energy.operators import (core_area_um2, default_op_pj, default_op_um2,
+                                       op_energy_pj)
 from accelsim.engine.simulate import simulate_layer
 from accelsim.enums import Cycle, Level, Tensor
 from accelsim.errors import ConfigError
 from accelsim.mapping.rowstationary import candidates, mapping_from_row
 from accelsim.run import run
 from accelsim.spec.load import arch_from_dict
+from accelsim.spec.mac import combos
 from accelsim.workload.assign import apply_assignment, assignment_from_dict
 from accelsim.workload.layer import layer_from_header
 from conftest import EYERISS_YAML, ROOT, conv_header, make_trace, tiny_arch_dict
@@ -396,3 +398,26 @@ def test_an_assignment_is_a_what_if_on_the_declared_values(tmp_path, capsys):
     assert (f"{bad.path}: layers(c).tensors.weight: value -30000 does not fit weight_bits 8 "
             "(signed range -128..127) (the layer declares int with weight_bits 8, "
             "act_bits 8)") in err
+
+
+# ---- area ------------------------------------------------------------------------------
+
+def test_mac_array_area_is_reported(tiny_trace, capsys):
+    from accelsim.energy.operators import mac_array_area_um2
+    from accelsim.report.report import report_dict
+    arch = accelsim.load_arch(RECONF_YAML)
+    area = mac_array_area_um2(arch)
+    # per-PE core (its costliest mode, +30% for reconfigurability) times the 168 PEs
+    assert area == pytest.approx(168 * 1.3 * max(
+        default_op_um2(o, w, a) for o, w, a in combos(arch.mac)))
+    assert main(["check", str(RECONF_YAML)]) == 0
+    out = capsys.readouterr().out
+    assert (f"MAC area      {area / 1e6:.4g} mm^2 = 168 PEs x {core_area_um2(arch):.4g} um^2 "
+            "(45 nm operator table x technology_area_scale 1, reconfigurability +30%") in out
+    assigned = apply_assignment(tiny_trace, {n: {"operator": "int", "weight_bits": 8,
+                                                 "act_bits": 8} for n in ("c1", "c2")})
+    assert report_dict(run(arch, assigned))["arch"]["mac_array_area_um2"] == area
+    table = accelsim.opcost(arch, tiny_trace)
+    assert (table["mac_array_area_um2"] == area).all()
+    assert main(["opcost", str(RECONF_YAML), tiny_trace.path]) == 0
+    assert f"MAC array area: {area:,.0f} um^2" in capsys.readouterr().out

@@ -21,6 +21,8 @@ layer's input; ``pe_busy_max_cycles`` / ``pe_busy_mean_cycles`` (the busiest and
 the mean PE's MAC slots, summed over passes and images) and their ratio
 ``load_imbalance``. With a dense baseline: ``dense_cycles``,
 ``dense_energy_pj_total``, ``speedup`` and ``energy_saving``.
+The JSON report's ``arch`` object also gives ``mac_array_area_um2``, the MAC
+datapaths' area (:func:`accelsim.energy.operators.mac_array_area_um2`).
 In JSON the ``energy_pj_<level>`` columns form an ``energy_pj`` object and the
 ``map_*`` columns a ``mapping`` object; a measure a layer has but that is
 undefined for it (NaN, e.g. ``ifmap_sporadic_degree`` of a linear layer) is
@@ -40,7 +42,7 @@ import numpy as np
 from accelsim.energy.model import ENERGY_KEYS
 from accelsim.fileio import atomic_write_text
 from accelsim.enums import TENSOR_NAMES, Cycle, Level, Tensor
-from accelsim.energy.operators import op_energy_pj
+from accelsim.energy.operators import mac_array_area_um2, op_energy_pj
 from accelsim.run import LayerResult, RunResult
 from accelsim.spec.arch import ArchSpec
 from accelsim.spec.mac import peak_macs_per_pe_per_cycle
@@ -245,7 +247,8 @@ def report_dict(result: RunResult, rows: list[dict] | None = None) -> dict:
     return {
         "accelsim_version": __version__,
         "arch": {"name": result.arch.name, "path": result.arch_path,
-                 "sha256": _sha256(result.arch_path)},
+                 "sha256": _sha256(result.arch_path),
+                 "mac_array_area_um2": mac_array_area_um2(result.arch)},
         "trace": {"network": result.trace.network, "batch": result.trace.batch,
                   "path": result.trace.path, "sha256": _sha256(result.trace.path)},
         "layers": records[:-1],
