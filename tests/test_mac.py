@@ -166,6 +166,29 @@ def test_bit_serial_cycles_rise_with_bits(eyeriss_dict):
      "energy.operator_pj: int.8by8: key must read WxA"),
     (lambda d: d["mac"].update(reconfig_energy_fraction=-0.1),
      "mac.reconfig_energy_fraction: must be a number >= 0"),
+    (lambda d: d["mac"].update(reconfig_energy_fraction=5),
+     "mac.reconfig_energy_fraction: must be <= 1, a fraction of the operation's own cost "
+     "(0.15 = +15%) (got 5)"),
+    (lambda d: d["mac"].update(reconfig_area_fraction=1.5),
+     "mac.reconfig_area_fraction: must be <= 1"),
+    (lambda d: d["mac"].update(min_bits=3),
+     "mac.min_bits: must be a power of two, the width of the core's bricks (got 3)"),
+    (lambda d: d["mac"].update(min_bits=32), "mac.min_bits: must be <= mac.bits 16 (got 32)"),
+    (lambda d: d["mac"].update(bits=12, min_bits=8),
+     "mac.bits: must be a multiple of mac.min_bits 8, a whole number of bricks (got 12)"),
+    (lambda d: d["mac"]["operators"]["int"].update(weight_bits=[8, 4, 8]),
+     "mac.operators.int.weight_bits: width 8 is listed twice (got [8, 4, 8])"),
+    (lambda d: d["mac"]["operators"].update(fp={"weight_bits": [16], "act_bits": [16]}),
+     "mac.operators.fp: a precision_scalable core fuses integer bricks (Bit Fusion is integer "
+     "only); fp modes are not modeled on it (got weight_bits [16], act_bits [16])"),
+    (lambda d: d["energy"].update(operator_pj={"int": {"8x8": 0.3, "3x8": 0.2}}),
+     "energy.operator_pj.int.3x8: the core does not run int at weight_bits 3, act_bits 8 "
+     "(got 0.2)"),
+    (lambda d: d["energy"].update(operator_pj={"shift": {"4x4": 0.1}}),
+     "energy.operator_pj.shift.4x4: the core does not run shift at weight_bits 4, act_bits 4"),
+    (lambda d: (d["mac"].update(kind="int"), d["mac"].pop("operators"),
+                d["energy"].update(operator_pj={"int": {"8x8": 0.3}})),
+     "energy.operator_pj: an int core prices every MAC at energy.mac_pj"),
 ])
 def test_mac_config_errors_name_the_key(eyeriss_dict, mutate, expected):
     d = _reconf_dict(eyeriss_dict)
