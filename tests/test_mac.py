@@ -112,14 +112,17 @@ def test_halving_weight_bits_halves_weight_bytes_at_every_level(eyeriss_dict):
 def test_spad_capacity_counts_packed_values(eyeriss_dict):
     arch = arch_from_dict(_reconf_dict(eyeriss_dict), "<r>")  # filter spad: 48 x 16 b
     assert arch.filter_spad.values(4) == 192 and arch.filter_spad.values(16) == 48
+    # values never straddle two words: 3 bits pack 5 to a word, 5 bits 3, 6 bits 2;
+    # a 20-bit value takes two whole 16-bit words
+    assert [arch.filter_spad.values(b) for b in (3, 5, 6, 20, 32)] == [240, 144, 96, 24, 24]
     widest = {}
-    for bits in (16, 4):
+    for bits in (16, 5, 4):
         layer = dataclasses.replace(_layer(), weight_bits=bits, act_bits=bits, c=16, k=16,
                                     input_shape=(2, 16, 6, 6))
         cands, _ = candidates(layer, arch)
         widest[bits] = int((cands[:, 1] * cands[:, 2] * layer.s).max())
         assert (cands[:, 2] * layer.s <= arch.ifmap_spad.values(bits)).all()
-    assert widest[16] <= 48 < widest[4] <= 192
+    assert widest[16] <= 48 < widest[5] <= 144 < widest[4] <= 192
 
 
 # ---- throughput rules --------------------------------------------------------------

@@ -48,17 +48,21 @@ class PeArraySpec:
 class ScratchpadSpec:
     """One per-PE scratchpad: ``entries`` words of ``word_bits``.
 
-    Values are packed: the scratchpad holds ``entries * word_bits`` bits, so
-    ``floor(entries * word_bits / bits)`` values of ``bits`` (4-bit weights
-    fill a 16-bit-word spad at a quarter of a word each).
+    Values are packed into words and never straddle two: a word holds
+    ``word_bits // bits`` values, so the scratchpad holds
+    ``entries * (word_bits // bits)`` (4-bit weights fill a 16-bit-word spad
+    four to a word; 5-bit ones three to a word, one bit unused). A value wider
+    than the word takes ``ceil(bits / word_bits)`` whole words.
     """
 
     entries: int
     word_bits: int = 16
 
     def values(self, bits: int) -> int:
-        """How many packed values of ``bits`` the scratchpad holds."""
-        return self.entries * self.word_bits // bits
+        """How many values of ``bits`` the scratchpad holds (whole values per word)."""
+        if bits <= self.word_bits:
+            return self.entries * (self.word_bits // bits)
+        return self.entries // -(-bits // self.word_bits)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
