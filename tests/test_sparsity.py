@@ -397,3 +397,24 @@ def test_json_keeps_an_undefined_sporadic_degree_as_null(tmp_path, eyeriss_dict)
     assert layers["fc"]["ifmap_sporadic_degree"] is None
     assert isinstance(layers["c"]["ifmap_sporadic_degree"], float)
     assert isinstance(layers["fc"]["ifmap_density"], float)
+
+
+def test_totals_sum_simulated_layers_and_name_unmapped_ones(tmp_path, eyeriss):
+    """A 13x13 filter does not fit Eyeriss's 12 PE rows: that layer is not in
+    the totals, and the table says which layer it is and why."""
+    from accelsim.report.report import format_table, report_dict, report_rows
+    big = conv_header("big", 1, 3, 20, 20, 4, 13, 13)
+    small = conv_header("small", 1, 4, 8, 8, 4, 3, 3)
+    tr = make_trace(tmp_path / "t.npz", [big, small])
+    rows = report_rows(run(eyeriss, tr))
+    by_name = {r["name"]: r for r in rows}
+    assert not by_name["big"]["simulated"] and by_name["small"]["simulated"]
+    total = by_name["total"]
+    assert total["macs"] == by_name["small"]["macs"] == tr.layers[1].macs
+    assert total["macs_performed"] == by_name["small"]["macs_performed"]
+    assert (total["unmapped_layers"], total["unmapped_macs"]) == (1, tr.layers[0].macs)
+    last = format_table(rows).splitlines()[-1]
+    assert last == (f"not simulated, no mapping: 1 MAC layer with {tr.layers[0].macs:,} MACs, "
+                    f"not in the total: big ({by_name['big']['reason']})")
+    assert "filter height 13 exceeds the 12 PE rows" in last
+    assert report_dict(run(eyeriss, tr))["total"]["unmapped_macs"] == tr.layers[0].macs

@@ -2,7 +2,10 @@
 
 Place in the pipeline: ``energy -> report`` (this module) ``-> plot``.
 
-Every format carries the same numbers. Columns per layer: ``name``, ``kind``,
+Every format carries the same numbers. The ``total`` row sums the simulated
+layers only; MAC layers with no mapping are counted apart in it
+(``unmapped_layers``, ``unmapped_macs``) and listed, with their reason, under
+the human table. Columns per layer: ``name``, ``kind``,
 ``operator``, ``weight_bits``, ``act_bits`` (MAC layers), ``mac_pj_per_op`` (pJ
 of one performed operation from the operator table,
 :mod:`accelsim.energy.operators`), ``simulated``, ``reason`` (why a layer is not simulated), MACs (``macs`` dense
@@ -144,14 +147,25 @@ def _column_sum(rows: list[dict], col: str):
     return float(np.nan_to_num(arr, nan=0.0).sum())
 
 
+def _unmapped(rows: list[dict]) -> list[dict]:
+    """The MAC layers (rows with an ``operator``) that could not be mapped."""
+    return [r for r in rows if not r["simulated"] and "operator" in r]
+
+
 def _total_row(rows: list[dict]) -> dict:
+    """Sums over the simulated layers (``io_bytes``: over the others, whose
+    column it is). MAC layers that could not be mapped are not in any sum: they
+    are counted apart as ``unmapped_layers`` and their dense ``unmapped_macs``."""
     total = {"name": "total", "kind": "total", "simulated": any(r["simulated"] for r in rows),
              "reason": ""}
     present = set().union(*rows) if rows else set()
+    sim = [r for r in rows if r["simulated"]]
     for col in SUM_COLUMNS:
         if col in present:
-            total[col] = _column_sum(rows, col)
-    sim = [r for r in rows if r["simulated"]]
+            total[col] = _column_sum(rows if col == "io_bytes" else sim, col)
+    unmapped = _unmapped(rows)
+    total["unmapped_layers"] = len(unmapped)
+    total["unmapped_macs"] = sum(int(r["macs"]) for r in unmapped)
     if sim:
         w = np.array([r["cycles"] for r in sim], dtype=np.float64)
         pes = np.array([r["active_pes"] for r in sim], dtype=np.float64)
@@ -290,12 +304,19 @@ def format_table(rows: list[dict]) -> str:
     widths = [max(map(len, c)) for c in cols]
     lines = [" ".join(c[i].rjust(w) for c, w in zip(cols, widths))
              for i in range(len(shown) + 1)]
-    skipped = [r for r in rows if not r["simulated"] and r["name"] != "total"]
+    skipped = [r for r in rows if not r["simulated"] and r["name"] != "total"
+               and "operator" not in r]  # non-MAC layers; unmapped MAC layers below
     if skipped:
         io = sum(r.get("io_bytes") or 0 for r in skipped)
         lines.append(f"not simulated: {len(skipped)} layers ("
                      + ", ".join(sorted({r["kind"] for r in skipped})) + "), "
                      f"{io / 1e6:.3f} MB of input+output")
+    unmapped = _unmapped(rows)
+    if unmapped:  # MAC layers with no mapping: not in the total, said so
+        lines.append(f"not simulated, no mapping: {len(unmapped)} MAC layer"
+                     f"{'s' if len(unmapped) > 1 else ''} with "
+                     f"{sum(int(r['macs']) for r in unmapped):,} MACs, not in the total: "
+                     + "; ".join(f"{r['name']} ({r['reason']})" for r in unmapped))
     return "\n".join(lines)
 
 
