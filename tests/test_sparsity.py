@@ -418,3 +418,19 @@ def test_totals_sum_simulated_layers_and_name_unmapped_ones(tmp_path, eyeriss):
                     f"not in the total: big ({by_name['big']['reason']})")
     assert "filter height 13 exceeds the 12 PE rows" in last
     assert report_dict(run(eyeriss, tr))["total"]["unmapped_macs"] == tr.layers[0].macs
+
+
+def test_pe_utilization_counts_gated_slots_as_busy(tmp_path, eyeriss_dict):
+    tr = make_trace(tmp_path / "t.npz", [conv_header("c", 1, 4, 8, 8, 4, 3, 3, pad=1)],
+                    ifmap_zeros=0.6)
+    for mode in ("gate", "skip"):
+        rows = report_frame(run(_arch(eyeriss_dict, mode), tr))
+        for _, r in rows.iterrows():   # the layer, then the total
+            assert r["utilization"] == pytest.approx(r["macs_performed"] / r["peak_macs"])
+            assert r["pe_utilization"] == pytest.approx(
+                (r["macs_performed"] + r["macs_gated"]) / r["peak_macs"])
+            assert 0 < r["utilization"] <= r["pe_utilization"] <= 1
+            if mode == "gate":
+                assert r["macs_gated"] > 0 and r["pe_utilization"] > r["utilization"]
+            else:
+                assert r["pe_utilization"] == r["utilization"]

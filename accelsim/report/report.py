@@ -12,7 +12,7 @@ of one performed operation from the operator table,
 work without padding, ``macs_padded``, ``macs_performed``, ``macs_gated``,
 ``macs_skipped``), ``cycles`` (DRAM stalls included), ``processing_cycles``
 (DRAM fully overlapped), their ``latency_s`` / ``processing_latency_s``, cycles
-by cause, ``active_pes``, ``utilization`` (macs_performed / peak_macs: the share of the array's MAC slots doing useful work), bytes per level (``dram_bytes``, ``glb_bytes``: reads plus writes),
+by cause, ``active_pes``, ``utilization`` and ``pe_utilization`` (below), bytes per level (``dram_bytes``, ``glb_bytes``: reads plus writes),
 ``peak_macs`` (cycles x PEs x the core's MACs per PE per cycle in the
 layer's mode), ``energy_pj_<level>`` and ``energy_pj_total``, ``energy_pj_by_<tensor>``
 (weight, ifmap, psum: storage and network energy, MAC excluded),
@@ -26,6 +26,12 @@ the mean PE's MAC slots, summed over passes and images) and their ratio
 ``dense_energy_pj_total``, ``speedup`` and ``energy_saving``.
 The JSON report's ``arch`` object also gives ``mac_array_area_um2``, the MAC
 datapaths' area (:func:`accelsim.energy.operators.mac_array_area_um2`).
+Utilization: ``utilization`` = ``macs_performed / peak_macs``, the share of
+the array's MAC slots (over the layer's cycles, DRAM stalls included) doing
+useful work. A gated MAC spends its slot on a zero and counts as idle there;
+``pe_utilization`` = ``(macs_performed + macs_gated) / peak_macs`` counts it as
+busy, so under gating the gap between the two is the slots gating spent on
+zeros (with no operand gated, the two are equal).
 In JSON the ``energy_pj_<level>`` columns form an ``energy_pj`` object and the
 ``map_*`` columns a ``mapping`` object; a measure a layer has but that is
 undefined for it (NaN, e.g. ``ifmap_sporadic_degree`` of a linear layer) is
@@ -101,6 +107,7 @@ def _layer_row(res: LayerResult, arch: ArchSpec) -> dict:
         **{k: c.cycle(v) for k, v in CYCLE_COLUMNS.items()},
         active_pes=c.active_pes,
         utilization=c.macs_performed / cycles_peak if cycles else 0.0,
+        pe_utilization=(c.macs_performed + c.macs_gated) / cycles_peak if cycles else 0.0,
         dram_bytes=c.bytes_at(Level.DRAM), glb_bytes=c.bytes_at(Level.GLB),
         noc_bytes=c.bytes_at(Level.NOC), spad_bytes=c.bytes_at(Level.SPAD),
         ifmap_density=res.ifmap_density, weight_density=res.weight_density,
@@ -172,6 +179,8 @@ def _total_row(rows: list[dict]) -> dict:
         total["active_pes"] = float((pes * w).sum() / w.sum()) if w.sum() else 0.0
         total["utilization"] = (total["macs_performed"] / total["peak_macs"]
                                 if total["peak_macs"] else 0.0)
+        total["pe_utilization"] = ((total["macs_performed"] + total["macs_gated"])
+                                   / total["peak_macs"] if total["peak_macs"] else 0.0)
         if total.get("pe_busy_mean_cycles"):
             total["load_imbalance"] = total["pe_busy_max_cycles"] / total["pe_busy_mean_cycles"]
         if total.get("dense_cycles"):
@@ -218,7 +227,8 @@ def _clean(v):
     return v
 
 
-FLOAT_COLUMNS = {"latency_s", "processing_latency_s", "utilization", "active_pes",
+FLOAT_COLUMNS = {"latency_s", "processing_latency_s", "utilization", "pe_utilization",
+                 "active_pes",
                  "ifmap_density", "weight_density", "ifmap_sporadic_degree",
                  "ifmap_density_before_mask", "ifmap_sporadic_degree_before_mask",
                  "pe_busy_max_cycles", "pe_busy_mean_cycles", "load_imbalance", "speedup",
