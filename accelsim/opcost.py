@@ -18,25 +18,36 @@ import dataclasses
 
 import pandas as pd
 
-from accelsim.energy.operators import op_energy_pj
+from accelsim.energy.operators import mac_array_area_um2, op_energy_pj
 from accelsim.enums import Cycle, Level, Tensor
-from accelsim.run import run_layer
+from accelsim.errors import AccelsimError
+from accelsim.run import data_problems, run_layer
 from accelsim.spec.arch import ArchSpec
 from accelsim.spec.mac import combos
 from accelsim.workload.trace import Trace
 
 OPCOST_COLUMNS = ("layer", "operator", "weight_bits", "act_bits", "feasible", "reason",
                   "cycles", "latency_s", "energy_pj_total", "energy_pj_mac", "mac_pj_per_op",
-                  "energy_pj_storage", "dram_weight_bytes", "macs", "macs_performed")
+                  "energy_pj_storage", "dram_weight_bytes", "macs", "macs_performed",
+                  "mac_array_area_um2")
 
 
 def opcost(arch: ArchSpec, trace: Trace, *, sporadic_window: int = 3) -> pd.DataFrame:
     """One row per (MAC layer, operator, weight bits, act bits) the core supports.
 
-    Columns: OPCOST_COLUMNS; ``energy_pj_storage`` is DRAM + GLB + NoC + spad.
+    Columns: OPCOST_COLUMNS; ``energy_pj_storage`` is DRAM + GLB + NoC + spad;
+    ``mac_array_area_um2`` is the reconfigurable array's MAC area, the same on
+    every row (one datapath serves every mode), for searches under an area
+    budget that compare arch files.
     A combination whose layer cannot be mapped has ``feasible`` False and its
-    ``reason``.
+    ``reason``. Each combination is a what-if on the trace's data (as
+    ``--assign``); the data is checked against the layers as the trace declares
+    them (:func:`accelsim.run.data_problems`).
     """
+    problems = data_problems(arch, trace)
+    if problems:
+        raise AccelsimError(f"{trace.path}: " + "; ".join(problems))
+    area = mac_array_area_um2(arch)
     rows = []
     first = True
     for layer in trace.layers:
@@ -48,7 +59,8 @@ def opcost(arch: ArchSpec, trace: Trace, *, sporadic_window: int = 3) -> pd.Data
                             sporadic_window=sporadic_window)
             row = {"layer": layer.name, "operator": op, "weight_bits": wb, "act_bits": ab,
                    "feasible": res.simulated, "reason": res.mapping.reason,
-                   "mac_pj_per_op": op_energy_pj(arch, op, wb, ab), "macs": layer.macs}
+                   "mac_pj_per_op": op_energy_pj(arch, op, wb, ab), "macs": layer.macs,
+                   "mac_array_area_um2": area}
             if res.simulated:
                 c = res.counts
                 e = res.energy_pj

@@ -27,11 +27,12 @@ from accelsim.mapping.estimate import estimate
 from accelsim.mapping.rowstationary import (Mapping, MappingResult, candidates,
                                             mapping_from_row)
 from accelsim.spec.arch import ArchSpec, SparsitySpec
-from accelsim.spec.mac import support_problem
+from accelsim.spec.mac import shift_exponent_range, support_problem
 from accelsim.workload.layer import Layer
 from accelsim.workload.reference import layer_output
 from accelsim.workload.sparsity import density, sporadic_degree
 from accelsim.workload.trace import Trace
+from accelsim.workload.values import mask_problems, value_problems, zero_free_operands
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LayerResult:
@@ -128,35 +129,44 @@ def mac_op_pj(arch: ArchSpec, layer: Layer) -> float:
     return op_energy_pj(arch, layer.operator, layer.weight_bits, layer.act_bits)
 
 
-def _layer_data(layer: Layer, trace: Trace, sporadic_window: int):
+def _layer_data(layer: Layer, trace: Trace, sporadic_window: int,
+                zero_free: tuple[str, ...]):
     """The layer's nonzero masks (input after its mask, output, weights) and the
-    measured densities; depends on the trace alone, so it is cached on it."""
+    measured densities; depends on the trace and on ``zero_free`` (the operands
+    the layer's operator cannot hold as zero, which count as all nonzero:
+    :mod:`accelsim.workload.values`) alone, so it is cached on the trace."""
     x = trace.tensor(layer, "input")
     w = trace.tensor(layer, "weight")
     y = trace.tensor(layer, "output")
     mask = trace.tensor(layer, "input_mask")
+    input_nz = nonzero_mask(layer, x)
+    if "input" in zero_free:
+        input_nz = np.ones_like(input_nz)
     measured: dict = {}
     if mask is not None:
-        before = nonzero_mask(layer, x)
-        measured = dict(ifmap_density_before_mask=density(before),
-                        ifmap_sporadic_degree_before_mask=sporadic_degree(before,
+        measured = dict(ifmap_density_before_mask=density(input_nz),
+                        ifmap_sporadic_degree_before_mask=sporadic_degree(input_nz,
                                                                           sporadic_window))
+        input_nz = input_nz & nonzero_mask(layer, mask)
         x = np.where(mask != 0, x, 0).astype(x.dtype)
         y = None  # a recorded output was computed without the mask
     if y is None:
         y = layer_output(layer, x, w)
-    input_nz = nonzero_mask(layer, x)
     weight_nz = weight_mask(layer, w)
+    if "weight" in zero_free:
+        weight_nz = np.ones_like(weight_nz)
     measured.update(ifmap_density=density(input_nz), weight_density=density(weight_nz),
                     ifmap_sporadic_degree=sporadic_degree(input_nz, sporadic_window))
     return input_nz, nonzero_mask(layer, y), weight_nz, measured
 
 
 def dense_arch(arch: ArchSpec) -> ArchSpec:
-    """The same architecture with its sparsity features off: no gating or
-    skipping, every DRAM tensor stored uncompressed (the dense baseline)."""
+    """The same architecture with every sparsity feature off (the dense baseline):
+    no gating or skipping, every tensor uncompressed in DRAM and in the GLB
+    (so nothing crosses the GLB or the NoC coded either)."""
     return dataclasses.replace(
         arch, sparsity=SparsitySpec(ifmap="none", weight="none"),
+        glb=dataclasses.replace(arch.glb, ifmap_compression="none", weight_compression="none"),
         dram=dataclasses.replace(arch.dram, ifmap_compression="none",
                                  ofmap_compression="none", weight_compression="none"))
 
@@ -169,11 +179,20 @@ def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
     A trace's ``input_mask`` for the layer is applied to its input first (a
     zero in the mask zeroes the value); densities and the sporadic degree are
     reported after masking, and before it when a mask is present.
+
+    An operand the layer's operator cannot hold as zero (``binary`` weights and
+    activations, ``binary_weight`` weights: they are +-1) has no zeros, whatever
+    the trace's data: nothing is gated or skipped on it and its density is 1.
+    Otherwise the trace's data is used as it is, also when an assignment
+    changed the layer's operator or widths (tensors are not requantized).
     """
-    cache = trace.derived.setdefault(("layer", layer.name), {})
+    zero_free = zero_free_operands(layer.operator)
+    # the per-layer cache holds what the data alone gives; data seen through a
+    # zero-free operator is other data, so it has its own cache
+    cache = trace.derived.setdefault(("layer", layer.name, *zero_free), {})
     key = ("masks", sporadic_window)
     if key not in cache:
-        cache[key] = _layer_data(layer, trace, sporadic_window)
+        cache[key] = _layer_data(layer, trace, sporadic_window, zero_free)
     input_nz, output_nz, weight_nz, measured = cache[key]
     extra: dict = dict(measured)
     if mapping is None:
@@ -197,7 +216,14 @@ def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
 
 def check_support(arch: ArchSpec, trace: Trace) -> None:
     """Raise :class:`AccelsimError` naming every MAC layer whose operator and
-    widths the arch's MAC core does not run (and what it runs)."""
+    widths the arch's MAC core does not run (and what it runs), every tensor
+    whose values do not fit the layer as the trace declares it, and every bad
+    input mask (:mod:`accelsim.workload.values`).
+
+    Values are checked against the declared layers, not against an assignment:
+    an assignment is a what-if on the trace's data, so a 16-bit trace may be
+    run as 8-bit layers.
+    """
     problems = []
     for layer in trace.mac_layers:
         why = support_problem(arch.mac, layer.operator, layer.weight_bits, layer.act_bits)
@@ -205,8 +231,16 @@ def check_support(arch: ArchSpec, trace: Trace) -> None:
             problems.append(f"layer {layer.name}: operator {layer.operator} with weight_bits "
                             f"{layer.weight_bits}, act_bits {layer.act_bits} is not supported "
                             f"by {arch.name} ({why})")
+    problems += data_problems(arch, trace)
     if problems:
         raise AccelsimError(f"{trace.path}: " + "; ".join(problems))
+
+
+def data_problems(arch: ArchSpec, trace: Trace) -> list[str]:
+    """What is wrong with the trace's input masks and tensor values (checked
+    against the layers as the trace declares them; the shift exponent range is
+    the arch core's), each problem naming the layer and the tensor."""
+    return mask_problems(trace) + value_problems(trace, shift_exponent_range(arch.mac))
 
 
 def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
@@ -215,8 +249,15 @@ def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
 
     MAC layers are mapped and simulated; other layers (pooling, adds, ...) are
     carried through unsimulated, with their sizes, so nothing disappears.
-    ``dense_baseline`` also runs each MAC layer on :func:`dense_arch` (its own
-    mapping search), for speedup and energy-saving columns.
+    ``dense_baseline`` also runs each MAC layer on :func:`dense_arch`, for
+    speedup and energy-saving columns. The baseline searches its own best
+    mapping (a dense chip is programmed for its own data), so it is not the
+    sparse run's mapping with the features switched off. Each run picks what is
+    best on the mapper's objective for it (under ``energy`` the sparse run may
+    take a mapping with a few more cycles and less energy; under any objective
+    the search executes only its ``top_k`` estimated best), so on a layer
+    ``speedup`` can be slightly below 1 (or ``energy_saving`` below 0) although
+    on one mapping skipping never adds cycles and gating never adds energy.
     """
     if sporadic_window < 3 or sporadic_window % 2 == 0:
         raise AccelsimError(f"--sporadic-window: must be odd and >= 3 (got {sporadic_window})")

@@ -11,13 +11,15 @@ import yaml
 
 import accelsim
 from accelsim.cli import main
-from accelsim.energy.operators import core_area_um2, default_op_pj, op_energy_pj
+from accelsim.energy.operators import (core_area_um2, default_op_pj, default_op_um2,
+                                       op_energy_pj)
 from accelsim.engine.simulate import simulate_layer
 from accelsim.enums import Cycle, Level, Tensor
 from accelsim.errors import ConfigError
 from accelsim.mapping.rowstationary import candidates, mapping_from_row
 from accelsim.run import run
 from accelsim.spec.load import arch_from_dict
+from accelsim.spec.mac import combos
 from accelsim.workload.assign import apply_assignment, assignment_from_dict
 from accelsim.workload.layer import layer_from_header
 from conftest import EYERISS_YAML, ROOT, conv_header, make_trace, tiny_arch_dict
@@ -110,14 +112,17 @@ def test_halving_weight_bits_halves_weight_bytes_at_every_level(eyeriss_dict):
 def test_spad_capacity_counts_packed_values(eyeriss_dict):
     arch = arch_from_dict(_reconf_dict(eyeriss_dict), "<r>")  # filter spad: 48 x 16 b
     assert arch.filter_spad.values(4) == 192 and arch.filter_spad.values(16) == 48
+    # values never straddle two words: 3 bits pack 5 to a word, 5 bits 3, 6 bits 2;
+    # a 20-bit value takes two whole 16-bit words
+    assert [arch.filter_spad.values(b) for b in (3, 5, 6, 20, 32)] == [240, 144, 96, 24, 24]
     widest = {}
-    for bits in (16, 4):
+    for bits in (16, 5, 4):
         layer = dataclasses.replace(_layer(), weight_bits=bits, act_bits=bits, c=16, k=16,
                                     input_shape=(2, 16, 6, 6))
         cands, _ = candidates(layer, arch)
         widest[bits] = int((cands[:, 1] * cands[:, 2] * layer.s).max())
         assert (cands[:, 2] * layer.s <= arch.ifmap_spad.values(bits)).all()
-    assert widest[16] <= 48 < widest[4] <= 192
+    assert widest[16] <= 48 < widest[5] <= 144 < widest[4] <= 192
 
 
 # ---- throughput rules --------------------------------------------------------------
@@ -164,6 +169,29 @@ def test_bit_serial_cycles_rise_with_bits(eyeriss_dict):
      "energy.operator_pj: int.8by8: key must read WxA"),
     (lambda d: d["mac"].update(reconfig_energy_fraction=-0.1),
      "mac.reconfig_energy_fraction: must be a number >= 0"),
+    (lambda d: d["mac"].update(reconfig_energy_fraction=5),
+     "mac.reconfig_energy_fraction: must be <= 1, a fraction of the operation's own cost "
+     "(0.15 = +15%) (got 5)"),
+    (lambda d: d["mac"].update(reconfig_area_fraction=1.5),
+     "mac.reconfig_area_fraction: must be <= 1"),
+    (lambda d: d["mac"].update(min_bits=3),
+     "mac.min_bits: must be a power of two, the width of the core's bricks (got 3)"),
+    (lambda d: d["mac"].update(min_bits=32), "mac.min_bits: must be <= mac.bits 16 (got 32)"),
+    (lambda d: d["mac"].update(bits=12, min_bits=8),
+     "mac.bits: must be a multiple of mac.min_bits 8, a whole number of bricks (got 12)"),
+    (lambda d: d["mac"]["operators"]["int"].update(weight_bits=[8, 4, 8]),
+     "mac.operators.int.weight_bits: width 8 is listed twice (got [8, 4, 8])"),
+    (lambda d: d["mac"]["operators"].update(fp={"weight_bits": [16], "act_bits": [16]}),
+     "mac.operators.fp: a precision_scalable core fuses integer bricks (Bit Fusion is integer "
+     "only); fp modes are not modeled on it (got weight_bits [16], act_bits [16])"),
+    (lambda d: d["energy"].update(operator_pj={"int": {"8x8": 0.3, "3x8": 0.2}}),
+     "energy.operator_pj.int.3x8: the core does not run int at weight_bits 3, act_bits 8 "
+     "(got 0.2)"),
+    (lambda d: d["energy"].update(operator_pj={"shift": {"4x4": 0.1}}),
+     "energy.operator_pj.shift.4x4: the core does not run shift at weight_bits 4, act_bits 4"),
+    (lambda d: (d["mac"].update(kind="int"), d["mac"].pop("operators"),
+                d["energy"].update(operator_pj={"int": {"8x8": 0.3}})),
+     "energy.operator_pj: an int core prices every MAC at energy.mac_pj"),
 ])
 def test_mac_config_errors_name_the_key(eyeriss_dict, mutate, expected):
     d = _reconf_dict(eyeriss_dict)
@@ -262,3 +290,175 @@ def test_opcost_cli_writes_csv(tiny_trace, tmp_path, capsys):
     df = pd.read_csv(out)
     assert list(df["layer"]) == ["c1", "c2"] and set(df["operator"]) == {"int"}
     assert (df["mac_pj_per_op"] == 1.0).all()
+
+
+# ---- operand zeros an operator cannot hold ------------------------------------------
+
+def _zero_arch(eyeriss_dict, mode):
+    d = _reconf_dict(eyeriss_dict)
+    d["mac"]["operators"]["binary_weight"] = {"weight_bits": [1], "act_bits": [8]}
+    d["sparsity"] = {"ifmap": mode, "weight": mode}
+    return arch_from_dict(d, "<r>")
+
+
+@pytest.mark.parametrize("mode", ["gate", "skip"])
+def test_binary_operands_have_no_zeros(tmp_path, eyeriss_dict, mode):
+    """+-1 operands cannot be zero: a 16-bit trace's zeros do not gate or skip
+    them once the layer runs as binary; binary_weight keeps the ifmap's zeros,
+    shift keeps the weight zeros (its code has a zero)."""
+    tr = make_trace(tmp_path / "z.npz", [conv_header("c", 1, 4, 6, 6, 4, 3, 3, pad=1)],
+                    ifmap_zeros=0.5, weight_zeros=0.5)
+    arch = _zero_arch(eyeriss_dict, mode)
+    rows = {}
+    for op, wb, ab in (("int", 8, 8), ("binary", 1, 1), ("binary_weight", 1, 8),
+                       ("shift", 4, 8)):
+        assigned = apply_assignment(tr, {"c": {"operator": op, "weight_bits": wb,
+                                               "act_bits": ab}})
+        rows[op] = run(arch, assigned).layers[0]
+    unused = lambda r: r.counts.macs_gated + r.counts.macs_skipped  # noqa: E731
+    b = rows["binary"]
+    assert unused(b) == 0 and b.counts.macs_performed == b.counts.macs
+    assert b.ifmap_density == 1.0 and b.weight_density == 1.0
+    bw = rows["binary_weight"]
+    assert bw.weight_density == 1.0 and bw.ifmap_density == rows["int"].ifmap_density < 1
+    assert 0 < unused(bw) < unused(rows["int"])
+    sh = rows["shift"]
+    assert sh.weight_density == rows["int"].weight_density < 1
+    assert unused(sh) == unused(rows["int"])
+    # the plain int run keeps using the trace's own zeros (its cache is not the binary one)
+    again = run(arch, apply_assignment(tr, {"c": {"operator": "int", "weight_bits": 8,
+                                                  "act_bits": 8}})).layers[0]
+    assert again.counts.macs_performed == rows["int"].counts.macs_performed
+
+
+# ---- trace values against the declared layer ----------------------------------------
+
+def _value_trace(tmp_path, *, x=None, w=None, name="v.npz", **head):
+    """A one-layer trace (conv 2->2, 3x3 input, 2x2 filter) with given tensors."""
+    h = conv_header("c", 1, 2, 3, 3, 2, 2, 2)
+    h.update(head, tensors={"input": "x", "weight": "w"})
+    x = np.ones((1, 2, 3, 3), np.int16) if x is None else x
+    w = np.ones((2, 2, 2, 2), np.int16) if w is None else w
+    from accelsim.workload.trace import read_trace, write_trace
+    write_trace(tmp_path / name, network="t", batch=1, layers=[h], arrays={"x": x, "w": w})
+    return read_trace(tmp_path / name)
+
+
+def _w(*values, dtype=np.float64):
+    w = np.resize(np.array(values, dtype=dtype), 16).reshape(2, 2, 2, 2)
+    return w
+
+
+@pytest.mark.parametrize("head, x, w, expected", [
+    (dict(weight_bits=8, act_bits=8), None, _w(1, 300, dtype=np.int16),
+     "layers(c).tensors.weight: value 300 does not fit weight_bits 8 (unsigned range 0..255)"),
+    (dict(weight_bits=8, act_bits=8), None, _w(-3, 200, dtype=np.int16),
+     "layers(c).tensors.weight: value 200 does not fit weight_bits 8 (signed range -128..127)"),
+    (dict(weight_bits=8, act_bits=4), np.full((1, 2, 3, 3), 16, np.int16), None,
+     "layers(c).tensors.input: value 16 does not fit act_bits 4 (unsigned range 0..15)"),
+    (dict(weight_bits=8, act_bits=8), None, _w(1, 0.5),
+     "layers(c).tensors.weight: value 0.5 is not an integer code"),
+    (dict(operator="binary_weight", weight_bits=1, act_bits=8), None, _w(1, -1, 2),
+     "layers(c).tensors.weight: value 1.0 is not +-2.0"),
+    (dict(operator="binary_weight", weight_bits=1, act_bits=8), None, _w(1, -1, 0),
+     "layers(c).tensors.weight: value 0.0 is not +-1.0"),
+    (dict(operator="binary", weight_bits=1, act_bits=1),
+     np.resize(np.array([2, -1], np.int16), (1, 2, 3, 3)), None,
+     "layers(c).tensors.input: value -1 is not +-2 (two levels"),
+    (dict(operator="shift", weight_bits=4, act_bits=8), None, _w(0.5, 0, 3),
+     "layers(c).tensors.weight: value 3.0 is not 0 or +-2**e with e in -7..0"),
+    (dict(operator="shift", weight_bits=4, act_bits=8), None, _w(0.5, 2),
+     "layers(c).tensors.weight: value 2.0 is not 0 or +-2**e with e in -7..0"),
+    (dict(operator="fp", weight_bits=16, act_bits=16), None, _w(1.5, 7e4),
+     "layers(c).tensors.weight: value 70000.0 is not a finite fp16 value"),
+])
+def test_trace_values_must_fit_the_declared_layer(tmp_path, eyeriss_dict, head, x, w,
+                                                  expected):
+    d = _reconf_dict(eyeriss_dict)
+    d["mac"]["operators"].update(binary_weight={"weight_bits": [1], "act_bits": [8]},
+                                 fp={"weight_bits": [16], "act_bits": [16]},
+                                 shift={"weight_bits": [4], "act_bits": [8]})
+    d["mac"]["operators"]["int"]["act_bits"] = [4, 8]
+    d["mac"]["kind"] = "bit_serial"
+    arch = arch_from_dict(d, "<r>")
+    trace = _value_trace(tmp_path, x=x, w=w, **head)
+    with pytest.raises(accelsim.AccelsimError) as err:
+        run(arch, trace)
+    msg = str(err.value)
+    assert msg.startswith(f"{trace.path}: ") and expected in msg, msg
+    with pytest.raises(accelsim.AccelsimError, match="layers\\(c\\)"):
+        accelsim.opcost(arch, trace)
+
+
+@pytest.mark.parametrize("head, x, w", [
+    (dict(weight_bits=8, act_bits=8), np.full((1, 2, 3, 3), 255, np.uint8), _w(-128, 127)),
+    (dict(operator="binary_weight", weight_bits=1, act_bits=8), None, _w(-3, 3)),
+    (dict(operator="binary", weight_bits=1, act_bits=1), np.zeros((1, 2, 3, 3), np.uint8),
+     _w(1, 0, dtype=np.int8)),
+    (dict(operator="binary", weight_bits=1, act_bits=1), -np.ones((1, 2, 3, 3), np.int8),
+     _w(-1, 1, dtype=np.int8)),
+    (dict(operator="shift", weight_bits=4, act_bits=8), None,
+     _w(0, 1, -0.5, 2.0 ** -7, dtype=np.float32)),
+])
+def test_trace_values_that_fit_run(tmp_path, eyeriss_dict, head, x, w):
+    d = _reconf_dict(eyeriss_dict)
+    d["mac"]["operators"].update(binary_weight={"weight_bits": [1], "act_bits": [8]})
+    d["mac"]["operators"]["int"]["weight_bits"] = [8]
+    d["mac"]["operators"]["int"]["act_bits"] = [8]
+    res = run(arch_from_dict(d, "<r>"), _value_trace(tmp_path, x=x, w=w, **head))
+    assert res.layers[0].simulated
+
+
+def test_an_assignment_is_a_what_if_on_the_declared_values(tmp_path, capsys):
+    """16-bit data declared 16-bit runs as 8-bit layers on an 8-bit core: the
+    values are checked against the trace's declaration, not the assignment."""
+    trace = _value_trace(tmp_path, w=_w(-30000, 30000, dtype=np.int16))
+    assign = tmp_path / "a.yaml"
+    assign.write_text(yaml.safe_dump({"version": 1, "layers": {
+        "c": {"operator": "int", "weight_bits": 8, "act_bits": 8}}}))
+    assert main(["run", str(RECONF_YAML), trace.path, "--assign", str(assign)]) == 0
+    bad = _value_trace(tmp_path, w=_w(-30000, 30000, dtype=np.int16), name="b.npz",
+                       weight_bits=8, act_bits=8)
+    assert main(["run", str(RECONF_YAML), bad.path]) == 2
+    err = capsys.readouterr().err
+    assert (f"{bad.path}: layers(c).tensors.weight: value -30000 does not fit weight_bits 8 "
+            "(signed range -128..127) (the layer declares int with weight_bits 8, "
+            "act_bits 8)") in err
+
+
+# ---- area ------------------------------------------------------------------------------
+
+def test_mac_array_area_is_reported(tiny_trace, capsys):
+    from accelsim.energy.operators import mac_array_area_um2
+    from accelsim.report.report import report_dict
+    arch = accelsim.load_arch(RECONF_YAML)
+    area = mac_array_area_um2(arch)
+    # per-PE core (its costliest mode, +30% for reconfigurability) times the 168 PEs
+    assert area == pytest.approx(168 * 1.3 * max(
+        default_op_um2(o, w, a) for o, w, a in combos(arch.mac)))
+    assert main(["check", str(RECONF_YAML)]) == 0
+    out = capsys.readouterr().out
+    assert (f"MAC area      {area / 1e6:.4g} mm^2 = 168 PEs x {core_area_um2(arch):.4g} um^2 "
+            "(45 nm operator table x technology_area_scale 1, reconfigurability +30%") in out
+    assigned = apply_assignment(tiny_trace, {n: {"operator": "int", "weight_bits": 8,
+                                                 "act_bits": 8} for n in ("c1", "c2")})
+    assert report_dict(run(arch, assigned))["arch"]["mac_array_area_um2"] == area
+    table = accelsim.opcost(arch, tiny_trace)
+    assert (table["mac_array_area_um2"] == area).all()
+    assert main(["opcost", str(RECONF_YAML), tiny_trace.path]) == 0
+    assert f"MAC array area: {area:,.0f} um^2" in capsys.readouterr().out
+
+
+def test_readme_operator_example_runs(capsys):
+    """The README's example: the shipped 16-bit LeNet-5 on the 8-bit
+    reconfigurable core through the shipped assignment."""
+    trace = ROOT / "workloads" / "lenet5_digits.npz"
+    assign = ROOT / "workloads" / "lenet5_mixed.yaml"
+    assert main(["run", str(RECONF_YAML), str(trace)]) == 2     # 16-bit layers, 8-bit core
+    assert "is not supported by reconfigurable" in capsys.readouterr().err
+    assert main(["run", str(RECONF_YAML), str(trace), "--assign", str(assign)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[0] == "layer" and "total" in out
+    readme = (ROOT / "README.md").read_text()
+    assert ("accelsim run arch_configs/reconfigurable.yaml workloads/lenet5_digits.npz "
+            "--assign workloads/lenet5_mixed.yaml") in readme

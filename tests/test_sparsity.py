@@ -187,29 +187,60 @@ def test_input_mask_is_applied_and_reported(tmp_path, eyeriss_dict):
         assert col in df
 
 
-def test_nm_pattern(tmp_path):
-    mask = nm_mask((4, 3, 3, 3), 2, 4, np.random.default_rng(0))
-    flat = mask.reshape(4, -1)
-    for start in range(0, 24, 4):
-        assert (flat[:, start:start + 4].sum(axis=1) == 2).all()
-    assert (flat[:, 24:].sum(axis=1) == 2).all()  # last partial group of 3 keeps 2
+def test_nm_pattern_groups_input_channels(tmp_path):
+    """N:M groups M consecutive input channels at one (k, r, s), as NVIDIA ASP."""
+    mask = nm_mask((4, 8, 3, 3), 2, 4, np.random.default_rng(0))
+    per_group = mask.reshape(4, 2, 4, 3, 3).sum(axis=2)  # (k, group, r, s)
+    assert (per_group == 2).all()
+    lin = nm_mask((5, 12), 1, 4, np.random.default_rng(1))
+    assert (lin.reshape(5, 3, 4).sum(axis=2) == 1).all()
+    # the mask differs across taps: groups are not runs of the flattened C*R*S axis
+    assert not (mask[:, :, 0, 0] == mask[:, :, 1, 1]).all()
+
+
+def test_nm_pattern_partial_last_group(tmp_path):
+    """C not a multiple of M: the last group of C mod M channels keeps min(N, C mod M)."""
+    mask = nm_mask((6, 7, 2, 2), 2, 4, np.random.default_rng(0))
+    assert (mask[:, :4].sum(axis=1) == 2).all()   # a full group of 4 keeps 2
+    assert (mask[:, 4:].sum(axis=1) == 2).all()   # the last group of 3 keeps 2
+    one = nm_mask((6, 5, 1, 1), 2, 4, np.random.default_rng(0))
+    assert one[:, 4].all()                        # a last group of 1 keeps its 1
+    first = nm_mask((8, 3, 5, 5), 2, 4, np.random.default_rng(0))  # RGB: one group of 3
+    assert (first.sum(axis=1) == 2).all()
+
+
+def test_synth_nm_trace(tmp_path):
     path = tmp_path / "l.npz"
     assert main(["synth", "lenet5", "--weight-pattern", "1:4", "-o", str(path)]) == 0
     tr = read_trace(path)
-    w = tr.tensor(tr.mac_layers[1], "weight").reshape(16, -1)
-    assert (np.count_nonzero(w[:, :148].reshape(16, 37, 4), axis=2) == 1).all()
+    w = tr.tensor(tr.mac_layers[1], "weight")          # conv2: [16, 6, 5, 5]
+    assert (np.count_nonzero(w[:, :4], axis=1) == 1).all()
+    assert (np.count_nonzero(w[:, 4:], axis=1) == 1).all()
+    fc = tr.tensor(tr.mac_layers[2], "weight")         # fc1: [120, 400]
+    assert (np.count_nonzero(fc.reshape(120, 100, 4), axis=2) == 1).all()
+    # --weight-zeros equal to the pattern's implied fraction is accepted, and changes nothing
+    again = tmp_path / "m.npz"
+    assert main(["synth", "lenet5", "--weight-pattern", "1:4", "--weight-zeros", "0.75",
+                 "-o", str(again)]) == 0
+    tr2 = read_trace(again)
+    for a, b in zip(tr.mac_layers, tr2.mac_layers):
+        assert np.array_equal(tr.tensor(a, "weight"), tr2.tensor(b, "weight"))
 
 
 @pytest.mark.parametrize("argv, expected", [
     (["synth", "lenet5", "--weight-pattern", "5:4", "-o", "x.npz"],
      "--weight-pattern: must be 'random' or N:M with 0 < N <= M (got '5:4')"),
-    (["synth", "lenet5", "--weight-pattern", "2:4", "--weight-zeros", "0.5", "-o", "x.npz"],
-     "--weight-zeros: cannot be combined with --weight-pattern N:M"),
+    (["synth", "lenet5", "--weight-pattern", "2:4", "--weight-zeros", "0.3", "-o", "x.npz"],
+     "--weight-zeros: the pattern 2:4 implies a weight zero fraction of 0.5 (got 0.3)"),
+    (["synth", "lenet5", "--weight-pattern", "1:4", "--weight-zeros", "conv2=0.5", "-o",
+      "x.npz"], "--weight-zeros: the pattern 1:4 implies a weight zero fraction of 0.75 "
+                "(got 0.5)"),
 ])
 def test_synth_pattern_errors(tmp_path, monkeypatch, capsys, argv, expected):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     assert expected in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
 
 
 def test_dense_baseline_columns(tmp_path, eyeriss_dict, capsys):
@@ -267,3 +298,139 @@ def test_eyeriss_v2_runs_sparse_faster_than_dense(tmp_path):
     total = df.iloc[-1]
     assert total["speedup"] > 1.0 and total["energy_saving"] > 0.0
     assert 0 < total["utilization"] <= 1.0
+
+
+def test_dense_baseline_is_dense_in_every_level(tmp_path):
+    """The baseline turns GLB compression off too: on Eyeriss v2 (CSC in the
+    GLB and into the PE) it moves exactly what the chip with every sparsity
+    feature off moves, through the GLB and the NoC as well as DRAM."""
+    import dataclasses
+
+    from accelsim.run import dense_arch
+    from accelsim.spec.arch import SparsitySpec
+    v2 = accelsim.load_arch(ROOT / "arch_configs" / "eyeriss_v2.yaml")
+    d = dense_arch(v2)
+    assert (d.glb.ifmap_compression, d.glb.weight_compression) == ("none", "none")
+    assert (d.dram.ifmap_compression, d.dram.ofmap_compression,
+            d.dram.weight_compression) == ("none", "none", "none")
+    assert (d.sparsity.ifmap, d.sparsity.weight) == ("none", "none")
+    by_hand = dataclasses.replace(
+        v2, sparsity=SparsitySpec(),
+        glb=dataclasses.replace(v2.glb, ifmap_compression="none", weight_compression="none"),
+        dram=dataclasses.replace(v2.dram, ifmap_compression="none", ofmap_compression="none",
+                                 weight_compression="none"))
+    tr = make_trace(tmp_path / "t.npz", [conv_header("c", 1, 8, 8, 8, 8, 3, 3, pad=1)],
+                    ifmap_zeros=0.7, weight_zeros=0.5)
+    res = run_layer(tr.layers[0], tr, v2, first_layer=False, dense_baseline=True)
+    ref = run_layer(tr.layers[0], tr, by_hand, first_layer=False)
+    for level in (Level.DRAM, Level.GLB, Level.NOC):
+        for tensor in Tensor:
+            assert res.dense.counts.bytes_at(level, tensor) == ref.counts.bytes_at(level, tensor)
+    assert res.dense.energy_pj["total"] == ref.energy_pj["total"]
+    assert res.counts.bytes_at(Level.GLB, Tensor.WEIGHT) < ref.counts.bytes_at(Level.GLB,
+                                                                              Tensor.WEIGHT)
+
+
+def _masked_trace(tmp_path, mask, *, extra_layers=(), name="m.npz"):
+    head = conv_header("c", 1, 2, 8, 8, 2, 3, 3, pad=1)
+    tr = make_trace(tmp_path / "base.npz", [head], ifmap_zeros=0.2)
+    layer = tr.layers[0]
+    arrays = {"x": tr.tensor(layer, "input"), "w": tr.tensor(layer, "weight"), "m": mask}
+    layers = [dict(head, tensors={"input": "x", "weight": "w", "input_mask": "m"})]
+    for extra in extra_layers:
+        layers.append(extra)
+        arrays.update({v: np.ones(extra["input_shape"], np.uint8)
+                       for v in extra.get("tensors", {}).values()})
+    write_trace(tmp_path / name, network="t", batch=1, layers=layers, arrays=arrays)
+    return tmp_path / name
+
+
+def test_input_mask_must_be_binary(tmp_path, eyeriss_dict, capsys):
+    mask = np.ones((1, 2, 8, 8))
+    mask[0, 1, 3, 4] = 0.5
+    path = _masked_trace(tmp_path, mask)
+    with pytest.raises(accelsim.AccelsimError,
+                       match=r"m\.npz: layers\(c\)\.tensors\.input_mask: must hold only 0 "
+                             r"\(drop\) and 1 \(keep\) \(got 0\.5\)"):
+        run(_arch(eyeriss_dict), read_trace(path))
+    arch = tmp_path / "a.yaml"
+    import yaml
+    arch.write_text(yaml.safe_dump(tiny_arch_dict(eyeriss_dict)))
+    assert main(["run", str(arch), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "layers(c).tensors.input_mask: must hold only 0" in err and err.count("\n") == 1
+    # a boolean or 0/1 mask of any dtype is fine
+    run(_arch(eyeriss_dict), read_trace(_masked_trace(tmp_path, mask >= 1, name="ok.npz")))
+
+
+def test_input_mask_on_a_non_mac_layer_is_rejected(tmp_path, eyeriss_dict):
+    pool = {"name": "pool", "kind": "maxpool", "input_shape": [1, 2, 8, 8],
+            "output_shape": [1, 2, 4, 4], "tensors": {"input_mask": "pm"}}
+    path = _masked_trace(tmp_path, np.ones((1, 2, 8, 8), np.uint8), extra_layers=[pool])
+    with pytest.raises(accelsim.AccelsimError,
+                       match=r"layers\(pool\)\.tensors\.input_mask: masks apply to "
+                             r"conv2d/linear inputs \(got a mask on a maxpool layer\)"):
+        run(_arch(eyeriss_dict), read_trace(path))
+
+
+def test_input_mask_of_the_wrong_shape_is_rejected(tmp_path):
+    path = _masked_trace(tmp_path, np.ones((1, 2, 8, 7), np.uint8))
+    with pytest.raises(accelsim.AccelsimError,
+                       match=r"m\.npz: layers\(c\)\.tensors\.input_mask: shape \[1, 2, 8, 7\] "
+                             r"does not match the layer \(expected \[1, 2, 8, 8\]\)"):
+        read_trace(path)
+
+
+def test_json_keeps_an_undefined_sporadic_degree_as_null(tmp_path, eyeriss_dict):
+    import json
+
+    from accelsim.report.report import write_report
+    fc = {"name": "fc", "kind": "linear", "input_shape": [2, 32], "out_features": 8,
+          "weight_bits": 16, "act_bits": 16, "operator": "int", "activation": "none"}
+    tr = make_trace(tmp_path / "t.npz", [conv_header("c", 2, 2, 4, 4, 2, 1, 1), fc],
+                    ifmap_zeros=0.5)
+    text = write_report(run(_arch(eyeriss_dict), tr), "json", None)
+
+    def no_nan(token):
+        raise AssertionError(f"non-JSON literal {token}")
+    layers = {r["name"]: r for r in json.loads(text, parse_constant=no_nan)["layers"]}
+    assert layers["fc"]["ifmap_sporadic_degree"] is None
+    assert isinstance(layers["c"]["ifmap_sporadic_degree"], float)
+    assert isinstance(layers["fc"]["ifmap_density"], float)
+
+
+def test_totals_sum_simulated_layers_and_name_unmapped_ones(tmp_path, eyeriss):
+    """A 13x13 filter does not fit Eyeriss's 12 PE rows: that layer is not in
+    the totals, and the table says which layer it is and why."""
+    from accelsim.report.report import format_table, report_dict, report_rows
+    big = conv_header("big", 1, 3, 20, 20, 4, 13, 13)
+    small = conv_header("small", 1, 4, 8, 8, 4, 3, 3)
+    tr = make_trace(tmp_path / "t.npz", [big, small])
+    rows = report_rows(run(eyeriss, tr))
+    by_name = {r["name"]: r for r in rows}
+    assert not by_name["big"]["simulated"] and by_name["small"]["simulated"]
+    total = by_name["total"]
+    assert total["macs"] == by_name["small"]["macs"] == tr.layers[1].macs
+    assert total["macs_performed"] == by_name["small"]["macs_performed"]
+    assert (total["unmapped_layers"], total["unmapped_macs"]) == (1, tr.layers[0].macs)
+    last = format_table(rows).splitlines()[-1]
+    assert last == (f"not simulated, no mapping: 1 MAC layer with {tr.layers[0].macs:,} MACs, "
+                    f"not in the total: big ({by_name['big']['reason']})")
+    assert "filter height 13 exceeds the 12 PE rows" in last
+    assert report_dict(run(eyeriss, tr))["total"]["unmapped_macs"] == tr.layers[0].macs
+
+
+def test_pe_utilization_counts_gated_slots_as_busy(tmp_path, eyeriss_dict):
+    tr = make_trace(tmp_path / "t.npz", [conv_header("c", 1, 4, 8, 8, 4, 3, 3, pad=1)],
+                    ifmap_zeros=0.6)
+    for mode in ("gate", "skip"):
+        rows = report_frame(run(_arch(eyeriss_dict, mode), tr))
+        for _, r in rows.iterrows():   # the layer, then the total
+            assert r["utilization"] == pytest.approx(r["macs_performed"] / r["peak_macs"])
+            assert r["pe_utilization"] == pytest.approx(
+                (r["macs_performed"] + r["macs_gated"]) / r["peak_macs"])
+            assert 0 < r["utilization"] <= r["pe_utilization"] <= 1
+            if mode == "gate":
+                assert r["macs_gated"] > 0 and r["pe_utilization"] > r["utilization"]
+            else:
+                assert r["pe_utilization"] == r["utilization"]

@@ -30,7 +30,10 @@ def main(args) -> int:
     elif args.format == "json":
         text = df.to_json(orient="records", indent=2) + "\n"
     else:
-        text = df.drop(columns=["reason"]).to_string(index=False) + "\n"
+        # the area is the same on every row: one line under the table
+        text = (df.drop(columns=["reason", "mac_array_area_um2"]).to_string(index=False)
+                + f"\nMAC array area: {df['mac_array_area_um2'].iloc[0]:,.0f} um^2\n"
+                if len(df) else "no MAC layers\n")
     if args.out:
         atomic_write_text(args.out, text)
         print(f"wrote {args.out}")

@@ -17,7 +17,7 @@ def add_arguments(p) -> None:
                    help="zero fraction of every weight tensor, or name=fraction,...")
     p.add_argument("--weight-pattern", default="random",
                    help="'random' (unstructured, with --weight-zeros) or 'N:M' (exactly N "
-                        "nonzeros in every M consecutive weights of a filter)")
+                        "nonzeros in every M consecutive input channels, as NVIDIA 2:4)")
     p.add_argument("--weight-bits", type=int, default=16, help="weight width of every MAC layer")
     p.add_argument("--act-bits", type=int, default=16, help="activation width of every MAC layer")
     p.add_argument("--compress", action="store_true", help="zip-compress the arrays")

@@ -60,7 +60,10 @@ of the arch's ``energy.operator_pj`` is taken as given at the chip's
 technology. Both are then multiplied by ``1 + reconfig_energy_fraction``
 (``1 + reconfig_area_fraction``), the cost of a reconfigurable datapath.
 An ``int`` core (the fixed Eyeriss model) costs ``energy.mac_pj`` per MAC at
-any width, exactly as before.
+any width, exactly as before; its area is one ``bits`` x ``bits`` int MAC of
+the table. Area is reported (``accelsim check``, the JSON report's ``arch``,
+``accelsim opcost``) as :func:`mac_array_area_um2`; unlike energy it has no
+per-operation override in the YAML yet.
 """
 
 from __future__ import annotations
@@ -167,3 +170,13 @@ def core_area_um2(arch: ArchSpec) -> float:
     areas = [default_op_um2(o, w, a, span=span) for o, w, a in ops] or [0.0]
     return (max(areas) * mac.macs_per_pe_per_cycle * mac.technology_area_scale
             * (1.0 + mac.reconfig_area_fraction))
+
+
+def mac_array_area_um2(arch: ArchSpec) -> float:
+    """Area of the whole MAC array: :func:`core_area_um2` times the PEs.
+
+    MAC datapaths only (no scratchpads, GLB or NoC). Not overridable in the
+    arch YAML yet, beyond ``technology_area_scale`` and
+    ``reconfig_area_fraction``: the per-operation areas are the table's.
+    """
+    return core_area_um2(arch) * arch.pe_array.pes

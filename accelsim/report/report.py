@@ -2,14 +2,17 @@
 
 Place in the pipeline: ``energy -> report`` (this module) ``-> plot``.
 
-Every format carries the same numbers. Columns per layer: ``name``, ``kind``,
+Every format carries the same numbers. The ``total`` row sums the simulated
+layers only; MAC layers with no mapping are counted apart in it
+(``unmapped_layers``, ``unmapped_macs``) and listed, with their reason, under
+the human table. Columns per layer: ``name``, ``kind``,
 ``operator``, ``weight_bits``, ``act_bits`` (MAC layers), ``mac_pj_per_op`` (pJ
 of one performed operation from the operator table,
 :mod:`accelsim.energy.operators`), ``simulated``, ``reason`` (why a layer is not simulated), MACs (``macs`` dense
 work without padding, ``macs_padded``, ``macs_performed``, ``macs_gated``,
 ``macs_skipped``), ``cycles`` (DRAM stalls included), ``processing_cycles``
 (DRAM fully overlapped), their ``latency_s`` / ``processing_latency_s``, cycles
-by cause, ``active_pes``, ``utilization`` (macs_performed / peak_macs: the share of the array's MAC slots doing useful work), bytes per level (``dram_bytes``, ``glb_bytes``: reads plus writes),
+by cause, ``active_pes``, ``utilization`` and ``pe_utilization`` (below), bytes per level (``dram_bytes``, ``glb_bytes``: reads plus writes),
 ``peak_macs`` (cycles x PEs x the core's MACs per PE per cycle in the
 layer's mode), ``energy_pj_<level>`` and ``energy_pj_total``, ``energy_pj_by_<tensor>``
 (weight, ifmap, psum: storage and network energy, MAC excluded),
@@ -21,8 +24,18 @@ layer's input; ``pe_busy_max_cycles`` / ``pe_busy_mean_cycles`` (the busiest and
 the mean PE's MAC slots, summed over passes and images) and their ratio
 ``load_imbalance``. With a dense baseline: ``dense_cycles``,
 ``dense_energy_pj_total``, ``speedup`` and ``energy_saving``.
+The JSON report's ``arch`` object also gives ``mac_array_area_um2``, the MAC
+datapaths' area (:func:`accelsim.energy.operators.mac_array_area_um2`).
+Utilization: ``utilization`` = ``macs_performed / peak_macs``, the share of
+the array's MAC slots (over the layer's cycles, DRAM stalls included) doing
+useful work. A gated MAC spends its slot on a zero and counts as idle there;
+``pe_utilization`` = ``(macs_performed + macs_gated) / peak_macs`` counts it as
+busy, so under gating the gap between the two is the slots gating spent on
+zeros (with no operand gated, the two are equal).
 In JSON the ``energy_pj_<level>`` columns form an ``energy_pj`` object and the
-``map_*`` columns a ``mapping`` object.
+``map_*`` columns a ``mapping`` object; a measure a layer has but that is
+undefined for it (NaN, e.g. ``ifmap_sporadic_degree`` of a linear layer) is
+``null``, so the JSON stays valid (no NaN literal) and keeps the key.
 """
 
 from __future__ import annotations
@@ -38,7 +51,7 @@ import numpy as np
 from accelsim.energy.model import ENERGY_KEYS
 from accelsim.fileio import atomic_write_text
 from accelsim.enums import TENSOR_NAMES, Cycle, Level, Tensor
-from accelsim.energy.operators import op_energy_pj
+from accelsim.energy.operators import mac_array_area_um2, op_energy_pj
 from accelsim.run import LayerResult, RunResult
 from accelsim.spec.arch import ArchSpec
 from accelsim.spec.mac import peak_macs_per_pe_per_cycle
@@ -94,6 +107,7 @@ def _layer_row(res: LayerResult, arch: ArchSpec) -> dict:
         **{k: c.cycle(v) for k, v in CYCLE_COLUMNS.items()},
         active_pes=c.active_pes,
         utilization=c.macs_performed / cycles_peak if cycles else 0.0,
+        pe_utilization=(c.macs_performed + c.macs_gated) / cycles_peak if cycles else 0.0,
         dram_bytes=c.bytes_at(Level.DRAM), glb_bytes=c.bytes_at(Level.GLB),
         noc_bytes=c.bytes_at(Level.NOC), spad_bytes=c.bytes_at(Level.SPAD),
         ifmap_density=res.ifmap_density, weight_density=res.weight_density,
@@ -140,20 +154,33 @@ def _column_sum(rows: list[dict], col: str):
     return float(np.nan_to_num(arr, nan=0.0).sum())
 
 
+def _unmapped(rows: list[dict]) -> list[dict]:
+    """The MAC layers (rows with an ``operator``) that could not be mapped."""
+    return [r for r in rows if not r["simulated"] and "operator" in r]
+
+
 def _total_row(rows: list[dict]) -> dict:
+    """Sums over the simulated layers (``io_bytes``: over the others, whose
+    column it is). MAC layers that could not be mapped are not in any sum: they
+    are counted apart as ``unmapped_layers`` and their dense ``unmapped_macs``."""
     total = {"name": "total", "kind": "total", "simulated": any(r["simulated"] for r in rows),
              "reason": ""}
     present = set().union(*rows) if rows else set()
+    sim = [r for r in rows if r["simulated"]]
     for col in SUM_COLUMNS:
         if col in present:
-            total[col] = _column_sum(rows, col)
-    sim = [r for r in rows if r["simulated"]]
+            total[col] = _column_sum(rows if col == "io_bytes" else sim, col)
+    unmapped = _unmapped(rows)
+    total["unmapped_layers"] = len(unmapped)
+    total["unmapped_macs"] = sum(int(r["macs"]) for r in unmapped)
     if sim:
         w = np.array([r["cycles"] for r in sim], dtype=np.float64)
         pes = np.array([r["active_pes"] for r in sim], dtype=np.float64)
         total["active_pes"] = float((pes * w).sum() / w.sum()) if w.sum() else 0.0
         total["utilization"] = (total["macs_performed"] / total["peak_macs"]
                                 if total["peak_macs"] else 0.0)
+        total["pe_utilization"] = ((total["macs_performed"] + total["macs_gated"])
+                                   / total["peak_macs"] if total["peak_macs"] else 0.0)
         if total.get("pe_busy_mean_cycles"):
             total["load_imbalance"] = total["pe_busy_max_cycles"] / total["pe_busy_mean_cycles"]
         if total.get("dense_cycles"):
@@ -200,7 +227,8 @@ def _clean(v):
     return v
 
 
-FLOAT_COLUMNS = {"latency_s", "processing_latency_s", "utilization", "active_pes",
+FLOAT_COLUMNS = {"latency_s", "processing_latency_s", "utilization", "pe_utilization",
+                 "active_pes",
                  "ifmap_density", "weight_density", "ifmap_sporadic_degree",
                  "ifmap_density_before_mask", "ifmap_sporadic_degree_before_mask",
                  "pe_busy_max_cycles", "pe_busy_mean_cycles", "load_imbalance", "speedup",
@@ -225,8 +253,8 @@ def _json_row(row: dict) -> dict:
             energy[k[len("energy_pj_"):]] = v
         elif k.startswith("map_"):
             mapping[k[4:]] = v
-        elif v is not None:
-            out[k] = v
+        elif v is not None or k in FLOAT_COLUMNS:
+            out[k] = v  # a measure a layer has but cannot define (NaN) is null, not dropped
     if any(x is not None for x in energy.values()):
         out["energy_pj"] = energy
     if any(x is not None for x in by_tensor.values()):
@@ -243,7 +271,8 @@ def report_dict(result: RunResult, rows: list[dict] | None = None) -> dict:
     return {
         "accelsim_version": __version__,
         "arch": {"name": result.arch.name, "path": result.arch_path,
-                 "sha256": _sha256(result.arch_path)},
+                 "sha256": _sha256(result.arch_path),
+                 "mac_array_area_um2": mac_array_area_um2(result.arch)},
         "trace": {"network": result.trace.network, "batch": result.trace.batch,
                   "path": result.trace.path, "sha256": _sha256(result.trace.path)},
         "layers": records[:-1],
@@ -285,12 +314,19 @@ def format_table(rows: list[dict]) -> str:
     widths = [max(map(len, c)) for c in cols]
     lines = [" ".join(c[i].rjust(w) for c, w in zip(cols, widths))
              for i in range(len(shown) + 1)]
-    skipped = [r for r in rows if not r["simulated"] and r["name"] != "total"]
+    skipped = [r for r in rows if not r["simulated"] and r["name"] != "total"
+               and "operator" not in r]  # non-MAC layers; unmapped MAC layers below
     if skipped:
         io = sum(r.get("io_bytes") or 0 for r in skipped)
         lines.append(f"not simulated: {len(skipped)} layers ("
                      + ", ".join(sorted({r["kind"] for r in skipped})) + "), "
                      f"{io / 1e6:.3f} MB of input+output")
+    unmapped = _unmapped(rows)
+    if unmapped:  # MAC layers with no mapping: not in the total, said so
+        lines.append(f"not simulated, no mapping: {len(unmapped)} MAC layer"
+                     f"{'s' if len(unmapped) > 1 else ''} with "
+                     f"{sum(int(r['macs']) for r in unmapped):,} MACs, not in the total: "
+                     + "; ".join(f"{r['name']} ({r['reason']})" for r in unmapped))
     return "\n".join(lines)
 
 

@@ -48,17 +48,21 @@ class PeArraySpec:
 class ScratchpadSpec:
     """One per-PE scratchpad: ``entries`` words of ``word_bits``.
 
-    Values are packed: the scratchpad holds ``entries * word_bits`` bits, so
-    ``floor(entries * word_bits / bits)`` values of ``bits`` (4-bit weights
-    fill a 16-bit-word spad at a quarter of a word each).
+    Values are packed into words and never straddle two: a word holds
+    ``word_bits // bits`` values, so the scratchpad holds
+    ``entries * (word_bits // bits)`` (4-bit weights fill a 16-bit-word spad
+    four to a word; 5-bit ones three to a word, one bit unused). A value wider
+    than the word takes ``ceil(bits / word_bits)`` whole words.
     """
 
     entries: int
     word_bits: int = 16
 
     def values(self, bits: int) -> int:
-        """How many packed values of ``bits`` the scratchpad holds."""
-        return self.entries * self.word_bits // bits
+        """How many values of ``bits`` the scratchpad holds (whole values per word)."""
+        if bits <= self.word_bits:
+            return self.entries * (self.word_bits // bits)
+        return self.entries // -(-bits // self.word_bits)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,8 +182,9 @@ class OperatorSupport:
     """One operator a MAC core can run, at which weight and activation widths.
 
     Every (weight_bits, act_bits) pair of the two lists is supported (the
-    operator's own rules, :func:`accelsim.spec.mac.operator_problem`, still
-    apply: ``fp`` needs equal widths, ``binary`` 1 x 1, ...).
+    operator's own rules, :data:`accelsim.workload.layer.OPERATOR_RULES` as
+    :func:`accelsim.workload.layer.operator_bits_ok` applies them, still hold:
+    ``fp`` needs equal widths, ``binary`` 1 x 1, ...). A width is listed once.
     ``exponent_min`` / ``exponent_max`` (``shift`` only): the range of the
     power-of-two weight's exponent, a weight being +-2**e.
     """
@@ -201,8 +206,9 @@ class MacSpec:
       ``int`` at any width, ``macs_per_pe_per_cycle`` MACs per cycle whatever
       the width, each costing ``energy.mac_pj`` (precision changes storage, not
       the MAC).
-    - ``precision_scalable``: a ``bits`` x ``bits`` core fused from 2-bit
-      bricks, Bit Fusion style (Sharma et al., ISCA 2018).
+    - ``precision_scalable``: a ``bits`` x ``bits`` core fused from
+      ``min_bits`` bricks (2 in Bit Fusion; a power of two dividing ``bits``),
+      Bit Fusion style (Sharma et al., ISCA 2018); integer modes only.
     - ``bit_serial``: the ``serial_operand`` is fed one bit per cycle, the
       other in parallel (up to ``bits`` wide), as in Stripes (Judd et al.,
       MICRO 2016).
@@ -210,7 +216,8 @@ class MacSpec:
     ``operators``: what a reconfigurable core supports (empty for ``int``).
     ``reconfig_energy_fraction``: extra energy per operation that the
     reconfigurable datapath costs (muxes, wider fused adders), as a fraction of
-    the operation's energy; ``reconfig_area_fraction`` the same for area.
+    the operation's energy, at most 1; ``reconfig_area_fraction`` the same for
+    area. ``min_bits`` is read by ``precision_scalable`` cores only.
     ``technology_scale``: energy of an operation relative to the 45 nm table of
     :mod:`accelsim.energy.operators` (1.0 = 45 nm); ``technology_area_scale``
     likewise for area.

@@ -232,6 +232,7 @@ def _cross_checks(d: dict, problems: list[str]) -> None:
             problems.append(f"scratchpads.psum.word_bits: must be >= mac.bits {mac['bits']} "
                             f"(got {psum['word_bits']})")
     _mac_checks(mac, problems)
+    _operator_pj_checks(mac, d.get("energy", {}).get("operator_pj"), problems)
     rlc = d.get("formats", {}).get("rlc", {})
     if all(isinstance(rlc.get(k), int) for k in ("run_bits", "value_bits", "pairs_per_word",
                                                   "word_bits")):
@@ -250,6 +251,25 @@ def _declared(mac: dict) -> dict:
 def _mac_checks(mac: dict, problems: list[str]) -> None:
     kind, bits = mac.get("kind"), mac.get("bits")
     declared = _declared(mac)
+    for key in ("reconfig_energy_fraction", "reconfig_area_fraction"):
+        v = mac.get(key)
+        # a sanity bound, not a published one: an overhead above the dedicated
+        # datapath's own cost is taken as a slip (5 meant 5%?)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 1:
+            problems.append(f"mac.{key}: must be <= 1, a fraction of the operation's own "
+                            f"cost (0.15 = +15%) (got {v!r})")
+    min_bits = mac.get("min_bits")
+    if kind == "precision_scalable" and isinstance(bits, int) and isinstance(min_bits, int):
+        # Bit Fusion's bricks (Sharma et al., ISCA 2018): operands round up to a
+        # power of two >= min_bits, so the brick itself must be a power of two
+        if min_bits & (min_bits - 1):
+            problems.append(f"mac.min_bits: must be a power of two, the width of the core's "
+                            f"bricks (got {min_bits})")
+        elif min_bits > bits:
+            problems.append(f"mac.min_bits: must be <= mac.bits {bits} (got {min_bits})")
+        elif bits % min_bits:
+            problems.append(f"mac.bits: must be a multiple of mac.min_bits {min_bits}, a whole "
+                            f"number of bricks (got {bits})")
     if kind == "int" and declared:
         problems.append(f"mac.operators: an int core runs int at any width and declares no "
                         f"operators; use kind precision_scalable or bit_serial "
@@ -263,7 +283,15 @@ def _mac_checks(mac: dict, problems: list[str]) -> None:
         for key in ("weight_bits", "act_bits"):
             if e.get(key) is None:
                 problems.append(f"{where}.{key}: missing")
+            elif len(set(e[key])) != len(e[key]):
+                dup = next(b for b in e[key] if e[key].count(b) > 1)
+                problems.append(f"{where}.{key}: width {dup} is listed twice (got {e[key]})")
         if e.get("weight_bits") is None or e.get("act_bits") is None:
+            continue
+        if kind == "precision_scalable" and op in ("fp", "bfloat"):
+            problems.append(f"{where}: a precision_scalable core fuses integer bricks (Bit "
+                            f"Fusion is integer only); {op} modes are not modeled on it (got "
+                            f"weight_bits {e['weight_bits']}, act_bits {e['act_bits']})")
             continue
         if not any(operator_bits_ok(op, w, a) for w in e["weight_bits"] for a in e["act_bits"]):
             problems.append(f"{where}: no width pair is defined for {op} (got weight_bits "
@@ -287,6 +315,30 @@ def _mac_checks(mac: dict, problems: list[str]) -> None:
                 problems.append(f"{where}.weight_bits: a sign and exponents "
                                 f"{e['exponent_min']}..{e['exponent_max']} need {need} bits "
                                 f"(got {e['weight_bits']})")
+
+
+def _operator_pj_checks(mac: dict, table: Any, problems: list[str]) -> None:
+    """Every ``energy.operator_pj`` entry must price a mode the core runs."""
+    if not isinstance(table, dict) or not table:
+        return
+    if mac.get("kind") == "int":
+        problems.append(f"energy.operator_pj: an int core prices every MAC at energy.mac_pj; "
+                        f"operator overrides need a precision_scalable or bit_serial core "
+                        f"(got {table})")
+        return
+    declared = _declared(mac)
+    for op, entries in table.items():
+        if not isinstance(entries, dict):
+            continue
+        e = declared.get(op) or {}
+        for key, pj in entries.items():
+            wxa = _parse_wxa(key)
+            if wxa is None:
+                continue
+            if wxa[0] not in (e.get("weight_bits") or ()) or wxa[1] not in (e.get("act_bits")
+                                                                             or ()):
+                problems.append(f"energy.operator_pj.{op}.{key}: the core does not run {op} at "
+                                f"weight_bits {wxa[0]}, act_bits {wxa[1]} (got {pj!r})")
 
 
 def _construct(d: dict) -> ArchSpec:

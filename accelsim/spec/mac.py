@@ -40,7 +40,9 @@ def _rate_precision_scalable(mac: MacSpec, operator: str, weight_bits: int,
     sixteen 4x4, sixty-four 2x2 on a 16-bit core; per PE, times
     ``macs_per_pe_per_cycle`` units. Our assumption, from the paper's
     spatial-only fusion: operands wider than ``bits`` are not supported
-    (validated), rather than run over several cycles."""
+    (validated), rather than run over several cycles. ``min_bits`` must be a
+    power of two dividing ``bits``, and fp/bfloat modes are rejected on this
+    kind: Bit Fusion fuses integer bricks only (validated in spec.load)."""
     w = _pow2_at_least(weight_bits, mac.min_bits)
     a = _pow2_at_least(act_bits, mac.min_bits)
     return mac.macs_per_pe_per_cycle * max(1, mac.bits // w) * max(1, mac.bits // a), 1
@@ -52,7 +54,10 @@ def _rate_bit_serial(mac: MacSpec, operator: str, weight_bits: int,
     activations there; ``serial_operand``) enters one bit per cycle while the
     other is applied in parallel, so a MAC takes as many cycles as the serial
     operand has bits; ``macs_per_pe_per_cycle`` is the number of serial lanes
-    (Stripes compensates with 16x more lanes than a bit-parallel design)."""
+    (Stripes compensates with 16x more lanes than a bit-parallel design).
+    Stripes is fixed point; an fp or bfloat mode declared on such a core is
+    taken to follow the same rule, one cycle per bit of the serial operand
+    (our assumption, not from a paper)."""
     serial = act_bits if mac.serial_operand == "act" else weight_bits
     return mac.macs_per_pe_per_cycle, max(1, serial)
 
@@ -110,6 +115,14 @@ def combos(mac: MacSpec) -> list[tuple[str, int, int]]:
                 if operator_bits_ok(o.operator, w, a):
                     out.append((o.operator, w, a))
     return out
+
+
+def shift_exponent_range(mac: MacSpec) -> tuple[int, int]:
+    """``(exponent_min, exponent_max)`` of the core's shift operator (the
+    :class:`OperatorSupport` defaults when the core declares no shift)."""
+    entry = _entry(mac, "shift") or OperatorSupport(operator="shift", weight_bits=(),
+                                                    act_bits=())
+    return entry.exponent_min, entry.exponent_max
 
 
 def shift_exponent_span(mac: MacSpec) -> int:

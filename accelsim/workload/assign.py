@@ -22,6 +22,7 @@ from typing import Any
 from accelsim.errors import ConfigError
 from accelsim.workload.layer import OPERATOR_RULES, OPERATORS, operator_bits_ok
 from accelsim.workload.trace import Trace
+from accelsim.workload.values import remember_declared
 
 ASSIGN_KEYS = ("operator", "weight_bits", "act_bits")
 
@@ -107,6 +108,7 @@ def apply_assignment(trace: Trace, assignment: dict[str, dict],
         new_layers.append(new)
     if problems:
         raise ConfigError(source, problems)
+    remember_declared(trace)  # trace values are checked against these, not the assignment
     return dataclasses.replace(trace, layers=tuple(new_layers), derived=trace.derived)
 
 

@@ -47,20 +47,35 @@ def sporadic_degree(nz: np.ndarray, window: int = 3) -> float:
 
 
 def nm_mask(shape: tuple[int, ...], n: int, m: int, rng: np.random.Generator) -> np.ndarray:
-    """A bool mask keeping exactly ``n`` of every ``m`` consecutive weights.
+    """A bool mask of a weight tensor keeping exactly ``n`` of every ``m``
+    consecutive input channels.
 
-    Groups run along each filter's flattened input dimension (C x R x S for a
-    conv, C for a linear layer), as in NVIDIA's 2:4 structured sparsity; a
-    final partial group keeps min(n, its length). Which ``n`` survive is drawn
-    at random (seeded).
+    The group axis is C, the input channel: a group is ``m`` consecutive
+    channels at one fixed output channel k and tap (r, s) of a conv weight
+    [K, C, R, S], or ``m`` consecutive input features at one output feature of
+    a linear weight [K, C]. This is NVIDIA's 2:4 structured sparsity as its
+    ASP library prunes (``apex/contrib/sparsity/sparse_masklib.py``,
+    ``create_mask``: a conv weight is permuted to (R, S, K, C) and grouped
+    along C; Mishra et al., "Accelerating Sparse Deep Neural Networks",
+    arXiv:2104.08378, 2021), the axis sparse tensor cores reduce over.
+
+    When C is not a multiple of ``m``, the last group of each (k, r, s) holds
+    the ``C mod m`` remaining channels and keeps ``min(n, C mod m)`` of them
+    (ASP pads such a group with zeros, which are pruned first, so it keeps the
+    same). Which ``n`` survive in a group is drawn at random (seeded).
     """
     if not 0 < n <= m:
         raise ValueError(f"N:M needs 0 < N <= M (got {n}:{m})")
-    k = shape[0]
-    per = int(np.prod(shape[1:]))
-    keep = np.zeros((k, per), dtype=bool)
-    for start in range(0, per, m):
-        size = min(m, per - start)
-        ranks = rng.random((k, size)).argsort(axis=1)
+    if len(shape) < 2:
+        raise ValueError(f"N:M prunes a [K, C, ...] weight (got shape {list(shape)})")
+    c = shape[1]
+    # (K, C, *taps) -> (K, *taps, C): one row per (k, r, s), C along the row
+    order = (0, *range(2, len(shape)), 1)
+    rows = int(np.prod(shape)) // c if c else 0
+    keep = np.zeros((rows, c), dtype=bool)
+    for start in range(0, c, m):
+        size = min(m, c - start)
+        ranks = rng.random((rows, size)).argsort(axis=1)
         keep[:, start:start + size] = ranks < min(n, size)
-    return keep.reshape(shape)
+    moved = tuple(shape[i] for i in order)
+    return np.ascontiguousarray(keep.reshape(moved).transpose(np.argsort(order)))

@@ -98,14 +98,12 @@ def synth_trace(network: str, path: str, *, batch: int = 1, seed: int = 0,
                 compress: bool = False) -> None:
     """Write a synthetic trace of a built-in network (``accelsim synth``).
 
-    ``weight_pattern`` ``N:M`` prunes every filter to exactly N nonzeros in each
-    M consecutive weights (accelsim.workload.sparsity.nm_mask); it excludes
-    ``weight_zeros``.
+    ``weight_pattern`` ``N:M`` prunes every weight to exactly N nonzeros in each
+    group of M consecutive input channels (accelsim.workload.sparsity.nm_mask);
+    the pattern fixes the zeros, so ``weight_zeros`` may be given only as the
+    fraction the pattern implies, 1 - N/M.
     """
     nm = parse_pattern(weight_pattern)
-    if nm is not None and weight_zeros:
-        raise AccelsimError("--weight-zeros: cannot be combined with --weight-pattern N:M "
-                            "(the pattern fixes the zeros)")
     if network not in NETWORKS:
         raise AccelsimError(f"synth: unknown network {network!r} (known: "
                             f"{', '.join(sorted(NETWORKS))})")
@@ -124,6 +122,13 @@ def synth_trace(network: str, path: str, *, batch: int = 1, seed: int = 0,
     mac_names = [layer.name for layer in layers if layer.is_mac]
     in_default, in_per = parse_fractions(ifmap_zeros, mac_names, "--ifmap-zeros")
     w_default, w_per = parse_fractions(weight_zeros, mac_names, "--weight-zeros")
+    if nm is not None:
+        implied = 1 - nm[0] / nm[1]
+        for frac in ([] if w_default is None else [w_default]) + list(w_per.values()):
+            if abs(frac - implied) > 1e-9:
+                raise AccelsimError(f"--weight-zeros: the pattern {nm[0]}:{nm[1]} implies a "
+                                    f"weight zero fraction of {implied:g} (got {frac:g})")
+        w_default, w_per = None, {}  # the mask below makes the zeros
     rng = np.random.default_rng(seed)
     arrays: dict[str, np.ndarray] = {}
     macs = [(h, layer) for h, layer in zip(headers, layers) if layer.is_mac]
