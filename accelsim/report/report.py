@@ -21,6 +21,10 @@ layer's input; ``pe_busy_max_cycles`` / ``pe_busy_mean_cycles`` (the busiest and
 the mean PE's MAC slots, summed over passes and images) and their ratio
 ``load_imbalance``. With a dense baseline: ``dense_cycles``,
 ``dense_energy_pj_total``, ``speedup`` and ``energy_saving``.
+A layer that is not a MAC layer has ``io_bytes`` (every input and output at its
+``act_bits``) and, when it performs MACs the simulator does not take (a
+transposed conv, a product of two activations), those ``macs``, which the
+``total`` row does not count.
 In JSON the ``energy_pj_<level>`` columns form an ``energy_pj`` object and the
 ``map_*`` columns a ``mapping`` object.
 """
@@ -74,12 +78,19 @@ def _layer_row(res: LayerResult, arch: ArchSpec) -> dict:
         macs_per_pe = peak_macs_per_pe_per_cycle(arch.mac, layer.operator, layer.weight_bits,
                                                  layer.act_bits)
     if not res.simulated:
-        io = ((int(np.prod(layer.input_shape)) + int(np.prod(layer.output_shape)))
-              * layer.act_bits / 8)
-        row["io_bytes"] = io if not layer.is_mac else 0
         if layer.is_mac:
+            row["io_bytes"] = 0
             row["macs"] = layer.macs
             row["macs_padded"] = layer.macs_padded
+            return row
+        # every input and output (a concat reads all its inputs), when the trace lists them
+        shapes = ((layer.input_shapes or (layer.input_shape,))
+                  + (layer.output_shapes or (layer.output_shape,)))
+        row["io_bytes"] = sum(math.prod(sh) for sh in shapes) * layer.act_bits / 8
+        if layer.op_macs:  # an op with MACs the simulator does not take (a transposed conv)
+            row["macs"] = layer.op_macs
+            row["reason"] = (f"{layer.op} is not simulated: {layer.op_macs:,} MACs not counted "
+                             "in the totals" + (f" ({layer.note})" if layer.note else ""))
         return row
     c = res.counts
     row["mac_pj_per_op"] = op_energy_pj(arch, layer.operator, layer.weight_bits, layer.act_bits)
@@ -144,9 +155,10 @@ def _total_row(rows: list[dict]) -> dict:
     total = {"name": "total", "kind": "total", "simulated": any(r["simulated"] for r in rows),
              "reason": ""}
     present = set().union(*rows) if rows else set()
+    mac_rows = [r for r in rows if "operator" in r]  # a non-MAC layer's MACs are not totalled
     for col in SUM_COLUMNS:
         if col in present:
-            total[col] = _column_sum(rows, col)
+            total[col] = _column_sum(mac_rows if col == "macs" else rows, col)
     sim = [r for r in rows if r["simulated"]]
     if sim:
         w = np.array([r["cycles"] for r in sim], dtype=np.float64)
@@ -288,9 +300,11 @@ def format_table(rows: list[dict]) -> str:
     skipped = [r for r in rows if not r["simulated"] and r["name"] != "total"]
     if skipped:
         io = sum(r.get("io_bytes") or 0 for r in skipped)
+        macs = sum(r.get("macs") or 0 for r in skipped if "operator" not in r)
         lines.append(f"not simulated: {len(skipped)} layers ("
                      + ", ".join(sorted({r["kind"] for r in skipped})) + "), "
-                     f"{io / 1e6:.3f} MB of input+output")
+                     f"{io / 1e6:.3f} MB of input+output"
+                     + (f", {macs:,} MACs not counted in the totals" if macs else ""))
     return "\n".join(lines)
 
 
