@@ -304,8 +304,10 @@ def test_operators_metadata_and_its_errors(net_and_input, tmp_path):
     ops = {h["name"]: h.get("operator") for h in headers}
     assert ops["conv2"] == "shift" and ops["fc2"] == "fp" and ops["conv1"] == "int"
     with pytest.raises(AccelsimError, match=r"u\.npz: not written: layers\[\d+\]\(conv2\)\."
-                                            r"operator: binary_weight needs weight_bits == 1"):
-        export_trace(net, x, tmp_path / "u.npz", operators={"conv2": "binary_weight"})
+                                            r"operator: fp needs weight_bits == act_bits, 16 "
+                                            r"or 32 \(got 'fp w8a8'\)"):
+        export_trace(net, x, tmp_path / "u.npz", weight_bits=8, act_bits=8,
+                     operators={"conv2": "fp"})
     with pytest.raises(AccelsimError, match=r"operators: no MAC layer named 'pool' "
                                             r"\(MAC layers: conv1, conv2, conv3, fc1, fc2\)"):
         export_trace(net, x, tmp_path / "u.npz", operators={"pool": "int"})
@@ -323,7 +325,8 @@ def test_bits_and_dtypes(net_and_input, tmp_path):
         assert w.dtype == dtype and np.abs(w).max() == qmax(bits)
         assert trace.mac_layers[0].weight_bits == bits
     with pytest.raises(AccelsimError, match=r"weight_bits: must be an integer between 2 and "
-                                            r"32 \(got 1\)"):
+                                            r"32 \(got 1\); 1-bit layers are those given the "
+                                            r"operator binary or binary_weight"):
         export_trace(net, x, tmp_path / "t.npz", weight_bits=1)
     with pytest.raises(AccelsimError, match=r"act_bits: must be an integer between 2 and "
                                             r"32 \(got 33\)"):
@@ -358,14 +361,32 @@ def test_nothing_to_trace_and_training_batch_norm(tmp_path):
     with pytest.raises(AccelsimError, match=r"inputs: at least one input tensor is needed"):
         export_trace(nn.Identity().eval(), (), tmp_path / "t.npz")
 
-    class BatchStats(nn.Module):  # eval mode, but asks batch norm for batch statistics
-        def forward(self, x):
-            return F.batch_norm(x, None, None, training=True)
-
-    with pytest.raises(AccelsimError, match=r"batch norm 'batch_norm' uses batch statistics "
-                                            r"\(training mode\); call model\.eval\(\)"):
-        export_trace(BatchStats().eval(), x, tmp_path / "t.npz")
     assert not (tmp_path / "t.npz").exists()
+
+
+def test_batch_norm_with_batch_statistics_is_listed_not_folded(tmp_path):
+    class BatchStats(nn.Module):  # eval mode, but batch norm normalizes with batch statistics
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 4, 1)
+            self.bn = nn.BatchNorm2d(4, track_running_stats=False)
+            self.register_buffer("mean", torch.zeros(4))
+            self.register_buffer("var", torch.ones(4))
+
+        def forward(self, x):
+            return F.batch_norm(self.bn(self.conv(x)), self.mean, self.var, training=True)
+
+    torch.manual_seed(0)
+    headers = export_trace(BatchStats().eval(), torch.rand(2, 2, 4, 4), tmp_path / "t.npz")
+    assert [(h["name"], h["kind"]) for h in headers] == [
+        ("conv", "conv2d"), ("bn", "unsupported_batch_norm"),
+        ("batch_norm", "unsupported_batch_norm")]
+    assert headers[0]["fused"] == []
+    assert headers[1]["unsupported"] == (
+        "has no running statistics (track_running_stats=False): it normalizes with the "
+        "statistics of each batch, so it cannot be folded into the layer before it")
+    assert headers[2]["unsupported"].startswith("is called with training=True: it normalizes")
+    assert "eval" not in headers[1]["unsupported"]
 
 
 def test_unknown_data_set():
@@ -415,12 +436,18 @@ def test_cli_export_digits(model_file, tmp_path, capsys):
     assert trace.batch == 3 and trace.network == "make"
     conv, fc = trace.mac_layers
     assert conv.weight_bits == 8 and fc.operator == "shift"
+    assert fc.weight_bits == 4 and fc.act_bits == 8  # a sign and a 3-bit magnitude code
+    # binary (the --operators help example) writes 1-bit weights and inputs
+    assert main(["export", f"{model_file}:make", "--input-shape", "1,3,32,32", "--batch", "3",
+                 "--operators", "3=binary", "-o", str(tmp_path / "bin.npz")]) == 0
+    fc = accelsim.read_trace(tmp_path / "bin.npz").mac_layers[1]
+    assert (fc.operator, fc.weight_bits, fc.act_bits) == ("binary", 1, 1)
     # an operator the layer's widths do not allow is refused before anything is written
     bad = tmp_path / "bad.npz"
     assert main(["export", f"{model_file}:make", "--input-shape", "1,3,32,32", "--batch", "3",
-                 "--weight-bits", "8", "--act-bits", "8", "--operators", "3=binary",
+                 "--weight-bits", "8", "--act-bits", "8", "--operators", "3=fp",
                  "-o", str(bad)]) == 2
-    assert "binary needs weight_bits == act_bits == 1" in capsys.readouterr().err
+    assert "fp needs weight_bits == act_bits, 16 or 32" in capsys.readouterr().err
     assert not bad.exists()
     x, _ = digits_images((3, 3, 32, 32))
     assert np.array_equal(trace.tensor(conv, "input"), quantize(x, 8)[0])
@@ -478,3 +505,311 @@ def test_cli_export_errors(model_file, tmp_path, capsys, args, message):
     assert err.startswith("accelsim: error: ") and err.count("\n") == 1, err
     assert message in err
     assert not (tmp_path / "e.npz").exists()
+
+
+# ---- folding on the right axis -------------------------------------------------------
+
+class _Seq3d(nn.Module):
+    """A linear on [N, T, C] (channels on the last axis), then ``tail``."""
+
+    def __init__(self, tail: str):
+        super().__init__()
+        self.tail = tail
+        self.fc = nn.Linear(8, 8 if tail == "bn" else 5)
+        self.bn = nn.BatchNorm1d(8)
+        self.register_buffer("per_t", torch.arange(6.0).reshape(6, 1))
+        self.register_buffer("per_k", torch.linspace(-1, 1, 5))
+        with torch.no_grad():
+            self.bn.running_mean.uniform_(-1, 1)
+            self.bn.running_var.uniform_(0.5, 2)
+
+    def forward(self, x):
+        y = self.fc(x)
+        if self.tail == "bn":       # BatchNorm1d on [N, T, K] normalizes T (axis 1), not K
+            return self.bn(y)
+        if self.tail == "per_t":    # a constant per position t: not a bias of the layer
+            return y + self.per_t
+        return y + self.per_k       # a constant per output channel: a bias
+
+
+@pytest.mark.parametrize("tail,shape", [("bn", (2, 8, 8)), ("per_t", (2, 6, 8)),
+                                        ("per_k", (2, 6, 8))])
+def test_linear_on_3d_input_folds_only_its_channel_axis(tmp_path, tail, shape):
+    torch.manual_seed(0)
+    model = _Seq3d(tail).eval()
+    x = torch.rand(*shape)
+    path = tmp_path / "l3.npz"
+    headers = export_trace(model, x, path)
+    entries, arrays = read_entries(path)
+    fc = entries["fc"]
+    with torch.no_grad():
+        y_fc, y = model.fc(x).numpy(), model(x).numpy()
+    d = dequantize_layer(fc, arrays)
+    recomputed = d["input"] @ d["weight"].T + d["bias"]
+    if tail == "per_k":  # folded: the layer computes the model's output
+        assert fc["fused"] == ["add"] and [h["kind"] for h in headers] == ["linear"]
+        want = y
+    else:  # the batch norm / add stays a layer of its own, after the linear
+        assert fc["fused"] == [] and [h["kind"] for h in headers] == [
+            "linear", "batch_norm" if tail == "bn" else "add"]
+        want = y_fc
+    assert np.abs(recomputed.reshape(want.shape) - want).max() <= 1e-3 * np.abs(want).max()
+    assert np.abs(d["output"].reshape(want.shape) - want).max() <= fc["output_scale"]
+
+
+def test_cli_export_per_position_constant(tmp_path, capsys):
+    (tmp_path / "l3models.py").write_text(
+        "import torch, torch.nn as nn\n"
+        "class B(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(8, 5)\n"
+        "        self.register_buffer('c', torch.arange(6.).reshape(6, 1))\n"
+        "    def forward(self, x):\n"
+        "        return self.fc(x) + self.c\n"
+        "def b():\n"
+        "    torch.manual_seed(0)\n"
+        "    return B()\n")
+    out = tmp_path / "x.npz"
+    assert main(["export", f"{tmp_path / 'l3models.py'}:b", "--input-shape", "2,6,8",
+                 "-o", str(out)]) == 0
+    assert "(2 layers, 1 MAC layers, input [2, 6, 8])" in capsys.readouterr().out
+    add = accelsim.read_trace(out).layers[1]
+    assert add.op == "add" and add.input_shapes == ((2, 6, 5),)
+
+
+# ---- ops with MACs the trace cannot simulate -------------------------------------------
+
+class _Unsupported(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.same = nn.Conv2d(4, 4, 2, padding="same")
+        self.c1 = nn.Conv1d(4, 6, 3, stride=2, padding=2, groups=2)
+        self.ct = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
+        self.c3 = nn.Conv3d(1, 2, 2)
+
+    def forward(self, x):                           # x [N, 4, 6, 6]
+        s = self.same(x)
+        c1 = self.c1(s.flatten(2))                   # [N, 6, 19]
+        ct = self.ct(s)                              # [N, 6, 12, 12]
+        c3 = self.c3(s.unsqueeze(1))                 # [N, 2, 3, 5, 5]
+        att = c1 @ c1.transpose(1, 2)                # matmul of two activations
+        b = torch.bmm(att, c1)
+        e = torch.einsum("nct,ndt->ncd", c1, c1)
+        return [ct, c3, b, e]
+
+
+def _ones_macs(module_or_fn, *shapes) -> int:
+    """MACs counted by running the op on all-ones tensors: every MAC adds exactly 1."""
+    with torch.no_grad():
+        if isinstance(module_or_fn, nn.Module):
+            m = module_or_fn
+            w = m.weight
+            fn = getattr(F, {nn.Conv1d: "conv1d", nn.Conv2d: "conv2d", nn.Conv3d: "conv3d",
+                             nn.ConvTranspose2d: "conv_transpose2d"}[type(m)])
+            x = torch.ones(shapes[0])
+            if isinstance(m, nn.ConvTranspose2d):
+                y = fn(x, torch.ones_like(w), None, m.stride, m.padding, m.output_padding,
+                       m.groups, m.dilation)
+            else:
+                pad = m.padding if m.padding != "same" else "same"
+                y = fn(x, torch.ones_like(w), None, m.stride, pad, m.dilation, m.groups)
+            return int(y.sum())
+        return int(module_or_fn(*[torch.ones(s) for s in shapes]).sum())
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+def test_ops_with_macs_record_them_and_the_report_says_so(tmp_path, capsys):
+    from accelsim.report.report import format_table, report_rows
+
+    torch.manual_seed(0)
+    model = _Unsupported().eval()
+    path = tmp_path / "u.npz"
+    by_name = {h["name"]: h for h in export_trace(model, torch.rand(2, 4, 6, 6), path)}
+    want = {"same": _ones_macs(model.same, (2, 4, 6, 6)),
+            "c1": _ones_macs(model.c1, (2, 4, 36)),
+            "ct": _ones_macs(model.ct, (2, 4, 6, 6)),
+            "c3": _ones_macs(model.c3, (2, 1, 4, 6, 6)),
+            "matmul": _ones_macs(torch.matmul, (2, 6, 19), (2, 19, 6)),
+            "bmm": _ones_macs(torch.bmm, (2, 6, 6), (2, 6, 19)),
+            "einsum": _ones_macs(lambda a, b: torch.einsum("nct,ndt->ncd", a, b),
+                                 (2, 6, 19), (2, 6, 19))}
+    assert {n: by_name[n].get("macs") for n in want} == want
+    assert by_name["ct"]["kind"] == "unsupported_conv_transpose2d"
+    assert by_name["c3"]["kind"] == "unsupported_conv3d"
+    assert "macs" not in by_name["permute"] and "macs" not in by_name["reshape"]
+
+    trace = accelsim.read_trace(path)
+    assert {lay.name: lay.op_macs for lay in trace.layers if lay.op_macs} == want
+    result = accelsim.run(accelsim.load_arch(EYERISS_YAML), trace)
+    rows = report_rows(result)
+    row = {r["name"]: r for r in rows}
+    assert row["ct"]["macs"] == want["ct"] and not row["ct"]["simulated"]
+    assert row["ct"]["reason"] == (
+        f"unsupported_conv_transpose2d is not simulated: {want['ct']:,} MACs not counted in "
+        "the totals (conv_transpose2d is not in the trace schema (conv2d, linear))")
+    assert row["matmul"]["reason"] == (f"matmul is not simulated: {want['matmul']:,} MACs not "
+                                       "counted in the totals")
+    assert row["permute"]["reason"] == "permute is not simulated (no MACs)"
+    assert row["total"]["macs"] == 0  # no MAC layer here: nothing simulated, none totalled
+    table = format_table(rows)
+    assert table.splitlines()[-1].endswith(f"MB of input+output, {sum(want.values()):,} MACs "
+                                           "not counted in the totals")
+    assert main(["run", str(EYERISS_YAML), str(path)]) == 0
+    assert f"{sum(want.values()):,} MACs not counted in the totals" in capsys.readouterr().out
+
+
+def test_io_bytes_count_every_input_and_output(tmp_path):
+    from accelsim.report.report import report_rows
+
+    class CatSplit(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 4, 1)
+
+        def forward(self, x):
+            y = self.conv(x)
+            a, b = y.chunk(2, dim=1)
+            return torch.cat([b, a, y], 1)
+
+    path = tmp_path / "c.npz"
+    heads = {h["name"]: h for h in export_trace(CatSplit().eval(), torch.rand(2, 2, 3, 3), path,
+                                                act_bits=8)}
+    assert heads["channel_split"]["input_shapes"] == [[2, 4, 3, 3]]
+    assert heads["channel_split"]["output_shapes"] == [[2, 2, 3, 3], [2, 2, 3, 3]]
+    assert heads["concat"]["input_shapes"] == [[2, 2, 3, 3], [2, 2, 3, 3], [2, 4, 3, 3]]
+    rows = {r["name"]: r for r in report_rows(
+        accelsim.run(accelsim.load_arch(EYERISS_YAML), accelsim.read_trace(path)))}
+    assert rows["channel_split"]["io_bytes"] == 72 + 72       # 8-bit: in 72 B, two halves of 36 B
+    assert rows["concat"]["io_bytes"] == 144 + 144       # 36 + 36 + 72 in, 144 out
+
+
+# ---- names ------------------------------------------------------------------------------
+
+def test_mac_op_takes_its_modules_name(tmp_path):
+    class Reflect(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")
+            self.c1 = nn.Conv1d(4, 4, 3, padding=1, padding_mode="circular")
+
+        def forward(self, x):
+            return self.c1(self.c(x).flatten(2))
+
+    torch.manual_seed(0)
+    headers = export_trace(Reflect().eval(), torch.rand(1, 3, 5, 5), tmp_path / "r.npz",
+                           weight_bits=8, act_bits=8, operators={"c": "shift"})
+    assert [(h["name"], h["kind"]) for h in headers] == [
+        ("c.pad", "pad"), ("c", "conv2d"), ("reshape", "reshape"), ("c1.pad", "pad"),
+        ("c1", "unsupported_conv1d")]
+    assert headers[1]["operator"] == "shift" and headers[1]["inputs"] == ["c.pad"]
+
+
+# ---- operators ----------------------------------------------------------------------------
+
+def _shift_codes(w: np.ndarray, scale) -> np.ndarray:
+    """The shift rule written out: zero below scale/2, else the nearest power in log2."""
+    s = np.broadcast_to(np.reshape(scale, (-1,) + (1,) * (w.ndim - 1)), w.shape)
+    out = np.zeros(w.shape)
+    for idx in np.ndindex(w.shape):
+        r = abs(w[idx]) / s[idx]
+        if r >= 0.5:
+            k = min(range(7), key=lambda e: abs(np.log2(r) - e))
+            out[idx] = np.sign(w[idx]) * 2 ** k
+    return out
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_operators_quantize_for_their_operator(net_and_input, tmp_path, per_channel):
+    net, x = net_and_input
+    ops = {"conv2": "shift", "conv3": "binary_weight", "fc1": "binary"}
+    path, plain = tmp_path / "ops.npz", tmp_path / "int.npz"
+    export_trace(net, x, path, weight_bits=8, act_bits=8, per_channel=per_channel,
+                 operators=ops)
+    export_trace(net, x, plain, weight_bits=8, act_bits=8, per_channel=per_channel)
+    entries, arrays = read_entries(path)
+    base, base_arrays = read_entries(plain)
+    widths = {n: (entries[n]["operator"], entries[n]["weight_bits"], entries[n]["act_bits"])
+              for n in entries if "operator" in entries[n]}
+    assert widths == {"conv1": ("int", 8, 8), "conv2": ("shift", 4, 8),
+                      "conv3": ("binary_weight", 1, 8), "fc1": ("binary", 1, 1),
+                      "fc2": ("int", 8, 8)}
+    f64 = lambda t: t.detach().double().numpy()  # noqa: E731
+    by_channel = lambda a: a.reshape(a.shape[0], -1)  # noqa: E731
+
+    # shift: signed powers of two or zero, the largest weight at the top exponent 2**6
+    e = entries["conv2"]
+    w, q = f64(net.conv2.weight), arrays[e["tensors"]["weight"]]
+    assert q.dtype == np.int8
+    assert set(np.unique(q)) <= {0, *(s * 2 ** k for s in (-1, 1) for k in range(7))}
+    top = by_channel(np.abs(w)).max(axis=1) if per_channel else np.abs(w).max()
+    assert np.allclose(e["weight_scale"], top / 64)
+    assert np.array_equal(q, _shift_codes(w, e["weight_scale"]))
+
+    # binary_weight: +-1 times the mean magnitude (XNOR-Net's alpha)
+    e = entries["conv3"]
+    w, q = f64(net.conv3.weight), arrays[e["tensors"]["weight"]]
+    assert np.array_equal(q, np.where(w >= 0, 1, -1))
+    alpha = by_channel(np.abs(w)).mean(axis=1) if per_channel else np.abs(w).mean()
+    assert np.allclose(e["weight_scale"], alpha)
+    assert e["tensors"]["input"] == base["conv3"]["tensors"]["input"]  # int inputs, shared
+
+    # binary: the signs of the input too, in the layer's own array, scale mean |x|
+    e = entries["fc1"]
+    _, ins = torch_outputs(net, x)
+    xin = ins["fc1"].astype(np.float64)
+    assert e["tensors"]["input"] == "fc1.input"
+    assert np.array_equal(arrays["fc1.input"], np.where(xin >= 0, 1, -1))
+    assert np.isclose(e["act_scale"], np.abs(xin).mean())
+    # the bias is at the accumulator's scale
+    d = dequantize_layer(e, arrays)
+    b_fold = d["bias"]
+    assert np.abs(b_fold - dequantize_layer(base["fc1"], base_arrays)["bias"]).max() <= \
+        np.max(e["act_scale"] * np.asarray(e["weight_scale"])) + \
+        np.max(base["fc1"]["act_scale"] * np.asarray(base["fc1"]["weight_scale"]))
+
+    # int layers are exactly what they are without operators
+    for name in ("conv1", "fc2"):
+        for role in ("input", "weight", "output"):
+            assert np.array_equal(arrays[entries[name]["tensors"][role]],
+                                  base_arrays[base[name]["tensors"][role]])
+    # and the widths are ones a reconfigurable core runs
+    result = accelsim.run(accelsim.load_arch(EYERISS_YAML.parent / "reconfigurable.yaml"),
+                          accelsim.read_trace(path))
+    assert all(r.simulated for r in result.layers if r.layer.is_mac)
+
+
+def test_shift_rule_edges():
+    from accelsim.bridge.quantize import quantize_shift, shift_exponents
+
+    assert [shift_exponents(b) for b in (2, 3, 4)] == [1, 3, 7]
+    # 4 bits: scale max/64; zero below half of 2**0, log2 rounding (sqrt 2 ~ 1.414)
+    q, s = quantize_shift(np.array([64.0, 0.49, 0.5, 0.70, 1.41, 1.42, -3.0, -90.0]), 4)
+    assert s == 90 / 64
+    q, s = quantize_shift(np.array([64.0, 0.49, 0.5, 0.70, 1.41, 1.42, -3.0]), 4)
+    assert s == 1.0 and q.tolist() == [64, 0, 1, 1, 1, 2, -4] and q.dtype == np.int8
+    q, s = quantize_shift(np.array([1.0, 0.3, -0.6, 0.2]), 2)  # 2 bits: ternary
+    assert s == 1.0 and q.tolist() == [1, 0, -1, 0]
+
+
+# ---- the CLI on an exported trace -----------------------------------------------------------
+
+def test_cli_runs_a_freshly_exported_digits_trace(model_file, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "digits.npz"
+    assert main(["export", f"{model_file}:make", "--input-shape", "2,3,32,32", "--data",
+                 "digits", "--weight-bits", "8", "--act-bits", "8", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["run", str(EYERISS_YAML), str(out)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["layer", "MACs", "cycles"]
+    assert [line.split()[0] for line in table[1:4]] == ["0", "3", "total"]
+    assert table[4].startswith("not simulated: 1 layers (flatten)")
+    report = tmp_path / "r.json"
+    assert main(["run", str(EYERISS_YAML), str(out), "--format", "json", "--out",
+                 str(report)]) == 0
+    data = json.loads(report.read_text())
+    conv = next(r for r in data["layers"] if r["name"] == "0")
+    assert conv["macs"] == 2 * 4 * 3 * 30 * 30 * 9 and conv["cycles"] > 0
+    assert data["trace"]["network"] == "make" and data["total"]["energy_pj"]["total"] > 0

@@ -215,3 +215,88 @@ def test_wrong_number_of_inputs(tmp_path):
     with pytest.raises(AccelsimError, match=r"helper\.onnx: the model has 1 inputs \(x\), "
                                             r"2 given"):
         import_onnx(src, [x, x], tmp_path / "h.npz")
+
+
+# ---- MAC-bearing ops the trace cannot simulate, and names of functional models -----------
+
+def _pairs(size_in, taps, size_out, stride, pad, transposed=False):
+    """(position, tap) pairs of one axis that touch no padding, counted one by one."""
+    if transposed:
+        return sum(1 for i in range(size_in) for t in range(taps)
+                   if 0 <= i * stride + t - pad < size_out)
+    return sum(1 for o in range(size_out) for t in range(taps)
+               if 0 <= o * stride + t - pad < size_in)
+
+
+def test_ops_with_macs_are_counted(tmp_path):
+    rng = np.random.default_rng(0)
+    nodes = [
+        helper.make_node("ConvTranspose", ["x", "wt"], ["ct"], name="/up/ConvTranspose",
+                         strides=[2, 2], pads=[1, 1, 1, 1]),           # [1, 3, 9, 9]
+        helper.make_node("Reshape", ["x", "shape"], ["x1"], name="/flat/Reshape"),
+        helper.make_node("Conv", ["x1", "w1d"], ["c1"], name="/c1/Conv", pads=[1, 1]),
+        helper.make_node("MatMul", ["x", "x"], ["mm"], name="/MatMul"),
+        helper.make_node("Einsum", ["x", "x"], ["es"], name="/Einsum", equation="nchw,nchw->nc"),
+    ]
+    graph = helper.make_graph(
+        nodes, "macs_net", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 5])],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None)
+         for o in ("ct", "c1", "mm", "es")],
+        initializer=[_init("wt", rng.standard_normal((2, 3, 3, 3))),
+                     _init("w1d", rng.standard_normal((4, 2, 3))),
+                     numpy_helper.from_array(np.array([1, 2, 25], np.int64), "shape")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    src = tmp_path / "macs.onnx"
+    onnx.save(model, str(src))
+    x = rng.random((1, 2, 5, 5)).astype(np.float32)
+    by_name = {h["name"]: h for h in import_onnx(src, x, tmp_path / "m.npz")}
+    assert by_name["up"]["kind"] == "unsupported_conv_transpose2d"
+    assert by_name["up"]["output_shape"] == [1, 3, 9, 9]
+    assert by_name["up"]["macs"] == 2 * 3 * _pairs(5, 3, 9, 2, 1, transposed=True) ** 2
+    assert by_name["c1"]["kind"] == "unsupported_conv1d"
+    assert by_name["c1"]["macs"] == 4 * 2 * _pairs(25, 3, 25, 1, 1)
+    assert by_name["matmul"]["macs"] == 2 * 5 * 5 * 5
+    assert by_name["einsum"]["macs"] == 2 * 5 * 5
+    layers = {lay.name: lay for lay in accelsim.read_trace(tmp_path / "m.npz").layers}
+    assert layers["up"].op_macs == by_name["up"]["macs"]
+    assert layers["matmul"].input_shapes == ((1, 2, 5, 5), (1, 2, 5, 5))
+
+
+@pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])
+def test_functional_model_layers_are_named_after_their_weights(exporter, tmp_path):
+    torch = pytest.importorskip("torch")
+    if exporter == "dynamo":
+        pytest.importorskip("onnxscript")
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    from accelsim.bridge.torch import export_trace
+
+    class Functional(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w1 = nn.Parameter(torch.randn(4, 1, 3, 3) * 0.3)
+            self.w2 = nn.Parameter(torch.randn(4, 4, 3, 3) * 0.3)
+            self.fw = nn.Parameter(torch.randn(5, 4) * 0.3)
+            self.fb = nn.Parameter(torch.randn(5) * 0.1)  # with a bias, a Gemm keeps fw
+            self.W = nn.Parameter(torch.randn(3, 5) * 0.3)
+
+        def forward(self, x):
+            y = F.relu(F.conv2d(x, self.w1, padding=1))
+            y = F.relu(F.conv2d(y, self.w2, padding=1)) + y
+            z = F.linear(F.adaptive_avg_pool2d(y, 1).flatten(1), self.fw, self.fb)
+            return z @ self.W.T  # the exporters fold W.T into a constant of their own name
+
+    torch.manual_seed(0)
+    net = Functional().eval()
+    x = torch.rand(2, 1, 6, 6)
+    path = tmp_path / "f.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (x,), str(path), dynamo=exporter == "dynamo", verbose=False)
+    got = import_onnx(path, x.numpy(), tmp_path / "o.npz")
+    want = export_trace(net, x, tmp_path / "t.npz")
+    mac = lambda hs: [h["name"] for h in hs if h["kind"] in ("conv2d", "linear")]  # noqa: E731
+    assert mac(want) == ["w1", "w2", "fw", "W"]
+    assert mac(got) == ["w1", "w2", "fw", "linear"]  # W.T is a folded constant: no name

@@ -63,6 +63,8 @@ def test_committed_trace_is_consistent_and_faithful(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_committed_trace_runs_on_eyeriss(name):
+    from accelsim.report.report import report_rows
+
     trace = accelsim.read_trace(WORKLOADS / f"{name}_digits.npz")
     result = accelsim.run(accelsim.load_arch(EYERISS_YAML), trace)
     simulated = [r for r in result.layers if r.simulated]
@@ -70,6 +72,47 @@ def test_committed_trace_runs_on_eyeriss(name):
     assert all(r.counts.cycles[0] > 0 for r in simulated)
     # after the first layer the inputs are ReLU (or pooled ReLU) outputs: sparse for real
     assert min(r.ifmap_density for r in simulated[1:]) < 0.9
+    # a non-MAC layer's bytes are all its inputs and outputs (16-bit)
+    rows = {r["name"]: r for r in report_rows(result)}
+    for lay in trace.layers:
+        if not lay.is_mac:
+            assert lay.input_shapes and lay.output_shapes, lay.name
+            elems = sum(int(np.prod(sh)) for sh in lay.input_shapes + lay.output_shapes)
+            assert rows[lay.name]["io_bytes"] == 2 * elems
+    if name == "shufflenet":  # two halves in, one whole out; one whole in, two halves out
+        half = 8 * 24 * 8 * 8 * 2  # [8, 24, 8, 8] at 16 bits
+        assert rows["stage2.0.concat"]["io_bytes"] == rows["stage2.1.channel_split"][
+            "io_bytes"] == 4 * half == 98304
+
+
+def test_non_mac_header_keys_are_read_and_checked(tmp_path):
+    from accelsim.errors import TraceError
+    from accelsim.workload.layer import layer_to_header
+    from accelsim.workload.trace import write_trace
+
+    def trace_with(**keys):
+        path = tmp_path / "t.npz"
+        layer = {"name": "cat", "kind": "concat", "input_shape": [1, 2, 3, 3],
+                 "output_shape": [1, 4, 3, 3], **keys}
+        write_trace(path, network="n", batch=1, layers=[layer], arrays={})
+        return path
+
+    old = accelsim.read_trace(trace_with()).layers[0]  # a trace from before the keys
+    assert (old.op_macs, old.input_shapes, old.output_shapes) == (0, (), ())
+    lay = accelsim.read_trace(trace_with(macs=7, input_shapes=[[1, 2, 3, 3], [1, 2, 3, 3]],
+                                         output_shapes=[[1, 4, 3, 3]])).layers[0]
+    assert lay.op_macs == 7 and lay.input_shapes == ((1, 2, 3, 3), (1, 2, 3, 3))
+    head = layer_to_header(lay)
+    assert head["macs"] == 7 and head["input_shapes"] == [[1, 2, 3, 3], [1, 2, 3, 3]]
+    for keys, message in (
+            ({"macs": -1}, r"layers\[0\]\(cat\)\.macs: must be >= 0 \(got -1\)"),
+            ({"macs": "many"}, r"layers\[0\]\(cat\)\.macs: must be an integer"),
+            ({"input_shapes": [[1, 2, 3, 3], "x"]},
+             r"\.input_shapes: must be a non-empty list of shapes \(lists of integers >= 0\)"),
+            ({"output_shapes": [[1, 2, 3, 3]]},
+             r"\.output_shapes: the first shape must be output_shape \[1, 4, 3, 3\]")):
+        with pytest.raises(TraceError, match=message):
+            accelsim.read_trace(trace_with(**keys))
 
 
 def test_workload_models_reproduce_the_committed_traces(tmp_path, monkeypatch):
@@ -122,6 +165,24 @@ def test_train_script_writes_trace_weights_and_metrics(tmp_path, monkeypatch, ca
     assert accelsim.read_trace(tmp_path / "squeezenet_digits.npz").batch == 2
     with np.load(tmp_path / "squeezenet_digits_weights.npz", allow_pickle=False) as npz:
         assert set(npz.files) == set(models.SqueezeNet().state_dict())
+
+
+def test_train_script_export_only_reexports_the_committed_weights(tmp_path, monkeypatch,
+                                                                 capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    monkeypatch.syspath_prepend(str(WORKLOADS))
+    import train
+
+    monkeypatch.setattr(train, "train", lambda *a: pytest.fail("--export-only trained"))
+    assert train.main(["lenet5", "--export-only", "--out-dir", str(tmp_path)]) == 0
+    assert "lenet5_digits_weights.npz" in capsys.readouterr().out
+    path = tmp_path / "lenet5_digits.npz"
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["lenet5"]
+    assert metrics == {"trace": path.name, "trace_bytes": path.stat().st_size, "batch": 8}
+    new, old = read_entries(path), read_entries(WORKLOADS / "lenet5_digits.npz")
+    assert list(new[0]) == list(old[0]) and set(new[1]) == set(old[1])
+    assert not (tmp_path / "lenet5_digits_weights.npz").exists()
 
 
 # ---- accelsim without torch, onnx, scikit-learn ----------------------------------------

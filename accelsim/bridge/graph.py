@@ -8,14 +8,19 @@ an activation, in execution order, with the op's actual output values (float)
 and, for MAC ops, their weights. :func:`build_trace` then
 
 1. **folds a bias add** (``x @ W.T + b``, ONNX ``MatMul`` + ``Add``: an ``add``
-   of a constant that is the same along every axis but the channel axis) into
-   the conv2d / linear before it, when it is that layer's only consumer; then
-   **folds batch norm** into the conv2d / linear that produces its input when
-   that output feeds nothing else: ``w' = w * g / sqrt(var + eps)`` per output
-   channel, ``b' = (b - mean) * g / sqrt(var + eps) + beta`` (Jacob et al.,
-   CVPR 2018, section 3.2; R. Krishnamoorthi, "Quantizing deep convolutional
-   networks for efficient inference: A whitepaper," arXiv:1806.08342, section
-   3.2). The layer's output is the batch norm's output.
+   of a constant that broadcasts to the layer's output without enlarging it and
+   is the same along every axis but the layer's output channel axis: axis 1 of
+   a conv2d output, the last axis of a linear output) into the conv2d / linear
+   before it, when it is that layer's only consumer; then **folds batch norm**
+   into the conv2d / linear that produces its input when that output feeds
+   nothing else and the layer's output channel axis is the axis batch norm
+   normalizes (axis 1): ``w' = w * g / sqrt(var + eps)`` per output channel,
+   ``b' = (b - mean) * g / sqrt(var + eps) + beta`` (Jacob et al., CVPR 2018,
+   section 3.2; R. Krishnamoorthi, "Quantizing deep convolutional networks for
+   efficient inference: A whitepaper," arXiv:1806.08342, section 3.2). The
+   layer's output is the batch norm's output. A linear on [N, T, C] has its
+   channels on the last axis while ``BatchNorm1d`` on [N, T, K] normalizes T:
+   that batch norm stays a layer of its own.
 2. **fuses a ReLU** that is the only consumer of a conv2d / linear (after its
    folded batch norm) or of an ``add`` into that layer as ``activation: relu``;
    the layer's output is then the post-ReLU tensor (the convention of
@@ -26,7 +31,9 @@ and, for MAC ops, their weights. :func:`build_trace` then
    permute, each feeding only the next) into one layer: ``flatten`` (to
    [N, rest]), ``channel_shuffle`` (a 4-d tensor permuted back into its own
    shape, the ShuffleNet idiom), ``reshape`` or ``permute``.
-4. **quantizes** (:mod:`.quantize`) and writes the header entries and arrays.
+4. **quantizes** (:mod:`.quantize`; a MAC layer given the operator ``shift``,
+   ``binary_weight`` or ``binary`` for that operator, at its widths) and
+   writes the header entries and arrays.
 
 What counts as a layer: every op that reads an activation (a tensor derived
 from the model's inputs) and returns a floating tensor. Ops on weights only
@@ -36,23 +43,38 @@ layers; ops returning no tensor (``x.size()``) are not layers; identity ops
 is the same data). Everything else that is not a MAC op becomes a non-MAC layer
 with its ``input_shape`` (the first activation input; a 0-d tensor is recorded
 as [1]) and ``output_shape`` (the first output: one half of a channel split),
-so nothing silently disappears.
+and ``input_shapes`` / ``output_shapes`` (every activation input and output,
+so that the bytes of a concat or split are all counted; constant operands are
+not activations and are not listed), so nothing silently disappears.
 
 Header keys this module adds to the schema of :mod:`accelsim.workload.layer`
-(the parser ignores them; documented here):
+(the parser ignores them unless said otherwise; documented here):
 
 - every layer: ``inputs``, the names of the layers producing its activation
   inputs, in argument order (``@input``, ``@input1``, ... for model inputs).
 - non-MAC layers: ``act_bits`` (the trace's activation width, so that their
-  bytes can be counted at the width the MAC layers use; the parser reads it
-  only for MAC layers today).
+  bytes are counted at the width the MAC layers use), ``input_shapes`` and
+  ``output_shapes`` (above), and ``macs`` when the op multiplies and
+  accumulates (a conv1d / conv3d, a transposed conv, a conv2d or linear the
+  schema cannot express, a product of two activations, a two-operand einsum):
+  its dense MACs for the whole batch, taps on padding excluded as for a MAC
+  layer (:func:`conv_macs`, :func:`matmul_macs`, :func:`einsum_macs`). The
+  parser reads these three and ``act_bits``; the report counts every input and
+  output in the layer's bytes and lists its MACs as not simulated.
 - MAC layers: ``act_scale`` (input), ``output_scale`` (float), ``weight_scale``
   (float, or a list with one per output channel), ``bias`` (array name, int64
   at scale ``act_scale * weight_scale``; absent when the layer has no bias),
   ``fused`` (names of the batch norm / ReLU ops folded into the layer).
-  Real value = integer * scale.
+  Real value = integer * scale. A ``binary`` layer's ``tensors.input`` is its
+  own ``<layer>.input`` array (the signs of its input) and ``act_scale`` that
+  array's scale.
 - a MAC op the trace schema cannot express (say, asymmetric padding) becomes a
   non-MAC layer of kind ``unsupported_<op>`` with ``unsupported``: the reason.
+
+Layer names: MAC layers are named first (each bridge names them after their
+weight), so a helper op of the same module (the ``pad`` of a conv with
+``padding_mode="reflect"``) never takes a MAC layer's name; repeats get
+``_1``, ``_2``.
 
 Array names: ``<layer>.weight``, ``<layer>.bias``, and one array per
 activation tensor named after its producer (``<layer>.output``, ``input``); a
@@ -68,7 +90,7 @@ from pathlib import Path
 import numpy as np
 
 from accelsim.errors import AccelsimError
-from accelsim.workload.layer import layer_from_header, OPERATORS
+from accelsim.workload.layer import layer_from_header, OPERATORS, valid_taps
 from accelsim.workload.trace import write_trace
 
 from accelsim.bridge import quantize as qz
@@ -154,9 +176,22 @@ def _only_consumer(graph: Graph, uses: dict[Value, int], v: Value, after: int,
     return None
 
 
-def _fold_bn(weight: np.ndarray, bias: np.ndarray | None, bn: dict) -> tuple:
+def _channel_axis(node: Node) -> int:
+    """The axis of a MAC op's output that holds its output channels."""
+    ndim = node.outputs[0].ndim
+    if node.op == "linear":
+        return ndim - 1  # x @ W.T: the last axis, whatever comes before it
+    return 1 if ndim == 4 else 0  # conv2d [N, K, P, Q], or unbatched [K, P, Q]
+
+
+def _fold_bn(weight: np.ndarray, bias: np.ndarray | None, bn: dict, axis: int) -> tuple | None:
+    """Weight and bias with batch norm folded in, or None if it does not fold.
+
+    Batch norm normalizes axis 1 of its input; it folds only when that is the
+    layer's output channel axis ``axis`` and it has one entry per channel.
+    """
     k = weight.shape[0]
-    if np.asarray(bn["mean"]).shape != (k,):
+    if axis != 1 or np.asarray(bn["mean"]).shape != (k,):
         return None
     inv = np.asarray(bn["gamma"], np.float64) / np.sqrt(np.asarray(bn["var"], np.float64)
                                                         + bn["eps"])
@@ -166,19 +201,79 @@ def _fold_bn(weight: np.ndarray, bias: np.ndarray | None, bn: dict) -> tuple:
     return w, b
 
 
-def _as_bias(const: np.ndarray, out: np.ndarray) -> np.ndarray | None:
-    """``const`` as a per-channel (axis 1) bias of ``out``, if that is what it is."""
+def _as_bias(const: np.ndarray, out: np.ndarray, axis: int) -> np.ndarray | None:
+    """``const`` as a per-channel bias (one value per entry of ``axis``) of ``out``, if it is.
+
+    It must broadcast to ``out``'s shape without enlarging it and be the same
+    along every other axis: a [T, 1] constant added to a linear's [N, T, K]
+    output varies along T, not along the channels K, and is no bias.
+    """
     const = np.asarray(const, np.float64)
-    if out.ndim < 2 or const.ndim > out.ndim:
+    if out.ndim < 1 or const.ndim > out.ndim:
         return None
     try:
-        full = np.broadcast_to(const, out.shape)
+        if np.broadcast_shapes(const.shape, out.shape) != out.shape:
+            return None
     except ValueError:
         return None
-    b = full[(0, slice(None)) + (0,) * (out.ndim - 2)]
-    shape = (1, -1) + (1,) * (out.ndim - 2)
+    full = np.broadcast_to(const, out.shape)
+    index = [0] * out.ndim
+    index[axis] = slice(None)
+    b = full[tuple(index)]
+    shape = [1] * out.ndim
+    shape[axis] = -1
     return b.copy() if np.array_equal(full, np.broadcast_to(b.reshape(shape), out.shape)) \
         else None
+
+
+def conv_macs(x_shape, w_shape, out_shape, *, stride, padding, dilation, groups: int,
+              transposed: bool = False) -> int:
+    """Dense MACs of an N-d convolution (or transposed convolution) for the whole batch.
+
+    ``x_shape`` is [N, C, *in], ``out_shape`` [N, K, *out], ``w_shape``
+    [K, C/groups, *kernel] (transposed: [C, K/groups, *kernel]); ``stride``,
+    ``padding`` (the padding before the first element) and ``dilation`` have
+    one entry per spatial axis. Taps on padding are excluded, as in
+    :attr:`accelsim.workload.layer.Layer.macs`: for a convolution the (output,
+    tap) pairs that read an input element, for a transposed convolution the
+    (input, tap) pairs that land on an output element (output position ``i *
+    stride + t * dilation - padding``, PyTorch's and ONNX's definition).
+    """
+    n, c, k = int(x_shape[0]), int(x_shape[1]), int(out_shape[1])
+    pairs = 1
+    for i, taps in enumerate(w_shape[2:]):
+        size_in, size_out = int(x_shape[2 + i]), int(out_shape[2 + i])
+        a, b = (size_out, size_in) if transposed else (size_in, size_out)
+        pairs *= int(valid_taps(a, int(taps), b, int(stride[i]), int(padding[i]),
+                                int(dilation[i])).sum())
+    per = c * (k // groups) if transposed else k * (c // groups)
+    return n * per * pairs
+
+
+def matmul_macs(a_shape, out_shape) -> int:
+    """MACs of ``a @ b`` (any batch dims): one per output element and contracted index."""
+    return int(np.prod(out_shape, dtype=np.int64)) * int(a_shape[-1] if len(a_shape) else 1)
+
+
+def einsum_macs(equation: str, shapes) -> int | None:
+    """MACs of a two-operand einsum: the product of every index's size; None if not that form.
+
+    Each output element sums the products over the contracted indices, so the
+    multiplies are the product of all index sizes (an index summed within one
+    operand only is counted too: an upper bound there). Ellipses and other
+    operand counts are not counted (None).
+    """
+    lhs = equation.replace(" ", "").split("->")[0]
+    terms = lhs.split(",")
+    if len(terms) != 2 or len(shapes) != 2 or "." in lhs:
+        return None
+    sizes: dict[str, int] = {}
+    for term, shape in zip(terms, shapes):
+        if len(term) != len(shape):
+            return None
+        for ch, d in zip(term, shape):
+            sizes[ch] = max(sizes.get(ch, 1), int(d))  # a size-1 index broadcasts
+    return int(np.prod(list(sizes.values()), dtype=np.int64))
 
 
 def _layout_kind(in_shape: tuple, out_shape: tuple, ops: list[str]) -> str:
@@ -203,17 +298,17 @@ def plan_layers(graph: Graph) -> list[_Plan]:
             plan.weight = np.asarray(node.attrs["weight"], np.float64)
             b = node.attrs.get("bias")
             plan.bias = None if b is None else np.asarray(b, np.float64)
-            last = i
+            last, axis = i, _channel_axis(node)
             j = _only_consumer(graph, uses, (i, 0), i, ("add",))
             if j is not None and "constant" in graph.nodes[j].attrs:
-                b = _as_bias(graph.nodes[j].attrs["constant"], node.outputs[0])
+                b = _as_bias(graph.nodes[j].attrs["constant"], node.outputs[0], axis)
                 if b is not None:
                     plan.bias = b if plan.bias is None else plan.bias + b
                     plan.fused.append(j)
                     last = j
             j = _only_consumer(graph, uses, (last, 0), last, ("batch_norm",))
             if j is not None:
-                folded = _fold_bn(plan.weight, plan.bias, graph.nodes[j].attrs)
+                folded = _fold_bn(plan.weight, plan.bias, graph.nodes[j].attrs, axis)
                 if folded is not None:
                     plan.weight, plan.bias = folded
                     plan.fused.append(j)
@@ -286,14 +381,15 @@ def build_trace(graph: Graph, *, weight_bits: int = 16, act_bits: int = 16,
         if node.op == "input":
             producer[(i, 0)] = "@input" + (str(n_inputs) if n_inputs else "")
             n_inputs += 1
-    names = []
-    for plan in plans:
-        node = graph.nodes[plan.node]
+    names: list[str] = [""] * len(plans)
+    # MAC layers first: a helper op of their module never takes their name
+    for idx in sorted(range(len(plans)), key=lambda i: plans[i].weight is None):
+        node = graph.nodes[plans[idx].node]
         base = node.name
         if "scope" in node.attrs:
-            base = ".".join(p for p in (node.attrs["scope"], plan.kind) if p)
-        name = _unique(base, used)
-        names.append(name)
+            base = ".".join(p for p in (node.attrs["scope"], plans[idx].kind) if p)
+        names[idx] = _unique(base, used)
+    for name, plan in zip(names, plans):
         for j, v in enumerate(plan.outputs):
             producer[v] = name if len(plan.outputs) == 1 else f"{name}.{j}"
 
@@ -337,7 +433,11 @@ def build_trace(graph: Graph, *, weight_bits: int = 16, act_bits: int = 16,
             unsupported = node.attrs.get("unsupported")
             kind = f"unsupported_{plan.kind}" if unsupported else plan.kind
             head.update(kind=kind, input_shape=_shape(first_in), output_shape=_shape(out_val),
+                        input_shapes=[_shape(graph.value(v)) for v in plan.inputs],
+                        output_shapes=[_shape(graph.value(v)) for v in plan.outputs],
                         act_bits=act_bits, inputs=inputs)
+            if node.attrs.get("macs") is not None:
+                head["macs"] = int(node.attrs["macs"])
             if plan.activation != "none":
                 head["activation"] = plan.activation
             if unsupported:
@@ -346,10 +446,22 @@ def build_trace(graph: Graph, *, weight_bits: int = 16, act_bits: int = 16,
                 head["fused"] = [graph.nodes[j].name for j in plan.fused]
             headers.append(head)
             continue
-        x_key, xq, xs = act_array(plan.inputs[0])
+        operator = operators.get(name, "int")
+        wbits, abits = qz.operator_widths(operator, weight_bits, act_bits)
+        if operator == "binary":  # 1-bit inputs: the layer's own array (module quantize)
+            xq, xs = qz.quantize_binary(graph.value(plan.inputs[0]))
+            x_key, xs = f"{name}.input", float(xs)
+            arrays[x_key] = xq
+        else:
+            x_key, xq, xs = act_array(plan.inputs[0])
         y_key, yq, ys = act_array(plan.outputs[0])
         w = plan.weight
-        wq, ws = qz.quantize(w, weight_bits, per_channel=per_channel)
+        if operator == "shift":
+            wq, ws = qz.quantize_shift(w, wbits, per_channel=per_channel)
+        elif operator in ("binary", "binary_weight"):
+            wq, ws = qz.quantize_binary(w, per_channel=per_channel)
+        else:
+            wq, ws = qz.quantize(w, weight_bits, per_channel=per_channel)
         arrays[f"{name}.weight"] = wq
         k = w.shape[0]
         if plan.kind == "linear":
@@ -367,8 +479,8 @@ def build_trace(graph: Graph, *, weight_bits: int = 16, act_bits: int = 16,
                         kernel=[int(w.shape[2]), int(w.shape[3])], stride=_pair(a["stride"]),
                         padding=_pair(a["padding"]), dilation=_pair(a["dilation"]),
                         groups=int(a["groups"]))
-        head.update(weight_bits=weight_bits, act_bits=act_bits,
-                    operator=operators.get(name, "int"), activation=plan.activation,
+        head.update(weight_bits=wbits, act_bits=abits, operator=operator,
+                    activation=plan.activation,
                     tensors={"input": x_key, "weight": f"{name}.weight", "output": y_key},
                     act_scale=xs, output_scale=ys,
                     weight_scale=ws.tolist() if per_channel else float(ws))
@@ -433,4 +545,4 @@ def dequantize_layer(entry: dict, arrays: dict[str, np.ndarray]) -> dict[str, np
 
 
 __all__ = ["Graph", "Node", "Value", "build_trace", "plan_layers", "write_graph", "MAC_OPS",
-           "read_entries", "dequantize_layer"]
+           "read_entries", "dequantize_layer", "conv_macs", "matmul_macs", "einsum_macs"]

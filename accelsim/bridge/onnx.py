@@ -15,10 +15,14 @@ Mapping of ONNX ops:
 
 - ``Conv`` (2-d kernel, constant weight) -> conv2d; explicit ``pads`` must be
   symmetric (begin == end), ``auto_pad`` SAME_* only when the total padding is
-  even; otherwise the node is listed as ``unsupported_conv2d``.
+  even; otherwise the node is listed as ``unsupported_conv2d`` (a 1-d or 3-d
+  kernel: ``unsupported_conv1d`` / ``unsupported_conv3d``), and
+  ``ConvTranspose`` as ``unsupported_conv_transpose<n>d``, each with the MACs
+  it performs (header key ``macs``, :mod:`accelsim.bridge.graph`).
 - ``Gemm`` (``transA`` = 0, constant B, 1-d or [1, K] C) and ``MatMul`` with a
   constant 2-d right operand -> linear (``alpha`` and ``beta`` folded into the
-  weight and bias). A ``MatMul`` of two activations is listed as ``matmul``.
+  weight and bias). A ``MatMul`` of two activations is listed as ``matmul``,
+  a two-operand ``Einsum`` as ``einsum``, with their MACs.
 - ``BatchNormalization`` -> folded into the Conv/Gemm before it when it is that
   layer's only consumer (the PyTorch exporter usually folds it already).
 - ``Relu`` -> fused; ``Clip`` to [0, 6] -> ``relu6``; ``Identity`` and
@@ -36,11 +40,17 @@ of an activation) are not layers. Control flow (``If``, ``Loop``) is listed as
 one non-MAC layer; its subgraph's tensors are not captured.
 
 Layer names: the weight initializer's name without ``.weight`` when it has
-that suffix (``fc.weight`` -> ``fc``); else, for PyTorch-exported names such as
-``/layer1/layer1.0/conv1/Conv``, the module path (``layer1.0.conv1``) when
-the node is the only op (for Conv/Gemm/MatMul: the only MAC op) of that
-module, or ``<module path>.<kind>``; else the node's name (without the
-``node_`` prefix of the ``torch.export``-based exporter), or its kind.
+that suffix (``fc.weight`` -> ``fc``); else, when the node carries a module
+path (the TorchScript exporter's names such as ``/layer1/layer1.0/conv1/Conv``
+give ``layer1.0.conv1``; the ``torch.export``-based exporter's
+``pkg.torch.onnx.name_scopes`` metadata gives the same), that path when the
+node is the only op (for Conv/Gemm/MatMul: the only MAC op) of that module,
+or ``<module path>.<kind>``; else, for a MAC node of a functional model (no
+module around it), its weight initializer's name when it is meaningful (a
+parameter's name such as ``w1``, not a generated one: ``onnx::MatMul_36``,
+``val_8``, or a constant the exporter folded from an op such as
+``permute``); else the layer's kind (a node at the model's top level), or the
+node's name (without the ``node_`` prefix), or its kind.
 
 Models from PyTorch's TorchScript exporter (``torch.onnx.export(...,
 dynamo=False)``) and from its ``torch.export``-based exporter (the default,
@@ -49,11 +59,14 @@ which needs the onnxscript package) both import.
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import numpy as np
 
-from accelsim.bridge.graph import Graph, Node, Value, write_graph
+from accelsim.bridge.graph import (Graph, Node, Value, conv_macs, einsum_macs, matmul_macs,
+                                   write_graph)
 from accelsim.bridge.quantize import check_bits
 from accelsim.errors import AccelsimError
 
@@ -81,6 +94,32 @@ def _scope(name: str) -> str:
     return out
 
 
+def _metadata(node, key: str) -> str | None:
+    return next((p.value for p in node.metadata_props if p.key == key), None)
+
+
+def _node_scope(node) -> str | None:
+    """The module path of a node ("" at the model's top level), None if it says nothing.
+
+    TorchScript exporter: the node's name (:func:`_scope`); ``torch.export``
+    exporter: the ``pkg.torch.onnx.name_scopes`` metadata, a list of the module
+    paths around the op and the op's own name last (``['', 'head', 'head.0',
+    'conv2d_2']``).
+    """
+    if "/" in node.name:
+        return _scope(node.name)
+    text = _metadata(node, "pkg.torch.onnx.name_scopes")
+    if text is None:
+        return None
+    try:
+        scopes = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+    if not isinstance(scopes, list) or not all(isinstance(x, str) for x in scopes):
+        return None
+    return scopes[-2] if len(scopes) >= 3 else ""
+
+
 class _Importer:
     def __init__(self, model, results: dict[str, np.ndarray], input_names: list[str],
                  output_names: list[str]):
@@ -92,25 +131,37 @@ class _Importer:
         self.consts = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
         self.graph = Graph()
         self.values: dict[str, Value] = {}
-        scopes = [_scope(n.name) for n in model.graph.node if "/" in n.name]
-        self.scope_count = {s: scopes.count(s) for s in set(scopes)}
-        macs = [_scope(n.name) for n in model.graph.node
-                if "/" in n.name and n.op_type in _MAC_TYPES]
-        self.mac_count = {s: macs.count(s) for s in set(macs)}
+        in_scope = [(n, _node_scope(n)) for n in model.graph.node]
+        scopes = [sc for _, sc in in_scope if sc is not None]
+        self.scope_count = {sc: scopes.count(sc) for sc in set(scopes)}
+        macs = [sc for n, sc in in_scope if sc is not None and n.op_type in _MAC_TYPES]
+        self.mac_count = {sc: macs.count(sc) for sc in set(macs)}
         for name in input_names:
             idx = self.graph.add(Node(op="input", name="input", inputs=[],
                                       outputs=[results[name]]))
             self.values[name] = (idx, 0)
 
+    def _meaningful(self, weight: str, node) -> bool:
+        """Whether an initializer's name is a parameter's, worth naming a layer after."""
+        if weight not in self.consts or weight.startswith("onnx::") \
+                or re.fullmatch(r"val_\d+", weight):
+            return False
+        fx = _metadata(node, "pkg.torch.onnx.fx_node")  # torch.export: %p_w1 is parameter w1,
+        return not (fx and re.search(rf"%{re.escape(weight)}\b", fx))  # %permute an op output
+
     def _name(self, node, kind: str, weight: str | None = None) -> tuple[str, dict]:
         if weight and weight.endswith(".weight"):
             return weight[: -len(".weight")], {}
-        if "/" in node.name:
-            scope = _scope(node.name)
+        scope = _node_scope(node)
+        if scope:
             alone = (self.mac_count if node.op_type in _MAC_TYPES else self.scope_count)
-            if scope and alone.get(scope) == 1:
+            if alone.get(scope) == 1:
                 return scope, {}
-            return (f"{scope}.{kind}" if scope else kind), {"scope": scope}
+            return f"{scope}.{kind}", {"scope": scope}
+        if weight and self._meaningful(weight, node):
+            return weight, {}
+        if scope == "":
+            return kind, {"scope": ""}
         if node.name.startswith("node_"):  # the torch.export-based exporter's names
             return node.name[len("node_"):], {}
         return (node.name, {}) if node.name else (kind, {"scope": ""})
@@ -142,6 +193,8 @@ class _Importer:
                 self.values[node.output[0]] = self.values[acts[0]]
             elif op == "Conv":
                 self._conv(node, acts)
+            elif op == "ConvTranspose":
+                self._conv_transpose(node, acts)
             elif op in ("Gemm", "MatMul"):
                 self._linear(node, acts)
             elif op == "BatchNormalization":
@@ -159,6 +212,11 @@ class _Importer:
                     hi = self._const(ins[2]) if ins[2] else a.get("max")
                     if lo is not None and hi is not None and float(lo) == 0 and float(hi) == 6:
                         kind = "relu6"
+                elif op == "Einsum":
+                    shapes = [self.results[i].shape for i in node.input if i in self.results]
+                    macs = einsum_macs(_text(_attrs(node).get("equation", "")), shapes)
+                    if macs is not None:
+                        attrs["macs"] = macs
                 elif op == "Split":
                     outs = [self.results.get(o) for o in node.output]
                     axis = _attrs(node).get("axis", 0)
@@ -169,38 +227,74 @@ class _Importer:
         self.graph.outputs = [self.values[o] for o in self.output_names if o in self.values]
         return self.graph
 
-    def _conv(self, node, acts) -> None:
+    def _conv_geometry(self, node, w_shape, transposed: bool = False):
+        """``(strides, dilations, pads)`` of a Conv / ConvTranspose, pads as [begins, ends]."""
         a = _attrs(node)
+        spatial = len(w_shape) - 2
+        strides = list(a.get("strides", [1] * spatial))
+        dil = list(a.get("dilations", [1] * spatial))
+        auto = _text(a.get("auto_pad", "NOTSET"))
+        if auto in ("SAME_UPPER", "SAME_LOWER") and not transposed:
+            size = self.results[node.input[0]].shape[2:]
+            totals = [max((-(-n // s) - 1) * s + (kk - 1) * d + 1 - n, 0)
+                      for n, s, kk, d in zip(size, strides, w_shape[2:], dil)]
+            small = [t // 2 for t in totals]
+            big = [t - t // 2 for t in totals]
+            pads = small + big if auto == "SAME_UPPER" else big + small
+        elif auto == "VALID":
+            pads = [0] * (2 * spatial)
+        else:
+            pads = list(a.get("pads", [0] * (2 * spatial)))
+        return strides, dil, pads
+
+    def _conv_macs(self, node, w_shape, transposed: bool = False) -> int | None:
+        x = self.results.get(node.input[0])
+        y = self.results.get(node.output[0])
+        if x is None or y is None or x.ndim != len(w_shape):
+            return None
+        strides, dil, pads = self._conv_geometry(node, w_shape, transposed)
+        spatial = len(w_shape) - 2
+        if transposed and _text(_attrs(node).get("auto_pad", "NOTSET")) in ("SAME_UPPER",
+                                                                           "SAME_LOWER"):
+            return None  # the begin padding follows from the output size: not derived here
+        return conv_macs(x.shape, w_shape, y.shape, stride=strides, padding=pads[:spatial],
+                         dilation=dil, groups=int(_attrs(node).get("group", 1)),
+                         transposed=transposed)
+
+    def _conv_transpose(self, node, acts) -> None:
+        w = self._const(node.input[1]) if len(node.input) > 1 else None
+        if w is None:
+            w = self.results.get(node.input[1]) if len(node.input) > 1 else None
+        kind = f"conv_transpose{w.ndim - 2}d" if w is not None else "conv_transpose"
+        attrs = {"unsupported": f"{kind} is not in the trace schema (conv2d, linear)"}
+        if w is not None:
+            attrs["macs"] = self._conv_macs(node, w.shape, transposed=True)
+        self._add(node, kind, self._name(node, kind, node.input[1]), acts, attrs)
+
+    def _conv(self, node, acts) -> None:
         x_name, w_name = node.input[0], node.input[1]
         w = self._const(w_name)
         b = self._const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
-        name = self._name(node, "conv2d", w_name)
+        w_any = w if w is not None else self.results.get(w_name)
+        kind = f"conv{w_any.ndim - 2}d" if w_any is not None and w_any.ndim != 4 else "conv2d"
+        name = self._name(node, kind, w_name)
         why = None
-        if w is None or acts != [x_name] or w.ndim != 4:
+        if kind != "conv2d":
+            why = f"{kind} is not in the trace schema (conv2d, linear)"
+        elif w is None or acts != [x_name]:
             why = "only a 2-d conv of one activation with a constant weight is modeled"
         if why is None:
-            k = w.shape[2:]
-            strides = list(a.get("strides", [1, 1]))
-            dil = list(a.get("dilations", [1, 1]))
-            auto = a.get("auto_pad", b"NOTSET")
-            auto = auto.decode() if isinstance(auto, bytes) else auto
-            if auto in ("SAME_UPPER", "SAME_LOWER"):
-                size = self.results[x_name].shape[2:]
-                totals = [max((-(-n // s) - 1) * s + (kk - 1) * d + 1 - n, 0)
-                          for n, s, kk, d in zip(size, strides, k, dil)]
-                pads = [t // 2 for t in totals] + [t - t // 2 for t in totals]
-            elif auto == "VALID":
-                pads = [0, 0, 0, 0]
-            else:
-                pads = list(a.get("pads", [0, 0, 0, 0]))
+            strides, dil, pads = self._conv_geometry(node, w.shape)
             if pads[:2] != pads[2:]:
                 why = f"padding {pads} (begin, end) is asymmetric"
         if why:
-            self._add(node, "conv2d", name, acts, {"unsupported": why})
+            self._add(node, kind, name, acts, {
+                "unsupported": why,
+                "macs": None if w_any is None else self._conv_macs(node, w_any.shape)})
             return
         self._add(node, "conv2d", name, [x_name], {
             "weight": w, "bias": b, "stride": strides, "padding": pads[:2], "dilation": dil,
-            "groups": int(a.get("group", 1)), "param": w_name})
+            "groups": int(_attrs(node).get("group", 1)), "param": w_name})
 
     def _linear(self, node, acts) -> None:
         a = _attrs(node)
@@ -218,8 +312,13 @@ class _Importer:
                 b = b.reshape(-1)
         elif ok:
             w = w.T
-        if not ok:
-            self._add(node, kind, self._name(node, kind), acts)
+        if not ok:  # a product of activations, or a form the schema cannot hold
+            x, y = self.results.get(x_name), self.results.get(node.output[0])
+            macs = None
+            if x is not None and y is not None and x.ndim >= 1:
+                transposed = node.op_type == "Gemm" and a.get("transA", 0)
+                macs = matmul_macs(x.shape[::-1] if transposed else x.shape, y.shape)
+            self._add(node, kind, self._name(node, kind), acts, {"macs": macs})
             return
         self._add(node, "linear", self._name(node, "linear", w_name), [x_name],
                   {"weight": w, "bias": b, "param": w_name})
@@ -237,6 +336,10 @@ class _Importer:
         self._add(node, "batch_norm", name, acts, {"gamma": gamma, "beta": beta, "mean": mean,
                                                    "var": var,
                                                    "eps": float(a.get("epsilon", 1e-5))})
+
+
+def _text(v) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def capture(model_path: str | Path, inputs) -> Graph:

@@ -29,10 +29,15 @@ Limits (what the mode cannot see or this module does not model):
 - conv2d (any stride, padding, dilation, groups) and linear are MAC layers, and
   so is ``x @ W`` / ``torch.mm`` / ``torch.addmm`` with a constant 2-d right
   operand (a linear with weight ``W.T``). Conv1d/3d, transposed convs and
-  products of two activations (attention) are listed as non-MAC layers
-  (``unsupported_<op>`` for the convs);
-- batch norm must run in inference mode (running statistics): a model in
-  training mode is refused;
+  products of two activations (``matmul``, ``bmm``, ``baddbmm``, two-operand
+  ``einsum``: attention) are listed as non-MAC layers (``unsupported_<op>``
+  for the convs) with the MACs they perform (header key ``macs``, see
+  :mod:`accelsim.bridge.graph`), so the report can say what is not simulated;
+- batch norm folds when it runs with running statistics (inference); a model
+  in training mode is refused. A batch norm without running statistics
+  (``track_running_stats=False``) or called with ``training=True`` normalizes
+  with the statistics of each batch: it cannot be folded and is listed as a
+  non-MAC layer ``unsupported_batch_norm`` saying so;
 - the trace schema has no bias and no asymmetric padding: the bias is stored
   beside the layer (see :mod:`accelsim.bridge.graph`), and ``padding='same'``
   with an even effective kernel makes the conv ``unsupported_conv2d``.
@@ -41,6 +46,10 @@ Layer names: a MAC layer is named after its weight's parameter name without
 ``.weight`` (``features.0``, or ``conv1`` for a parameter called ``conv1``);
 another op is named after the leaf module that ran it (``pool1``), or else
 ``<enclosing module>.<kind>`` (``layer1.0.add``); repeats get ``_1``, ``_2``.
+When a leaf module runs several ops and one of them performs MACs (a conv
+with ``padding_mode="reflect"`` pads, then convolves), that op takes the
+module's name and the others ``<module>.<kind>`` (``c.pad``), so that
+``--operators c=shift`` names the conv.
 """
 
 from __future__ import annotations
@@ -52,7 +61,8 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
-from accelsim.bridge.graph import Graph, Node, Value, write_graph
+from accelsim.bridge.graph import (MAC_OPS, Graph, Node, Value, conv_macs, einsum_macs,
+                                   matmul_macs, write_graph)
 from accelsim.bridge.quantize import check_bits
 from accelsim.errors import AccelsimError
 
@@ -70,6 +80,15 @@ _KINDS = {"max_pool2d": "maxpool", "max_pool2d_with_indices": "maxpool",
           "floordiv": "div", "relu6": "relu6", "conv1d": "conv1d", "conv3d": "conv3d"}
 _CONV_ARGS = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
 _CONV_DEFAULTS = {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1}
+_CONVT_ARGS = ("input", "weight", "bias", "stride", "padding", "output_padding", "groups",
+               "dilation")
+_CONVT_DEFAULTS = {"bias": None, "stride": 1, "padding": 0, "output_padding": 0, "groups": 1,
+                   "dilation": 1}
+_PRODUCT_ARG = {"linear": "input", "matmul": "input", "mm": "input", "bmm": "input",
+                "addmm": "mat1", "baddbmm": "batch1"}
+_PRODUCT_ARGS = {"linear": ("input", "weight"), "matmul": ("input", "other"),
+                 "mm": ("input", "mat2"), "bmm": ("input", "mat2"),
+                 "addmm": ("input", "mat1", "mat2"), "baddbmm": ("input", "batch1", "batch2")}
 _F_BN_ARGS = ("input", "running_mean", "running_var", "weight", "bias", "training",
               "momentum", "eps")
 _ATEN_BN_ARGS = ("input", "weight", "bias", "running_mean", "running_var", "training",
@@ -109,6 +128,57 @@ def _pair(v) -> tuple[int, int]:
     if isinstance(v, (list, tuple)):
         return (int(v[0]), int(v[1])) if len(v) == 2 else (int(v[0]), int(v[0]))
     return int(v), int(v)
+
+
+def _ntuple(v, n: int) -> list[int]:
+    if isinstance(v, (list, tuple)):
+        return [int(x) for x in v] if len(v) == n else [int(v[0])] * n
+    return [int(v)] * n
+
+
+def _conv_macs(kind: str, args, kwargs, out: torch.Tensor) -> int:
+    """MACs of a conv1d/2d/3d or conv_transpose call (:func:`accelsim.bridge.graph.conv_macs`)."""
+    transposed = kind.startswith("conv_transpose")
+    a = _bind(args, kwargs, *((_CONVT_ARGS, _CONVT_DEFAULTS) if transposed
+                              else (_CONV_ARGS, _CONV_DEFAULTS)))
+    x, w = a["input"], a["weight"]
+    spatial = w.dim() - 2
+    x_shape, out_shape = list(x.shape), list(out.shape)
+    if x.dim() == spatial + 1:  # unbatched [C, *in]
+        x_shape, out_shape = [1, *x_shape], [1, *out_shape]
+    dilation = _ntuple(a["dilation"], spatial)
+    pad = a["padding"]
+    if isinstance(pad, str):  # 'same' pads total // 2 before, as PyTorch does
+        pad = [0] * spatial if pad == "valid" else \
+            [d * (k - 1) // 2 for d, k in zip(dilation, w.shape[2:])]
+    return conv_macs(x_shape, list(w.shape), out_shape, stride=_ntuple(a["stride"], spatial),
+                     padding=_ntuple(pad, spatial), dilation=dilation,
+                     groups=int(a["groups"]), transposed=transposed)
+
+
+def _op_macs(kind: str, args, kwargs, outs: list[torch.Tensor]) -> int | None:
+    """MACs an op performs, for the ops recorded as non-MAC layers that have them.
+
+    None when the op has none, or when its arguments are not in a form read here
+    (the layer is then recorded without ``macs``: unknown, not zero).
+    """
+    try:
+        return _count_macs(kind, args, kwargs, outs) if outs else None
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+        return None
+
+
+def _count_macs(kind: str, args, kwargs, outs: list[torch.Tensor]) -> int | None:
+    if kind in ("conv1d", "conv2d", "conv3d") or kind.startswith("conv_transpose"):
+        return _conv_macs(kind, args, kwargs, outs[0])
+    if kind in _PRODUCT_ARG:
+        a = _bind(args, kwargs, _PRODUCT_ARGS[kind], {})
+        x = a.get(_PRODUCT_ARG[kind])
+        return matmul_macs(tuple(x.shape), tuple(outs[0].shape)) \
+            if isinstance(x, torch.Tensor) else None
+    if kind == "einsum" and args and isinstance(args[0], str):
+        return einsum_macs(args[0], [tuple(t.shape) for t in _tensors(args[1:])])
+    return None
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -221,6 +291,9 @@ class _Capture(TorchFunctionMode):
                 attrs["constant"] = _np(const[0])
         if kind in ("conv1d", "conv3d") or kind.startswith("conv_transpose"):
             attrs["unsupported"] = f"{kind} is not in the trace schema (conv2d, linear)"
+        macs = _op_macs(kind, args, kwargs, outs)
+        if macs is not None:
+            attrs["macs"] = macs
         self._record(kind, self._name(kind), acts, outs, attrs)
 
     def _conv(self, args, kwargs, acts, outs) -> None:
@@ -242,7 +315,8 @@ class _Capture(TorchFunctionMode):
             why = "the weight is computed from the input" if self._is_act(w) else \
                 "only the input may be an activation"
         if why:
-            self._record("conv2d", name, acts, outs, {"unsupported": why})
+            self._record("conv2d", name, acts, outs, {
+                "unsupported": why, "macs": _op_macs("conv2d", args, kwargs, outs)})
             return
         self._record("conv2d", name, [x], outs, {
             "weight": _np(w), "bias": None if b is None else _np(b), "stride": stride,
@@ -264,7 +338,8 @@ class _Capture(TorchFunctionMode):
             and w_arg.dim() == 2 and not self._is_act(w_arg) \
             and (b is None or not self._is_act(b))
         if not ok:  # a product of activations, or a form the schema cannot hold
-            self._record(kind, self._name(kind), acts, outs)
+            self._record(kind, self._name(kind), acts, outs,
+                         {"macs": _op_macs(kind, args, kwargs, outs)})
             return
         w = w_arg if kind == "linear" else w_arg.t()  # x @ W is a linear of weight W.T
         param = self._param_name(w_arg)
@@ -279,8 +354,12 @@ class _Capture(TorchFunctionMode):
                                         "eps": 1e-5})
         name = self._name("batch_norm")
         if a["training"] or a["running_mean"] is None:
-            raise AccelsimError(f"batch norm {name[0]!r} uses batch statistics (training "
-                                "mode); call model.eval() before exporting")
+            why = ("has no running statistics (track_running_stats=False)"
+                   if a["running_mean"] is None else "is called with training=True")
+            self._record("batch_norm", name, acts, outs, {
+                "unsupported": f"{why}: it normalizes with the statistics of each batch, "
+                               "so it cannot be folded into the layer before it"})
+            return
         mean = _np(a["running_mean"]).astype(np.float64)
         k = mean.shape[0]
         gamma = np.ones(k) if a["weight"] is None else _np(a["weight"])
@@ -288,6 +367,21 @@ class _Capture(TorchFunctionMode):
         self._record("batch_norm", name, [a["input"]], outs, {
             "mean": mean, "var": _np(a["running_var"]), "gamma": gamma, "beta": beta,
             "eps": float(a["eps"])})
+
+    @staticmethod
+    def _name_in_leaf(owner: str, nodes: list[Node]) -> None:
+        """Of several ops a leaf module ran, the one with MACs takes the module's name."""
+        main = [n for n in nodes if (n.op in MAC_OPS and "weight" in n.attrs)
+                or n.attrs.get("macs")]
+        if len(main) != 1 or not owner:
+            return
+        for n in nodes:
+            if n is main[0]:
+                if "scope" in n.attrs and "weight" not in n.attrs:
+                    n.name = owner
+                    del n.attrs["scope"]
+            elif n.name == owner:  # it ran first and took the module's name
+                n.name, n.attrs["scope"] = f"{owner}.{n.op}", owner
 
     # ---- module hooks --------------------------------------------------------------
     def pre_hook(self, name: str, leaf: bool):
@@ -298,6 +392,8 @@ class _Capture(TorchFunctionMode):
     def post_hook(self, name: str, leaf: bool):
         def hook(module, args, output):
             _, _, start = self.stack.pop()
+            if leaf and len(self.graph.nodes) > start + 1:
+                self._name_in_leaf(name, self.graph.nodes[start:])
             if not leaf or len(self.graph.nodes) != start:
                 return
             acts = [t for t in _tensors(args) if self._is_act(t)]
@@ -378,7 +474,9 @@ def export_trace(model: torch.nn.Module, inputs, path: str | Path, *, weight_bit
         (symmetric quantization, see :mod:`accelsim.bridge.quantize`).
     operators:
         Layer name -> operator (one of :data:`accelsim.workload.layer.OPERATORS`),
-        recorded as that MAC layer's ``operator``; others are ``int``.
+        recorded as that MAC layer's ``operator``; others are ``int``. A
+        ``shift``, ``binary_weight`` or ``binary`` layer is quantized for its
+        operator, at its widths (see :mod:`accelsim.bridge.quantize`).
     per_channel:
         Quantize weights with one scale per output channel instead of per tensor.
     network:

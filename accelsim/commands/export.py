@@ -36,12 +36,17 @@ def add_quant_arguments(p) -> None:
     p.add_argument("--batch", type=int, default=None, help="batch size (replaces the "
                                                            "first entry of --input-shape)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
-    p.add_argument("--weight-bits", type=int, default=16)
-    p.add_argument("--act-bits", type=int, default=16)
+    p.add_argument("--weight-bits", type=int, default=16,
+                   help="integer weight width, 2 to 32 (layers of --operators shift, "
+                        "binary_weight or binary take their operator's width)")
+    p.add_argument("--act-bits", type=int, default=16,
+                   help="integer activation width, 2 to 32 (binary layers: 1)")
     p.add_argument("--per-channel", action="store_true",
                    help="one weight scale per output channel")
     p.add_argument("--operators", default=None,
-                   help="per-layer operator metadata: name=operator,... (e.g. fc=binary)")
+                   help="per-layer operators: name=operator,... (e.g. fc=binary); shift, "
+                        "binary_weight and binary layers are quantized for the operator "
+                        "(power-of-two, +-1, 1-bit weights and inputs)")
     p.add_argument("--network", default=None, help="network name written in the trace")
     p.add_argument("-o", "--output", required=True, help="trace file to write")
 

@@ -32,6 +32,10 @@ useful work. A gated MAC spends its slot on a zero and counts as idle there;
 ``pe_utilization`` = ``(macs_performed + macs_gated) / peak_macs`` counts it as
 busy, so under gating the gap between the two is the slots gating spent on
 zeros (with no operand gated, the two are equal).
+A layer that is not a MAC layer has ``io_bytes`` (every input and output at its
+``act_bits``) and, when it performs MACs the simulator does not take (a
+transposed conv, a product of two activations), those ``macs``, which the
+``total`` row does not count.
 In JSON the ``energy_pj_<level>`` columns form an ``energy_pj`` object and the
 ``map_*`` columns a ``mapping`` object; a measure a layer has but that is
 undefined for it (NaN, e.g. ``ifmap_sporadic_degree`` of a linear layer) is
@@ -87,12 +91,19 @@ def _layer_row(res: LayerResult, arch: ArchSpec) -> dict:
         macs_per_pe = peak_macs_per_pe_per_cycle(arch.mac, layer.operator, layer.weight_bits,
                                                  layer.act_bits)
     if not res.simulated:
-        io = ((int(np.prod(layer.input_shape)) + int(np.prod(layer.output_shape)))
-              * layer.act_bits / 8)
-        row["io_bytes"] = io if not layer.is_mac else 0
         if layer.is_mac:
+            row["io_bytes"] = 0
             row["macs"] = layer.macs
             row["macs_padded"] = layer.macs_padded
+            return row
+        # every input and output (a concat reads all its inputs), when the trace lists them
+        shapes = ((layer.input_shapes or (layer.input_shape,))
+                  + (layer.output_shapes or (layer.output_shape,)))
+        row["io_bytes"] = sum(math.prod(sh) for sh in shapes) * layer.act_bits / 8
+        if layer.op_macs:  # an op with MACs the simulator does not take (a transposed conv)
+            row["macs"] = layer.op_macs
+            row["reason"] = (f"{layer.op} is not simulated: {layer.op_macs:,} MACs not counted "
+                             "in the totals" + (f" ({layer.note})" if layer.note else ""))
         return row
     c = res.counts
     row["mac_pj_per_op"] = op_energy_pj(arch, layer.operator, layer.weight_bits, layer.act_bits)
@@ -318,9 +329,11 @@ def format_table(rows: list[dict]) -> str:
                and "operator" not in r]  # non-MAC layers; unmapped MAC layers below
     if skipped:
         io = sum(r.get("io_bytes") or 0 for r in skipped)
+        macs = sum(r.get("macs") or 0 for r in skipped if "operator" not in r)
         lines.append(f"not simulated: {len(skipped)} layers ("
                      + ", ".join(sorted({r["kind"] for r in skipped})) + "), "
-                     f"{io / 1e6:.3f} MB of input+output")
+                     f"{io / 1e6:.3f} MB of input+output"
+                     + (f", {macs:,} MACs not counted in the totals" if macs else ""))
     unmapped = _unmapped(rows)
     if unmapped:  # MAC layers with no mapping: not in the total, said so
         lines.append(f"not simulated, no mapping: {len(unmapped)} MAC layer"

@@ -29,8 +29,13 @@ for linear: ``input_shape`` [N, C], ``out_features``;
 for both: ``weight_bits``, ``act_bits`` (optional, default 16), ``operator``
 (optional, default ``int``);
 for any other kind: ``input_shape`` and ``output_shape`` (lists of ints),
-optionally ``act_bits`` and ``unsupported`` (why an exporter could not map an
-op); these layers are reported as not simulated, with their bytes.
+optionally ``act_bits``, ``unsupported`` (why an exporter could not map an
+op), ``input_shapes`` / ``output_shapes`` (the shapes of every activation
+input / output, a list of lists of ints, the first being ``input_shape`` /
+``output_shape``: a concat's inputs, a split's outputs) and ``macs`` (int >= 0:
+the MACs the op performs, for an op that multiplies and accumulates but is not
+a MAC layer, e.g. a transposed conv); these layers are reported as not
+simulated, with their bytes (every input and output) and those MACs.
 Optional for every kind: ``tensors``, a dict naming the npz arrays of this layer
 (``input``, ``weight``, ``output``, ``input_mask``), and ``activation``
 (``relu`` or ``none``), the function applied to the layer's output.
@@ -99,7 +104,7 @@ LAYER_KEYS = {
     "linear": (*_COMMON_KEYS, "input_shape", "out_features", "weight_bits", "act_bits",
                "operator", *_BRIDGE_KEYS, *_BRIDGE_MAC_KEYS),
     "other": (*_COMMON_KEYS, "input_shape", "output_shape", "act_bits", "unsupported",
-              *_BRIDGE_KEYS),
+              "macs", "input_shapes", "output_shapes", *_BRIDGE_KEYS),
 }
 """The keys a layer entry may hold, by kind (``other``: every non-MAC kind)."""
 
@@ -143,6 +148,10 @@ class Layer:
     activation: str = "none"
     note: str = ""  # for a non-MAC layer the exporter could not map: why
     tensors: dict[str, str] = field(default_factory=dict)
+    # non-MAC layers: MACs the op performs (header key ``macs``), every input and output shape
+    op_macs: int = 0
+    input_shapes: tuple[tuple[int, ...], ...] = ()
+    output_shapes: tuple[tuple[int, ...], ...] = ()
 
     # ---- derived shape -------------------------------------------------------
     @property
@@ -296,6 +305,21 @@ def _ints(entry: dict, key: str, length: int, probs: _Problems, *, default: Any 
     return tuple(v)
 
 
+def _shapes(entry: dict, key: str, first: tuple, probs: _Problems) -> tuple:
+    """An optional list of shapes whose first is ``first``; () when absent."""
+    if key not in entry:
+        return ()
+    v = entry[key]
+    if (not isinstance(v, list) or not v or any(
+            not isinstance(sh, list) or any(isinstance(x, bool) or not isinstance(x, int)
+                                            or x < 0 for x in sh) for sh in v)):
+        probs.add(key, "must be a non-empty list of shapes (lists of integers >= 0)", v)
+        return ()
+    if tuple(v[0]) != tuple(first):
+        probs.add(key, f"the first shape must be {key[:-1]} {list(first)}", v)
+    return tuple(tuple(sh) for sh in v)
+
+
 def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
     """Parse one layer's header entry.
 
@@ -336,11 +360,15 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
         note = entry.get("unsupported", "")
         if not isinstance(note, str):
             probs.add("unsupported", "must be a string (the reason)", note)
+        op_macs = _int(entry, "macs", probs, default=0, minimum=0)
+        in_shapes = _shapes(entry, "input_shapes", in_shape, probs)
+        out_shapes = _shapes(entry, "output_shapes", out_shape, probs)
         if probs.items:
             return None, probs.items
         return Layer(name=name, kind=LayerKind.OTHER, op=kind_s, input_shape=in_shape,
                      output_shape=out_shape, act_bits=abits, note=note,
-                     tensors=dict(tensors)), []
+                     tensors=dict(tensors), op_macs=op_macs, input_shapes=in_shapes,
+                     output_shapes=out_shapes), []
 
     wbits = _int(entry, "weight_bits", probs, default=16)
     abits = _int(entry, "act_bits", probs, default=16)
@@ -399,6 +427,12 @@ def layer_to_header(layer: Layer) -> dict:
                  output_shape=list(layer.output_shape), act_bits=layer.act_bits)
         if layer.note:
             d["unsupported"] = layer.note
+        if layer.op_macs:
+            d["macs"] = layer.op_macs
+        for key, shapes in (("input_shapes", layer.input_shapes),
+                            ("output_shapes", layer.output_shapes)):
+            if shapes:
+                d[key] = [list(sh) for sh in shapes]
     elif layer.kind is LayerKind.LINEAR:
         d.update(kind="linear", input_shape=[layer.n, layer.c], out_features=layer.k,
                  weight_bits=layer.weight_bits, act_bits=layer.act_bits,

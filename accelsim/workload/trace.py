@@ -17,6 +17,12 @@ Shapes: ``input`` is the layer's ``input_shape`` ([N, C, H, W] or [N, C]);
 ``weight`` is [K_total, C_per_group, R, S] (conv2d) or [K, C] (linear);
 ``output`` is [N, K_total, P, Q] or [N, K]; ``input_mask`` has the input's shape.
 MAC layers must carry ``input`` and ``weight``; ``output`` is optional.
+
+Optional keys of non-MAC layers (see :mod:`accelsim.workload.layer`):
+``input_shapes`` and ``output_shapes`` (every activation input and output, so
+that a concat's or a split's bytes are all counted) and ``macs`` (the MACs an
+op the trace cannot simulate performs, e.g. a transposed conv, reported as not
+simulated). Traces without them read as before.
 """
 
 from __future__ import annotations

@@ -19,8 +19,10 @@ data as it is and does not requantize it):
   scaled sign as in BinaryConnect/XNOR-Net), or the bit encoding {0, 1}, where
   0 stands for -1 (the XNOR operand's bit). There is no zero operand either way.
 - ``shift`` weights: 0 or +-2**e with e an integer in the core's
-  ``exponent_min .. exponent_max`` (default -7 .. 0), stored as their real
-  values (0.5, -0.125, ...): DeepShift's weights (Elhoushi et al., "DeepShift:
+  ``exponent_min .. exponent_max`` (default -7 .. 0), stored either as their
+  real values (0.5, -0.125, ...) or, in an integer array, as codes +-2**k
+  (k >= 0, the PyTorch bridge's form, the layer's ``weight_scale`` carrying the
+  rest) whose exponents span no more than that range: DeepShift's weights (Elhoushi et al., "DeepShift:
   Towards Multiplication-Less Neural Networks", CVPR Workshops 2021) are
   sign x 2**p and include 0.
 - ``fp`` and ``bfloat``: finite and within the format's largest magnitude.
@@ -105,13 +107,32 @@ def _two_level_problem(arr: np.ndarray) -> str | None:
 
 
 def _shift_problem(arr: np.ndarray, exponents: tuple[int, int]) -> str | None:
+    """Shift weights: 0 or +-2**e. Real values must have e in the core's range;
+    integer codes +-2**k (k >= 0, the PyTorch bridge's form, scaled by the
+    layer's ``weight_scale``) must use no more exponents than the range holds
+    (their largest k maps to ``exponent_max``)."""
     if arr.size == 0:
         return None
     x = arr.astype(np.float64)
     mant, exp = np.frexp(np.abs(x))  # |x| = mant * 2**exp, mant in [0.5, 1)
     e = exp - 1
-    bad = (x != 0) & ((mant != 0.5) | (e < exponents[0]) | (e > exponents[1]))
-    bad |= ~np.isfinite(x)
+    nz = x != 0
+    bad = ~np.isfinite(x) | (nz & (mant != 0.5))
+    if bad.any():
+        return (f"value {_first(arr, bad)!r} is not 0 or +-2**e with e in "
+                f"{exponents[0]}..{exponents[1]}")
+    if not nz.any():
+        return None
+    span = exponents[1] - exponents[0]
+    if arr.dtype.kind in "iu":  # codes: only the spread of exponents is fixed
+        low = int(e[nz].max()) - span
+        bad = nz & (e < low)
+        if bad.any():
+            return (f"value {_first(arr, bad)!r} is below the {span + 1} exponents the core "
+                    f"shifts by ({exponents[0]}..{exponents[1]}) counted down from the "
+                    f"largest code {2 ** int(e[nz].max())}")
+        return None
+    bad = nz & ((e < exponents[0]) | (e > exponents[1]))
     if bad.any():
         return (f"value {_first(arr, bad)!r} is not 0 or +-2**e with e in "
                 f"{exponents[0]}..{exponents[1]}")
