@@ -180,13 +180,16 @@ def _children_ignore_sigint():
     Dask cluster's worker processes would each die printing a traceback. They
     are stopped by closing the cluster instead. Python leaves SIGINT ignored in
     a child that starts with it ignored (it installs its KeyboardInterrupt
-    handler only over the default). Signal handlers belong to the main thread:
-    elsewhere this does nothing.
+    handler only over the default). The price: a Ctrl-C during the second or
+    two the cluster takes to start is ignored. Signal handlers belong to the
+    main thread: elsewhere this does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if previous is None:  # a handler not set from Python: the default is the nearest
+        previous = signal.SIG_DFL
     try:
         yield
     finally:
