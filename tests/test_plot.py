@@ -22,9 +22,10 @@ from matplotlib.container import BarContainer
 import accelsim
 from accelsim.cli import main as cli_main
 from accelsim.errors import AccelsimError
-from accelsim.plot import (KINDS, load_report, load_sweep, pareto_front, plot_breakdown,
-                           plot_compare, plot_latency, plot_pareto, plot_sparsity, save_figure)
-from accelsim.plot.style import CYCLE_COLORS, HORIZONTAL_ABOVE, LEVEL_COLORS
+from accelsim.plot import (KINDS, load_report, load_sweep, plot_breakdown, plot_compare,
+                           plot_latency, plot_pareto, plot_sparsity, save_figure)
+from accelsim.plot.style import (CYCLE_STYLES, HORIZONTAL_ABOVE, LEVEL_COLORS, TENSOR_COLORS,
+                                 eng_label)
 
 from conftest import EYERISS_YAML, ROOT, conv_header, make_trace
 
@@ -158,6 +159,25 @@ def test_parquet_without_pyarrow_says_so(sparse, monkeypatch):
         load_report(sparse["parquet"])
 
 
+def test_a_run_result_is_plotted_through_its_report(eyeriss, reports):
+    result = accelsim.run(eyeriss, accelsim.read_trace(reports["trace"]))
+    df = load_report(result)
+    assert df.attrs["source"] == "<RunResult>" and df.attrs["arch"] == "eyeriss_v1"
+    expected = load_report(reports["sparse"]["json"])
+    pd.testing.assert_series_equal(df["energy_pj_total"], expected["energy_pj_total"])
+    bars = _containers(plot_breakdown(result).axes[0])
+    rows = _rows(reports["sparse"]["dict"])
+    assert _heights(bars["DRAM"]) == pytest.approx(
+        [rows[n]["energy_pj"]["dram"] / 1e6 for n in SIMULATED])
+    with pytest.raises(AccelsimError, match=r"a report must be a file path, a report dict, a "
+                                            r"report DataFrame or an accelsim.RunResult "
+                                            r"\(got int\)"):
+        plot_latency(3)
+    with pytest.raises(AccelsimError, match=r"a sweep table must be a file path or a "
+                                            r"DataFrame \(got RunResult\)"):
+        plot_pareto(result)
+
+
 def test_report_without_simulated_layers_is_an_error(sparse):
     df = load_report(sparse["json"])
     only_pool = df[df["name"].isin(["pool1", "total"])].copy()
@@ -270,12 +290,42 @@ def test_latency_splits_cycles_by_cause_and_shows_utilization(sparse):
     # the stalls wear the colour of what they wait on, as in the breakdown
     assert bars["DRAM stall"].patches[0].get_facecolor()[:3] == pytest.approx(
         _rgb(LEVEL_COLORS["dram"]))
-    assert CYCLE_COLORS["noc"] == LEVEL_COLORS["noc"]
+    assert CYCLE_STYLES["noc"]["color"] == LEVEL_COLORS["noc"]
     util = [line for a in fig.axes for line in a.get_lines() if line.get_label() == "utilization"]
     assert len(util) == 2
     assert util[0].get_ydata() == pytest.approx(col("utilization"))
     assert util[1].get_ydata() == pytest.approx([rows["total"]["utilization"]])
     assert ax.get_ylabel() == "cycles"
+
+
+def test_latency_total_is_labelled_above_the_panel_in_the_axis_units(sparse):
+    """The total's label sits above the total panel, clear of its top spine."""
+    fig = plot_latency(sparse["json"])
+    ax_total = fig.axes[1]
+    total = _rows(sparse["dict"])["total"]
+    ms = total["latency_s"] * 1e3
+    label = ax_total.get_title()
+    assert label == eng_label(total["cycles"], "cycles") + f"\n{ms:.3g} ms"
+    assert eng_label(366_456, "cycles") == "366k cycles"   # the ticks' k, not "0.37 M"
+    assert eng_label(1_234_567, "cycles") == "1.23M cycles"
+    fig.draw_without_rendering()
+    title = ax_total.title.get_window_extent()
+    assert title.y0 >= ax_total.get_window_extent().y1     # nothing struck through
+    top = max(p.get_y() + p.get_height() for c in _containers(ax_total).values()
+              for p in c.patches)
+    assert ax_total.get_ylim()[1] >= top
+
+
+def test_gated_cycles_are_told_apart_from_every_other_cause_by_pattern(sparse):
+    bars = _containers(plot_latency(sparse["json"]).axes[0])
+    gated = bars["gated (zero/pad taps)"].patches[0]
+    assert gated.get_hatch() and gated.get_edgecolor()[:3] == pytest.approx(
+        _rgb(LEVEL_COLORS["mac"]))                      # compute's colour, hatched
+    for label in ("compute", "fill + drain", "NoC stall", "DRAM stall"):
+        assert not bars[label].patches[0].get_hatch()
+    solid = [tuple(bars[k].patches[0].get_facecolor()) for k in bars if k != "gated (zero/pad "
+             "taps)"]
+    assert len(set(solid)) == len(solid)
 
 
 def test_latency_names_the_missing_columns(sparse):
@@ -320,6 +370,64 @@ def test_compare_groups_each_report_per_layer_and_total(reports):
     assert legend == labels
 
 
+def test_compare_title_names_every_architecture_and_series_wear_no_level_colour(reports,
+                                                                             tmp_path):
+    dense = load_report(reports["dense"]["json"])
+    other = dense.copy()
+    other.attrs.update(arch="eyeriss_v2", source="v2.json", label="eyeriss_v2 · v2.json")
+    fig = plot_compare([dense, other, reports["sparse"]["csv"]])
+    # the CSV has no provenance: it is named by its file, not said to run on eyeriss_v1
+    assert fig.get_suptitle() == ("Energy and latency — test on eyeriss_v1 vs eyeriss_v2 vs "
+                                  "sparse.csv")
+    taken = {c.lower() for c in (*LEVEL_COLORS.values(), *TENSOR_COLORS.values())}
+    styles = []
+    for container in _containers(fig.axes[0]).values():
+        patch = container.patches[0]
+        face = "#{:02x}{:02x}{:02x}".format(*(round(255 * v) for v in patch.get_facecolor()[:3]))
+        assert face not in taken
+        styles.append((face, patch.get_hatch()))
+    assert len(set(styles)) == 3
+
+
+def test_compare_labels_csv_reports_by_folder_or_as_told(reports, tmp_path):
+    for run in ("run1", "run2"):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "r.csv").write_bytes(reports["sparse"]["csv"].read_bytes())
+    fig = plot_compare([tmp_path / "run1" / "r.csv", tmp_path / "run2" / "r.csv"])
+    assert list(_containers(fig.axes[0])) == ["run1/r.csv", "run2/r.csv"]
+    assert fig.get_suptitle() == "Energy and latency — run1/r.csv vs run2/r.csv"
+    fig = plot_compare([reports["dense"]["csv"], reports["sparse"]["csv"]],
+                       labels=["dense", "half-zero ifmaps"])
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["dense", "half-zero ifmaps"]
+    with pytest.raises(AccelsimError, match=r"compare: 1 label\(s\) for 2 reports"):
+        plot_compare([reports["dense"]["csv"], reports["sparse"]["csv"]], labels=["dense"])
+
+
+def test_cli_compare_takes_a_label_per_report(reports, tmp_path, capsys):
+    import accelsim.plot
+
+    drawn = []
+
+    def spy(*args, **kwargs):
+        drawn.append(plot_compare(*args, **kwargs))
+        return drawn[-1]
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(accelsim.plot, "plot_compare", spy)
+    try:
+        code, _, err = _cli(capsys, "plot", reports["dense"]["csv"], reports["sparse"]["csv"],
+                            "--kind", "compare", "--label", "dense", "--label", "sparse",
+                            "-o", tmp_path / "c.png")
+    finally:
+        monkeypatch.undo()
+    assert (code, err) == (0, "")
+    assert [t.get_text() for t in drawn[0].legends[0].get_texts()] == ["dense", "sparse"]
+    code, _, err = _cli(capsys, "plot", reports["dense"]["json"], "--label", "x",
+                        "-o", tmp_path / "b.png")
+    assert code == 2 and err == ("accelsim: error: --label applies to --kind compare only "
+                                 "(got --kind breakdown)\n")
+
+
 def test_compare_matches_layers_by_name(reports):
     dense = load_report(reports["dense"]["json"])
     fewer = dense[dense["name"] != "conv2"].copy()
@@ -360,18 +468,27 @@ def _dominated(p, q) -> bool:
     return q[0] <= p[0] and q[1] <= p[1] and (q[0] < p[0] or q[1] < p[1])
 
 
-def test_pareto_front_is_exactly_the_non_dominated_ok_rows():
+def test_the_plotted_front_is_the_non_dominated_ok_rows():
+    """The figure's front is accelsim.pareto's: one implementation for CLI, API and plot."""
+    from accelsim.plot import pareto as plot_pareto_module
+
+    assert plot_pareto_module.pareto is accelsim.pareto
+    assert not hasattr(plot_pareto_module, "pareto_front")
     for seed in range(20):
         df = _sweep(40, seed=seed)             # small integers: many ties and duplicates
-        front = pareto_front(df, "latency_s", "energy_pj_total")
+        front = accelsim.pareto(df, "latency_s", "energy_pj_total")
         ok = df[(df["status"] == "ok") & df["latency_s"].notna()]
         pts = list(zip(ok["latency_s"], ok["energy_pj_total"]))
-        expected = {idx for idx, p in zip(ok.index, pts)
+        expected = {i for i, p in zip(ok["point_id"], pts)
                     if not any(_dominated(p, q) for q in pts)}
-        assert set(front.index) == expected
+        assert set(front["point_id"]) == expected
         assert (front["status"] == "ok").all()
         assert front["latency_s"].is_monotonic_increasing
         assert front["energy_pj_total"].is_monotonic_decreasing
+        if seed < 3:
+            (line,) = [ln for ln in plot_pareto(df).axes[0].get_lines()
+                       if ln.get_label() == "Pareto front"]
+            assert list(line.get_xdata()) == front["latency_s"].tolist()
 
 
 def test_pareto_plot_draws_ok_points_and_the_front(tmp_path):
@@ -386,11 +503,45 @@ def test_pareto_plot_draws_ok_points_and_the_front(tmp_path):
     expected = ok[["latency_s", "energy_pj_total"]].to_numpy()
     assert sorted(map(tuple, drawn)) == sorted(map(tuple, expected))  # only ok rows
     (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "Pareto front"]
-    front = pareto_front(df, "latency_s", "energy_pj_total")
+    front = accelsim.pareto(df, "latency_s", "energy_pj_total")
     assert list(line.get_xdata()) == front["latency_s"].tolist()
     assert list(line.get_ydata()) == front["energy_pj_total"].tolist()
     assert line.get_drawstyle() == "steps-post"
     assert ax.get_xlabel() == "latency (s)" and ax.get_ylabel() == "total energy (J)"
+
+
+def test_pareto_plot_of_a_real_sweep_draws_its_points_and_front(tmp_path, eyeriss_dict):
+    """accelsim.sweep on a tiny arch and two traces, then its figure, read back."""
+    import yaml
+    from conftest import tiny_arch_dict
+
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(tiny_arch_dict(eyeriss_dict)))
+    make_trace(tmp_path / "a.npz", TINY_LAYERS[:1], seed=1)
+    make_trace(tmp_path / "b.npz", TINY_LAYERS[:1], seed=2, ifmap_zeros=0.5)
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({
+        "version": 1, "base": "tiny.yaml", "traces": ["a.npz", "b.npz"],
+        "axes": {"pe_array.rows": [2, 3], "pe_array.cols": [2, 4],
+                 "dram.link_clock_mhz": [30, 120]}}))
+    table = accelsim.sweep(tmp_path / "sweep.yaml", tmp_path / "sweep.parquet", jobs=1)
+    assert set(table["status"]) == {"ok", "infeasible"}  # 2 PE rows: 3x3 filters do not fit
+    fig = plot_pareto(tmp_path / "sweep.parquet", color="pe_array.cols")
+    panels = [a for a in fig.axes if a.get_title()]
+    assert [a.get_title() for a in panels] == ["trace = a.npz", "trace = b.npz"]
+    fronts = accelsim.pareto(table, "latency_s", "energy_pj_total", by="trace")
+    for ax, trace in zip(panels, ("a.npz", "b.npz")):
+        ok = table[(table["trace"] == trace) & (table["status"] == "ok")]
+        points = [c for c in ax.collections if not c.get_label().startswith("_")]
+        assert [c.get_label() for c in points] == ["pe_array.cols = 2", "pe_array.cols = 4"]
+        drawn = sorted(map(tuple, np.concatenate([c.get_offsets() for c in points])))
+        assert drawn == sorted(map(tuple, ok[["latency_s", "energy_pj_total"]].to_numpy()))
+        front = fronts[fronts["trace"] == trace]
+        assert len(front) >= 1
+        (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "Pareto front"]
+        assert list(line.get_xdata()) == front["latency_s"].tolist()
+        assert list(line.get_ydata()) == front["energy_pj_total"].tolist()
+        (rings,) = [c for c in ax.collections if c.get_label() == "_front points"]
+        assert rings.get_offsets().tolist() == front[["latency_s",
+                                                      "energy_pj_total"]].values.tolist()
 
 
 def test_pareto_colour_bar_for_many_values_and_panels_per_trace(tmp_path):
@@ -408,6 +559,21 @@ def test_pareto_colour_bar_for_many_values_and_panels_per_trace(tmp_path):
         assert points.get_array().tolist() == ok["glb.bank_size_bytes"].tolist()
     colorbar = [a for a in fig.axes if a.get_ylabel() == "glb.bank_size_bytes"]
     assert len(colorbar) == 1
+
+
+def test_pareto_panels_far_apart_each_keep_a_linear_axis():
+    """AlexNet and LeNet-5 differ 400x in energy: each panel is read on its own scale."""
+    small = _sweep(12, traces=("lenet.npz",))
+    big = _sweep(12, traces=("alexnet.npz",)).assign(energy_pj_total=lambda d:
+                                                      d["energy_pj_total"] * 400)
+    fig = plot_pareto(pd.concat([small, big], ignore_index=True))
+    panels = [a for a in fig.axes if a.get_title()]
+    assert len(panels) == 2
+    assert [a.get_yscale() for a in panels] == ["linear", "linear"]
+    spread = _sweep(12).assign(latency_s=lambda d: d["latency_s"] * 10.0 ** d["point_id"])
+    ax = plot_pareto(spread).axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
+    assert all(t.get_text() == "" for t in ax.xaxis.get_minorticklabels())
 
 
 def test_pareto_names_what_is_missing(tmp_path):
@@ -473,6 +639,19 @@ def test_sparsity_of_a_real_report_shows_what_it_has(sparse):
     # a linear layer's input has no spatial neighbourhood: no sporadic degree
     assert rows["fc"]["ifmap_sporadic_degree"] is None and np.isnan(spor[-1])  # JSON null
     assert spor[:-1] == pytest.approx([rows[n]["ifmap_sporadic_degree"] for n in SIMULATED[:-1]])
+
+
+def test_fraction_axes_start_at_zero_even_when_every_value_is_zero():
+    df = _masked_frame().drop(columns=["ifmap_sporadic_degree_before_mask"])
+    df["ifmap_sporadic_degree"] = [0.0, np.nan, 0.0, np.nan]
+    dens, spor = plot_sparsity(df).axes[:2]
+    assert dens.get_ylim() == pytest.approx((0, 1.04))
+    assert spor.get_ylim() == pytest.approx((0, 1))   # not -0.04..0.04 around a flat 0
+    assert [t.get_text() for t in spor.texts] == ["every value is 0"]
+    assert len(dens.texts) == 0
+    df["ifmap_sporadic_degree"] = [0.004, np.nan, 0.014, np.nan]
+    spor = plot_sparsity(df).axes[1]
+    assert spor.get_ylim() == pytest.approx((0, 0.014 * 1.12)) and len(spor.texts) == 0
 
 
 def test_sparsity_needs_a_density_column(sparse):

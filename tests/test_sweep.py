@@ -6,6 +6,7 @@ import io
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -107,6 +108,23 @@ def test_random_draws_count_distinct_grid_points_deterministically(files):
     assert {p.values for p in whole} == grid
 
 
+def test_random_samples_a_grid_too_large_to_number(files):
+    """More than 2**63 points: numpy cannot number them, so each axis is drawn alone."""
+    axes = {key: {"range": [1, 10_000]} for key in (
+        "glb.banks", "glb.bank_size_bytes", "glb.filter_banks", "glb.filter_bank_size_bytes",
+        "scratchpads.filter.entries")}
+    spec = spec_of(files, axes=axes, strategy="random", count=40, seed=5)
+    assert spec.grid_size == 10_000 ** 5 > 2 ** 63
+    points = generate_points(spec)
+    values = [p.values for p in points]
+    assert len(values) == 40 and len(set(values)) == 40
+    assert values == sorted(values)                     # grid order
+    assert all(1 <= v <= 10_000 for point in values for v in point)
+    assert points == generate_points(spec)
+    other = generate_points(spec_of(files, axes=axes, strategy="random", count=40, seed=6))
+    assert [p.values for p in other] != values
+
+
 def test_latin_hypercube_uses_each_level_equally(files):
     axes = {"pe_array.cols": [2, 3, 4], "scratchpads.filter.entries": [12, 24, 36, 48, 60, 72]}
     spec = spec_of(files, axes=axes, strategy="latin_hypercube", count=6, seed=3)
@@ -129,6 +147,8 @@ def test_latin_hypercube_uses_each_level_equally(files):
     ({"range": [0.5, 2.0], "scale": "linear", "steps": 4}, [0.5, 1.0, 1.5, 2.0]),
     ({"range": [60, 240], "scale": "log2", "steps": 3}, [60, 120, 240]),
     ({"range": [1, 3], "steps": 5}, [1, 2, 3]),   # rounded to integers, repeats dropped
+    ({"range": [30.0, 240.0], "scale": "log2", "steps": 4}, [30.0, 60.0, 120.0, 240.0]),
+    ({"range": [0.1, 0.3], "steps": 3}, [0.1, 0.2, 0.3]),  # not 0.30000000000000004
 ])
 def test_ranges_expand_as_documented(files, spec, expected):
     sweep = spec_of(files, axes={"dram.link_clock_mhz": spec})
@@ -154,6 +174,15 @@ def test_point_arch_sets_the_keys_on_a_copy_of_the_base(files):
     ({"axes": {"pe_array.rows": [3, 3]}}, "axes.pe_array.rows: value 3 appears twice"),
     ({"axes": {"pe_array.rows": [[3]]}},
      "axes.pe_array.rows: values must be numbers, booleans or strings (got [3])"),
+    ({"axes": {"pe_array.rows": ["12", 12]}},
+     "axes.pe_array.rows: values mix types (got string '12' and number 12); use numbers, "
+     "booleans or strings, one type per key"),
+    ({"axes": {"noc.multicast": [True, 0]}},
+     "axes.noc.multicast: values mix types (got boolean True and number 0)"),
+    ({"axes": {"pe_array.rows": [12, 12.0]}},
+     "axes.pe_array.rows: values 12 and 12.0 are the same number"),
+    ({"tied": [{"glb.banks": [4, "6"], "glb.bank_size_bytes": [512, 256]}]},
+     "tied[0].glb.banks: values mix types (got number 4 and string '6')"),
     ({"axes": {"pe_array.rows": {"range": [1, 4], "scale": "log10"}}},
      "axes.pe_array.rows.scale: must be one of ['linear', 'log2'] (got 'log10')"),
     ({"axes": {"pe_array.rows": {"range": [4, 1]}}},
@@ -216,8 +245,10 @@ def test_missing_keys_and_grid_limit_are_reported(files):
     with pytest.raises(ConfigError, match="axes: the grid has 1,002,001 points, at most "
                                           "1,000,000; sample it with strategy random"):
         spec_of(files, axes=big)
-    with pytest.raises(ConfigError, match="base.yaml: file not found"):
+    with pytest.raises(ConfigError) as err:
         spec_of(files, base="base.yaml")
+    assert str(err.value) == (f"<test>: base: no such file 'base.yaml' (looked at "
+                              f"{files / 'base.yaml'})")
     (files / "list.yaml").write_text("- 1\n")
     with pytest.raises(ConfigError, match="base: list.yaml must hold a mapping"):
         spec_of(files, base="list.yaml")
@@ -226,10 +257,11 @@ def test_missing_keys_and_grid_limit_are_reported(files):
 def test_example_sweep_file_is_valid(files):
     example = ROOT / "workloads" / "sweeps" / "eyeriss_alexnet.yaml"
     doc = read_yaml(example)
-    assert doc["traces"] == "alexnet_b1.npz"
-    doc["traces"] = str(files / "a.npz")  # the AlexNet trace is made by hand, not in git
+    assert doc["traces"] == ["alexnet_b1.npz", "../lenet5_digits.npz"]  # AlexNet and trained
+    doc["traces"][0] = str(files / "a.npz")  # the AlexNet trace is made by hand, not in git
     spec = sweep_from_dict(doc, str(example), example.parent)
     assert spec.base_path == str(ROOT / "arch_configs" / "eyeriss_v1.yaml")
+    assert spec.trace_paths[1] == str(ROOT / "workloads" / "lenet5_digits.npz")
     assert len(generate_points(spec)) == 72
 
 
@@ -328,15 +360,15 @@ def test_keep_layers_writes_a_per_layer_table(files, tmp_path):
     assert infeasible["layer_reason"].str.startswith("filter height 3 exceeds").all()
 
 
-def test_error_points_and_mixed_value_types_with_keep_layers(files, tmp_path):
-    sweep = write_sweep(files, keep="layers", axes={"pe_array.rows": [3, "x"],
+def test_error_points_and_typed_columns_with_keep_layers(files, tmp_path):
+    sweep = write_sweep(files, keep="layers", axes={"pe_array.rows": [3, 2.5],
                                                     "noc.multicast": [True, False]})
     out = tmp_path / "r.parquet"
     outcome = run_sweep(sweep, out, jobs=1)
     table = pd.read_parquet(out)
     assert list(table["status"]) == ["ok", "ok", "error", "error"]
-    assert table["reason"][2] == "pe_array.rows: must be an integer (got 'x')"
-    assert list(table["pe_array.rows"]) == ["3", "3", "x", "x"]  # one type per column
+    assert table["reason"][2] == "pe_array.rows: must be an integer (got 2.5)"
+    assert list(table["pe_array.rows"]) == [3, 3, 2.5, 2.5]
     assert table["noc.multicast"].dtype == bool
     layers = pd.read_parquet(layers_path(out))
     assert list(layers["point_id"]) == [0, 0, 1, 1]  # error points have no layers
@@ -359,6 +391,19 @@ def test_rerun_reuses_the_store_and_keep_layers_upgrades_it(files, tmp_path):
                                                "scratchpads.filter.entries": [24, 48]}),
                       out, jobs=1)
     assert (grown.computed, grown.reused) == (2, 4)    # keyed by content, not point_id
+
+
+def test_keep_totals_removes_the_layer_table_of_an_earlier_run(files, tmp_path):
+    out = tmp_path / "r.csv"
+    run_cli("sweep", write_sweep(files, keep="layers"), "-o", out, "--jobs", "1")
+    assert layers_path(out).is_file()
+    status, stdout, stderr = run_cli("sweep", write_sweep(files), "-o", out, "--jobs", "1")
+    assert (status, stderr) == (0, "")
+    assert not layers_path(out).exists()
+    assert stdout.endswith(f"removed {layers_path(out)}: an earlier run's layer rows (this "
+                           "sweep keeps totals only)\n")
+    again = run_sweep(write_sweep(files), out, jobs=1)
+    assert again.stale_layers is None and len(read_table(out)) == 4
 
 
 def test_each_trace_is_read_once_per_process(files, monkeypatch):
@@ -412,20 +457,88 @@ def test_local_processes_and_a_dask_cluster_give_the_same_table(files, tmp_path)
                                   pd.read_parquet(tmp_path / "pool.parquet"), check_exact=True)
 
 
-def test_unreachable_dask_scheduler_is_an_error(files, monkeypatch):
+def test_a_local_dask_cluster_of_worker_processes_gives_the_same_table(files, tmp_path,
+                                                                      monkeypatch):
+    """``dask="local"``: real worker processes, so every task and result is pickled."""
+    pytest.importorskip("distributed")
+    from accelsim.sweeps import runner
+
+    sigint = []
+
+    class Spy(runner.DaskExecutor):
+        def __enter__(self):
+            super().__enter__()
+            sigint.extend(self._client.run(signal.getsignal, signal.SIGINT).values())
+            return self
+
+    monkeypatch.setattr(runner, "DaskExecutor", Spy)
+    sweep = write_sweep(files, traces=["a.npz", "b.npz"],
+                        axes={"pe_array.cols": [3, 4], "scratchpads.filter.entries": [2, 48]})
+    pool = accelsim.sweep(sweep, tmp_path / "pool.parquet", jobs=2)
+    on_dask = accelsim.sweep(sweep, tmp_path / "dask.parquet", dask="local", jobs=2)
+    assert (pool["status"] == "infeasible").sum() == 4 and (pool["status"] == "ok").sum() == 4
+    pd.testing.assert_frame_equal(on_dask, pool, check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask.parquet"),
+                                  pd.read_parquet(tmp_path / "pool.parquet"), check_exact=True)
+    # two workers, each leaving Ctrl-C to the sweeping process (no traceback each)
+    assert sigint == [signal.SIG_IGN, signal.SIG_IGN]
+
+
+def test_processes_started_for_a_local_cluster_ignore_ctrl_c():
+    from accelsim.sweeps.executors import _children_ignore_sigint
+
+    code = "import signal; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"
+    with _children_ignore_sigint():
+        inside = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (inside.stdout, after.stdout) == ("True\n", "False\n")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize("address, problem", [
+    ("bogus", "no port"),
+    ("tcp://localhost", "no port"),
+    ("foo://x:1", "unknown protocol 'foo', known: tcp, tls, ws, wss, ucx"),
+    ("tcp://host:99999", "bad port '99999', not an integer from 1 to 65535"),
+    ("tcp://:8786", "bad host ''"),
+])
+def test_a_malformed_dask_address_is_one_line_and_leaves_nothing(files, tmp_path, address,
+                                                                 problem):
+    out = tmp_path / "r.parquet"
+    status, stdout, stderr = run_cli("sweep", write_sweep(files), "-o", out, "--dask", address)
+    assert (status, stdout) == (2, "")
+    assert stderr == (f"accelsim: error: --dask {address}: not a Dask scheduler address "
+                      f"({problem}); use 'local' or PROTOCOL://HOST:PORT such as "
+                      "tcp://scheduler:8786\n")
+    with pytest.raises(AccelsimError, match=f"dask '{re.escape(address)}': not a Dask "
+                                            "scheduler address"):
+        accelsim.sweep(write_sweep(files), out, dask=address)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dask_must_be_an_address_or_a_client(files):
+    with pytest.raises(AccelsimError, match="dask: must be 'local', a scheduler address or a "
+                                            r"distributed.Client \(got int\)"):
+        accelsim.sweep(write_sweep(files), dask=8786)
+
+
+def test_unreachable_dask_scheduler_is_an_error_that_leaves_no_store(files, tmp_path):
     dask = pytest.importorskip("dask")
     pytest.importorskip("distributed")
+    out = tmp_path / "r.parquet"
     with dask.config.set({"distributed.comm.timeouts.connect": "0.2s"}):
         with pytest.raises(AccelsimError, match="cannot reach the Dask scheduler at "
                                                 "tcp://127.0.0.1:9"):
-            accelsim.sweep(write_sweep(files), dask="tcp://127.0.0.1:9")
+            accelsim.sweep(write_sweep(files), out, dask="tcp://127.0.0.1:9")
+    assert list(tmp_path.iterdir()) == []  # the store made for it is gone again
 
 
-def test_dask_missing_is_an_error(files, monkeypatch):
+def test_dask_missing_is_an_error(files, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(AccelsimError, match=r"--dask needs Dask distributed: pip install "
                                             r"'accelsim\[dask\]'"):
-        accelsim.sweep(write_sweep(files), dask="local")
+        accelsim.sweep(write_sweep(files), tmp_path / "r.parquet", dask="local")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_killed_sweep_resumes_with_every_point_once(files, tmp_path):
@@ -643,3 +756,7 @@ def test_cli_pareto_prints_and_saves_the_front(files, tmp_path):
     assert list(read_table(front_csv)["point_id"]) == [8, 0, 1, 4, 5, 6]
     status, _, stderr = run_cli("pareto", table, "--x", "nope")
     assert status == 2 and "pareto: x column 'nope' is not in the table" in stderr
+    before = sorted(tmp_path.iterdir())
+    status, stdout, _ = run_cli("pareto", table)
+    assert status == 0 and "wrote" not in stdout
+    assert sorted(tmp_path.iterdir()) == before  # only -o saves

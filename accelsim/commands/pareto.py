@@ -1,9 +1,16 @@
-"""``accelsim pareto results.parquet``: print and save the non-dominated sweep points."""
+"""``accelsim pareto results.parquet [-o front.csv]``: print the non-dominated sweep points.
+
+The front is printed; ``-o`` also saves its rows, every column, as CSV or
+Parquet. Without ``-o`` nothing is written: a command asked to show a front
+should not drop files next to its input (which may be read-only, or hold the
+front of other metrics from an earlier call).
+"""
 
 from __future__ import annotations
 
 NAME = "pareto"
-HELP = "print (and save) the Pareto front of a sweep's results, minimizing two columns"
+HELP = ("print the Pareto front of a sweep's results, minimizing two columns; -o also saves "
+        "it")
 
 
 def add_arguments(p) -> None:
@@ -14,7 +21,8 @@ def add_arguments(p) -> None:
                                                           "(default: energy_pj_total)")
     p.add_argument("--by", default=None, help="one front per value of this column (e.g. trace)")
     p.add_argument("-o", "--output", default=None,
-                   help="write the front's rows, all columns, to this .csv or .parquet file")
+                   help="also save the front's rows, all columns, to this .csv or .parquet "
+                        "file (without -o nothing is written)")
 
 
 def _shown_columns(df, x: str, y: str, by: str | None) -> list[str]:

@@ -30,6 +30,10 @@ def add_arguments(p) -> None:
     g.add_argument("--by", choices=("level", "tensor"),
                    help="stack energy by storage level (default) or by tensor")
     g.add_argument("--normalize", action="store_true", help="energy per MAC (pJ/MAC), not µJ")
+    g = p.add_argument_group("compare")
+    g.add_argument("--label", action="append", metavar="TEXT",
+                   help="legend label of a report, once per report in order (default: "
+                        "architecture and file name; a CSV report has only its file name)")
     g = p.add_argument_group("pareto")
     g.add_argument("--x", metavar="COL", help="metric on the x axis (default: latency_s)")
     g.add_argument("--y", metavar="COL", help="metric on the y axis (default: energy_pj_total)")
@@ -53,6 +57,8 @@ def _check_options(args) -> None:
         if given:
             raise AccelsimError(f"{', '.join(given)}: applies to --kind pareto only "
                                 f"(got --kind {args.kind})")
+    if args.kind != "compare" and args.label is not None:
+        raise AccelsimError(f"--label applies to --kind compare only (got --kind {args.kind})")
     if args.kind != "compare" and len(args.reports) != 1:
         raise AccelsimError(f"--kind {args.kind} takes one input file (got "
                             f"{len(args.reports)}); use --kind compare for several reports")
@@ -75,7 +81,7 @@ def main(args) -> int:
     elif args.kind == "latency":
         fig = plot_latency(src, title=args.title)
     elif args.kind == "compare":
-        fig = plot_compare(args.reports, title=args.title)
+        fig = plot_compare(args.reports, labels=args.label, title=args.title)
     elif args.kind == "pareto":
         fig = plot_pareto(src, x=args.x or "latency_s", y=args.y or "energy_pj_total",
                           color=args.color, by_group=args.by_group, title=args.title)

@@ -72,9 +72,12 @@ class ProgressBar:
 
 def main(args) -> int:
     from accelsim.fileio import check_output_path
+    from accelsim.sweeps.executors import check_dask
     from accelsim.sweeps.runner import layers_path, run_sweep
 
     check_output_path(args.output, "-o")  # before any point runs
+    if args.dask is not None:
+        check_dask(args.dask, option="--dask")
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     try:
         outcome = run_sweep(args.sweep, args.output, jobs=args.jobs, dask=args.dask,
@@ -88,4 +91,7 @@ def main(args) -> int:
           f"results computed, {outcome.reused} reused from {outcome.store}")
     if outcome.layers is not None:
         print(f"wrote {layers_path(args.output)}: {len(outcome.layers)} layer rows")
+    if outcome.stale_layers is not None:
+        print(f"removed {outcome.stale_layers}: an earlier run's layer rows (this sweep "
+              "keeps totals only)")
     return 0

@@ -1,8 +1,10 @@
 """Figures built from reports: energy breakdown, latency, comparison, Pareto, sparsity.
 
 Place in the pipeline: ``report -> plot`` (the last stage). Plots read reports
-(JSON, CSV or Parquet files, the JSON dict, or a report DataFrame) and sweep
-tables; they never import or run the engine. Every function returns a
+(JSON, CSV or Parquet files, the JSON dict, a report DataFrame, or a run's
+result turned into its report by :func:`accelsim.report_dict`) and sweep
+tables, whose Pareto fronts come from :func:`accelsim.pareto`; they never
+import or run the engine. Every function returns a
 :class:`matplotlib.figure.Figure` (no pyplot state); :func:`save_figure` writes
 one atomically as PNG, SVG or PDF by the file's extension::
 
@@ -16,13 +18,12 @@ from accelsim.plot.breakdown import plot_breakdown
 from accelsim.plot.compare import plot_compare
 from accelsim.plot.latency import plot_latency
 from accelsim.plot.load import load_report, load_sweep
-from accelsim.plot.pareto import pareto_front, plot_pareto
+from accelsim.plot.pareto import plot_pareto
 from accelsim.plot.sparsity import plot_sparsity
 from accelsim.plot.style import figure_format, save_figure
 
 KINDS = {"breakdown": plot_breakdown, "latency": plot_latency, "compare": plot_compare,
          "pareto": plot_pareto, "sparsity": plot_sparsity}
 
-__all__ = ["KINDS", "figure_format", "load_report", "load_sweep", "pareto_front",
-           "plot_breakdown", "plot_compare", "plot_latency", "plot_pareto", "plot_sparsity",
-           "save_figure"]
+__all__ = ["KINDS", "figure_format", "load_report", "load_sweep", "plot_breakdown",
+           "plot_compare", "plot_latency", "plot_pareto", "plot_sparsity", "save_figure"]

@@ -40,7 +40,7 @@ def plot_breakdown(report, *, by: str = "level", normalize: bool = False,
 
     Parameters
     ----------
-    report : str, os.PathLike, dict or pandas.DataFrame
+    report : str, os.PathLike, dict, pandas.DataFrame or accelsim.RunResult
         A report, as accepted by :func:`~accelsim.plot.load_report`.
     by : {"level", "tensor"}
         Stack by storage level (DRAM, GLB, NoC, spad, MAC) or by tensor

@@ -6,33 +6,62 @@ For dense vs sparse data, two architectures, or two operator assignments: one
 bar per report in each layer's group, total energy (``energy_pj_total``, µJ)
 above and latency (``latency_s``, ms) below, each with a totals panel. Layers
 are matched by name; a layer missing from a report has no bar there. Each
-report is labelled by its architecture name and file name.
+report is labelled by its architecture name and file name (a CSV report has
+no provenance: its file name, with its folder when two files share a name), or
+by the labels given. Reports are told apart by greys and hatches, never by the
+colours that mean storage levels in the other figures.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from accelsim.errors import AccelsimError
 from accelsim.plot.load import layer_rows, load_report, require_columns, total_row
-from accelsim.plot.style import (EDGE_COLOR, figure_legend, horizontal, label_layer_axis,
-                                 new_figure, series_color, total_axis, value_axis)
+from accelsim.plot.style import (figure_legend, horizontal, label_layer_axis, new_figure,
+                                 series_style, total_axis, value_axis)
 
 COMPARE_METRICS = (("energy_pj_total", "energy (µJ)", 1e-6),
                    ("latency_s", "latency (ms)", 1e3))
 
 
-def _labels(frames) -> list[str]:
-    """Each report's legend label, made unique if two would read the same."""
-    labels = []
-    for df in frames:
-        label = df.attrs.get("label") or df.attrs.get("source")
+def _with_folder(df) -> str | None:
+    """The report's label with its folder before the file name (None if not a file label)."""
+    source, label = df.attrs.get("source") or "", df.attrs.get("label") or ""
+    name = os.path.basename(source)
+    if source.startswith("<") or not name or not label.endswith(name):
+        return None
+    folder = os.path.basename(os.path.dirname(os.path.abspath(source)))
+    return label[:-len(name)] + f"{folder}/{name}"
+
+
+def _labels(frames, given) -> list[str]:
+    """Each report's legend label, told apart if two would read the same.
+
+    Two files of one name in different folders (``run1/r.csv``, ``run2/r.csv``)
+    get their folder; anything else still alike gets a number.
+    """
+    labels = ([str(g) for g in given] if given is not None else
+              [df.attrs.get("label") or df.attrs.get("source") or f"report {i + 1}"
+               for i, df in enumerate(frames)])
+    if given is None:
+        for i, df in enumerate(frames):
+            if labels.count(labels[i]) > 1 and _with_folder(df):
+                alike = [j for j, lab in enumerate(labels) if lab == labels[i]]
+                wider = [_with_folder(frames[j]) for j in alike]
+                if None not in wider and len(set(wider)) == len(wider):
+                    for j, w in zip(alike, wider):
+                        labels[j] = w
+    out: list[str] = []
+    for label in labels:
         n, base = 2, label
-        while label in labels:
+        while label in out:
             label, n = f"{base} ({n})", n + 1
-        labels.append(label)
-    return labels
+        out.append(label)
+    return out
 
 
 def _layer_names(frames) -> list[str]:
@@ -47,18 +76,19 @@ def _layer_names(frames) -> list[str]:
     return names
 
 
-def _title(frames) -> str:
-    nets = list(dict.fromkeys(df.attrs.get("network") for df in frames if
-                              df.attrs.get("network")))
-    archs = list(dict.fromkeys(df.attrs.get("arch") for df in frames if df.attrs.get("arch")))
-    what = "Energy and latency"
+def _title(frames, labels) -> str:
+    """Every distinct network and architecture; a report without one is named by its label.
+
+    A CSV report carries no provenance: naming only the other reports'
+    architecture would claim it ran there too.
+    """
+    nets = list(dict.fromkeys(df.attrs["network"] for df in frames if df.attrs.get("network")))
+    archs = list(dict.fromkeys(df.attrs.get("arch") or label
+                               for df, label in zip(frames, labels)))
+    what = "Energy and latency — "
     if nets:
-        what += " — " + " vs ".join(nets)
-    if len(archs) > 1:
-        what += (" on " if nets else " — ") + " vs ".join(archs)
-    elif archs:
-        what += f" on {archs[0]}"
-    return what
+        what += " vs ".join(nets) + " on "
+    return what + " vs ".join(archs)
 
 
 def _number(v: float) -> str:
@@ -78,13 +108,16 @@ def _label_totals(ax, totals: list[float], horiz: bool) -> None:
     (ax.set_xlim if horiz else ax.set_ylim)(0, top * (1.35 if horiz else 1.12))
 
 
-def plot_compare(reports, *, title: str | None = None) -> Figure:
+def plot_compare(reports, *, labels=None, title: str | None = None) -> Figure:
     """Grouped bars of energy and latency per layer and in total, one bar per report.
 
     Parameters
     ----------
     reports : sequence
         Two or more reports, each as accepted by :func:`~accelsim.plot.load_report`.
+    labels : sequence of str, optional
+        One legend label per report (``dense``, ``sparse``); by default each
+        report's architecture and file name.
     title : str, optional
         Figure title; by default names the networks and architectures.
 
@@ -98,10 +131,15 @@ def plot_compare(reports, *, title: str | None = None) -> Figure:
     reports = list(reports)
     if len(reports) < 2:
         raise AccelsimError(f"compare needs two or more reports (got {len(reports)})")
+    if labels is not None:
+        labels = list(labels)
+        if len(labels) != len(reports):
+            raise AccelsimError(f"compare: {len(labels)} label(s) for {len(reports)} reports "
+                                "(give one label per report)")
     frames = [load_report(r) for r in reports]
     for df in frames:
         require_columns(df, [m for m, _, _ in COMPARE_METRICS], "the comparison")
-    labels = _labels(frames)
+    labels = _labels(frames, labels)
     names = _layer_names(frames)
     k = len(frames)
     horiz = horizontal(len(names))
@@ -125,7 +163,7 @@ def plot_compare(reports, *, title: str | None = None) -> Figure:
             vals = rows[metric].astype(float).reindex(names).to_numpy() * scale
             totals.append(float(total_row(df, [metric])[metric]) * scale)
             off = (i - (k - 1) / 2) * width
-            kw = dict(color=series_color(i), edgecolor=EDGE_COLOR, linewidth=0.4, label=label)
+            kw = dict(linewidth=0.4, label=label, **series_style(i))
             if horiz:
                 ax.barh(pos + off, vals, height=width, **kw)
                 ax_total.barh([off], [totals[-1]], height=width, **kw)
@@ -142,5 +180,5 @@ def plot_compare(reports, *, title: str | None = None) -> Figure:
             ax.set_ylabel("")
     handles, leg = fig.axes[0].get_legend_handles_labels()
     figure_legend(fig, handles, leg)
-    fig.suptitle(title or _title(frames))
+    fig.suptitle(title or _title(frames, labels))
     return fig

@@ -23,8 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from accelsim.plot.load import has_values, layer_rows, load_report, require_columns, total_row
-from accelsim.plot.style import (CYCLE_COLORS, MARKER_COLOR, annotate_total, default_title,
-                                 figure_legend, horizontal, label_layer_axis,
+from accelsim.plot.style import (CYCLE_STYLES, MARKER_COLOR, annotate_total, default_title,
+                                 eng_label, figure_legend, horizontal, label_layer_axis,
                                  layers_figure_size, new_figure, split_layers_total,
                                  stacked_bars, total_axis, value_axis)
 
@@ -33,7 +33,7 @@ LATENCY_COLUMNS = ("compute_cycles", "fill_cycles", "drain_cycles", "noc_stall_c
 
 
 def latency_segments(rows) -> list[tuple[str, str, str, np.ndarray]]:
-    """(key, legend label, colour, cycles) of each segment, bottom first.
+    """(key, legend label, bar style, cycles) of each segment, bottom first.
 
     ``rows`` is a DataFrame of layers, or a Series (one row such as the total).
     """
@@ -44,14 +44,14 @@ def latency_segments(rows) -> list[tuple[str, str, str, np.ndarray]]:
     compute = col("compute_cycles")
     if "accumulate_cycles" in rows:  # adding psums from below is PE work too
         compute = compute + np.nan_to_num(col("accumulate_cycles"))
-    segs = [("compute", "compute", CYCLE_COLORS["compute"],
+    segs = [("compute", "compute", CYCLE_STYLES["compute"],
              compute - np.nan_to_num(gated) if gated is not None else compute)]
     if gated is not None:
-        segs.append(("gated", "gated (zero/pad taps)", CYCLE_COLORS["gated"], gated))
-    segs += [("fill", "fill + drain", CYCLE_COLORS["fill"],
+        segs.append(("gated", "gated (zero/pad taps)", CYCLE_STYLES["gated"], gated))
+    segs += [("fill", "fill + drain", CYCLE_STYLES["fill"],
               col("fill_cycles") + col("drain_cycles")),
-             ("noc", "NoC stall", CYCLE_COLORS["noc"], col("noc_stall_cycles")),
-             ("dram", "DRAM stall", CYCLE_COLORS["dram"], col("dram_stall_cycles"))]
+             ("noc", "NoC stall", CYCLE_STYLES["noc"], col("noc_stall_cycles")),
+             ("dram", "DRAM stall", CYCLE_STYLES["dram"], col("dram_stall_cycles"))]
     return segs
 
 
@@ -60,7 +60,7 @@ def plot_latency(report, *, title: str | None = None) -> Figure:
 
     Parameters
     ----------
-    report : str, os.PathLike, dict or pandas.DataFrame
+    report : str, os.PathLike, dict, pandas.DataFrame or accelsim.RunResult
         A report, as accepted by :func:`~accelsim.plot.load_report`.
     title : str, optional
         Figure title; by default names the network and the architecture.
@@ -87,7 +87,7 @@ def plot_latency(report, *, title: str | None = None) -> Figure:
     stacked_bars(ax_total, np.zeros(1), latency_segments(total), is_horizontal=horiz,
                  width=0.6)
     total_cycles = float(sum(np.nansum(v) for _, _, _, v in latency_segments(total)))
-    text = f"{total_cycles / 1e6:,.2f} M"
+    text = eng_label(total_cycles, "cycles")
     if has_values(df, "latency_s"):
         ms = float(total_row(df, ["latency_s"])["latency_s"]) * 1e3
         text += f"\n{ms:,.1f} ms" if ms >= 10 else f"\n{ms:.3g} ms"

@@ -8,8 +8,9 @@ report (file or dict), a CSV or Parquet report, or a report DataFrame into one
 DataFrame: the layer rows in order, then the ``total`` row, with the JSON
 objects flattened to the CSV column names (``energy_pj`` -> ``energy_pj_<level>``,
 ``energy_pj_by_tensor`` -> ``energy_pj_by_<tensor>``, ``mapping`` -> ``map_<key>``).
+A run's result (:class:`accelsim.RunResult`) is read through its JSON report.
 Provenance goes in ``DataFrame.attrs``: ``arch`` (the architecture's name),
-``network``, ``source`` (the file, or ``<dict>`` / ``<DataFrame>``) and
+``network``, ``source`` (the file, or ``<dict>`` / ``<DataFrame>`` / ``<RunResult>``) and
 ``label`` (``arch · file name``, used in legends). A CSV report carries no
 provenance; a Parquet report carries it when the writer kept ``attrs``.
 
@@ -115,15 +116,30 @@ def _normalize(df: pd.DataFrame, source: str, *, keep_label: bool = False) -> pd
     return df
 
 
+def _run_result_report(src) -> dict | None:
+    """The report of ``src`` if it is an :class:`accelsim.RunResult`, else None.
+
+    A run's results become a report through the report stage's own
+    :func:`accelsim.report_dict`, the step ``accelsim run`` takes before it
+    plots; nothing here runs the engine.
+    """
+    import accelsim
+
+    if isinstance(src, accelsim.RunResult):
+        return accelsim.report_dict(src)
+    return None
+
+
 def load_report(src) -> pd.DataFrame:
-    """Load a report (JSON, CSV or Parquet path; JSON dict; or DataFrame).
+    """Load a report (JSON, CSV or Parquet path; JSON dict; DataFrame; or a run's result).
 
     Parameters
     ----------
-    src : str, os.PathLike, dict or pandas.DataFrame
+    src : str, os.PathLike, dict, pandas.DataFrame or accelsim.RunResult
         A report file written by ``accelsim run --format json|csv`` (or a
         Parquet file of the same columns), the dict of
-        :func:`accelsim.report_dict`, or the frame of :func:`accelsim.report_frame`.
+        :func:`accelsim.report_dict`, the frame of :func:`accelsim.report_frame`,
+        or what :func:`accelsim.run` returned.
 
     Returns
     -------
@@ -142,6 +158,12 @@ def load_report(src) -> pd.DataFrame:
         return _normalize(src.copy(), source, keep_label=True)
     if isinstance(src, Mapping):
         return _normalize(_frame_from_dict(src, "<dict>"), "<dict>")
+    report = _run_result_report(src)
+    if report is not None:
+        return _normalize(_frame_from_dict(report, "<RunResult>"), "<RunResult>")
+    if not isinstance(src, (str, os.PathLike)):
+        raise AccelsimError(f"a report must be a file path, a report dict, a report DataFrame "
+                            f"or an accelsim.RunResult (got {type(src).__name__})")
     path = _existing(src, REPORT_SUFFIXES, "report")
     if path.suffix.lower() == ".json":
         try:
@@ -166,6 +188,9 @@ def load_sweep(src) -> pd.DataFrame:
         df = src.copy()
         df.attrs["source"] = src.attrs.get("source") or "<DataFrame>"
         return df
+    if not isinstance(src, (str, os.PathLike)):
+        raise AccelsimError(f"a sweep table must be a file path or a DataFrame "
+                            f"(got {type(src).__name__})")
     path = _existing(src, SWEEP_SUFFIXES, "sweep table")
     df = _read_table(path, "sweep")
     df.attrs["source"] = str(path)

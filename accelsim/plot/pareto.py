@@ -7,7 +7,8 @@ A sweep table has one row per (design point, trace): ``point_id``, ``trace``,
 swept parameter named by its dotted key path (``pe_array.rows``), and the
 totals (``latency_s``, ``energy_pj_total``, ``edp_pj_s``, ...). Only rows with
 status ``ok`` are drawn. Points are coloured by a parameter column; the front
-(both metrics minimized) is drawn as a step line. A front across different
+(both metrics minimized, computed by :func:`accelsim.pareto`, the same function
+as ``accelsim pareto``) is drawn as a step line. A front across different
 traces means nothing, so when the table holds several traces (or when asked
 with ``by_group``) each group gets its own panel and its own front.
 """
@@ -21,13 +22,15 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import (EngFormatter, Formatter, FuncFormatter, MaxNLocator,
-                               PercentFormatter, ScalarFormatter)
+                               NullFormatter, PercentFormatter, ScalarFormatter)
 
 from accelsim.errors import AccelsimError
 from accelsim.plot.load import load_sweep, require_columns
-from accelsim.plot.style import MARKER_COLOR, figure_legend, new_figure, series_color
+from accelsim.plot.style import CATEGORY_CMAP, MARKER_COLOR, figure_legend, new_figure
+from accelsim.sweeps.pareto import pareto
 
-CMAP = "viridis"
+CMAP = CATEGORY_CMAP
+SINGLE_COLOR = colormaps[CMAP](0.35)  # points all of one colour: no parameter varies
 DISCRETE_UP_TO = 8     # parameter values; more and the points get a colour bar
 DEFAULT_X = "latency_s"
 DEFAULT_Y = "energy_pj_total"
@@ -62,41 +65,7 @@ def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
     """Rows whose ``status`` is ``ok`` (every row when there is no status column)."""
     if "status" not in df.columns:
         return df
-    return df[df["status"].astype(str).str.strip().str.lower() == "ok"]
-
-
-def pareto_front(df: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
-    """The non-dominated rows of ``df`` when both ``x`` and ``y`` are minimized.
-
-    A row is dominated when another is no worse in both metrics and better in
-    one. Rows whose status is not ``ok`` and rows with a missing ``x`` or ``y``
-    are left out. Equal points are all kept.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The front's rows (original index kept), sorted by ``x`` then ``y``.
-    """
-    for col in (x, y):
-        if col not in df.columns:
-            raise AccelsimError(f"{df.attrs.get('source', '<DataFrame>')}: no column {col!r} "
-                                "for the Pareto front")
-    rows = ok_rows(df)
-    xv = pd.to_numeric(rows[x], errors="coerce")
-    yv = pd.to_numeric(rows[y], errors="coerce")
-    keep = xv.notna() & yv.notna()
-    rows, xv, yv = rows[keep], xv[keep].to_numpy(float), yv[keep].to_numpy(float)
-    order = np.lexsort((yv, xv))
-    chosen = []
-    best_y = np.inf
-    last = None
-    for i in order:
-        if yv[i] < best_y:
-            best_y, last = yv[i], (xv[i], yv[i])
-            chosen.append(i)
-        elif last == (xv[i], yv[i]):
-            chosen.append(i)
-    return rows.iloc[chosen]
+    return df[df["status"].astype(str) == "ok"]  # as accelsim.pareto reads it
 
 
 def _default_color(df: pd.DataFrame) -> str | None:
@@ -123,11 +92,9 @@ def _colour_plan(rows: pd.DataFrame, color: str | None):
         return [], Normalize(float(col.min()), float(col.max()))
     if numeric:
         values = sorted(values)
-        cmap = colormaps[CMAP]
-        shades = [cmap(0.5)] if len(values) == 1 else [
-            cmap(0.9 * i / (len(values) - 1)) for i in range(len(values))]
-    else:
-        shades = [series_color(i) for i in range(len(values))]
+    cmap = colormaps[CMAP]  # text values too: no colour that means a level elsewhere
+    shades = [cmap(0.5)] if len(values) == 1 else [
+        cmap(0.9 * i / (len(values) - 1)) for i in range(len(values))]
     return [(v, f"{color} = {v}", c) for v, c in zip(values, shades)], None
 
 
@@ -197,15 +164,18 @@ def plot_pareto(sweep, *, x: str = DEFAULT_X, y: str = DEFAULT_Y, color: str | N
                 sel = grp[grp[color] == value]
                 ax.scatter(sel[x], sel[y], color=col, label=label, **point_kw)
         else:
-            ax.scatter(grp[x], grp[y], color=series_color(0), label="design point", **point_kw)
-        front = pareto_front(grp, x, y)
+            ax.scatter(grp[x], grp[y], color=SINGLE_COLOR, label="design point", **point_kw)
+        front = pareto(grp, x, y)
         ax.step(front[x], front[y], where="post", color=MARKER_COLOR, linewidth=1.4,
                 zorder=2, label="Pareto front")
         ax.scatter(front[x], front[y], s=90, facecolors="none", edgecolors=MARKER_COLOR,
                    linewidths=1.2, zorder=4, label="_front points")
         for axis, col, set_scale in ((ax.xaxis, x, ax.set_xscale), (ax.yaxis, y, ax.set_yscale)):
-            if _log_scale(rows[col].to_numpy(float)):
+            # per panel: two traces far apart (AlexNet and LeNet-5) are each linear
+            if _log_scale(grp[col].to_numpy(float)):
                 set_scale("log")
+                # decades only: minor labels in another notation would collide
+                axis.set_minor_formatter(NullFormatter())
             else:
                 axis.set_major_locator(MaxNLocator(nbins=6))
             label, fmt = metric_axis(col)
@@ -221,7 +191,7 @@ def plot_pareto(sweep, *, x: str = DEFAULT_X, y: str = DEFAULT_Y, color: str | N
         handles = [Line2D([], [], color=col, label=label, **marker)
                    for _, label, col in categories]
     else:  # one colour, or the colour bar tells the colours
-        handles = [Line2D([], [], color="#777777" if norm else series_color(0),
+        handles = [Line2D([], [], color="#777777" if norm else SINGLE_COLOR,
                           label="design point", **marker)]
     handles.append(Line2D([], [], color=MARKER_COLOR, linewidth=1.4, label="Pareto front"))
     figure_legend(fig, handles, [h.get_label() for h in handles])

@@ -47,12 +47,27 @@ def _series(df, columns) -> list[tuple[str, str, dict]]:
     return out
 
 
+def _fraction_top(values, *, full: bool) -> float:
+    """Top of a fraction axis, whose bottom is 0.
+
+    Densities always show the whole 0..1; the sporadic degree, often a few
+    percent, gets 12% headroom over its largest value, and 0..1 when every
+    value is 0 or missing (matplotlib would centre a flat panel on 0, drawing
+    negative fractions).
+    """
+    if full:
+        return 1.04
+    finite = values[np.isfinite(values)]
+    top = float(finite.max()) if finite.size else 0.0
+    return min(1.04, top * 1.12) if top > 0 else 1.0
+
+
 def plot_sparsity(report, *, title: str | None = None) -> Figure:
     """Per-layer densities (and sporadic degree), before/after masking when present.
 
     Parameters
     ----------
-    report : str, os.PathLike, dict or pandas.DataFrame
+    report : str, os.PathLike, dict, pandas.DataFrame or accelsim.RunResult
         A report, as accepted by :func:`~accelsim.plot.load_report`.
     title : str, optional
         Figure title; by default names the network and the architecture.
@@ -72,8 +87,8 @@ def plot_sparsity(report, *, title: str | None = None) -> Figure:
     layers = layer_rows(df)
     names = layers["name"].tolist()
     horiz = horizontal(len(names))
-    panels = [(dens, "density (fraction nonzero)")] + ([(spor, "ifmap sporadic degree")]
-                                                     if spor else [])
+    panels = [(dens, "density (fraction nonzero)")] + (
+        [(spor, "ifmap sporadic degree (fraction of nonzeros)")] if spor else [])
     n = len(names)
     if horiz:
         fig = new_figure((5.0 * len(panels) + 3.0, max(5.0, 0.26 * n + 1.8)))
@@ -94,8 +109,13 @@ def plot_sparsity(report, *, title: str | None = None) -> Figure:
             else:
                 ax.bar(pos + off, vals, width=width, **kw)
         value_axis(ax, unit, is_horizontal=horiz)
-        if unit.startswith("density"):
-            (ax.set_xlim if horiz else ax.set_ylim)(0, 1.04)
+        shown = layers[[c for c, _, _ in series]].astype(float).to_numpy()
+        (ax.set_xlim if horiz else ax.set_ylim)(0, _fraction_top(
+            shown, full=unit.startswith("density")))
+        if np.isfinite(shown).any() and np.nanmax(shown) == 0:
+            # bars of height 0 are invisible: say so, or the panel reads as missing data
+            ax.text(0.5, 0.5, "every value is 0", transform=ax.transAxes, ha="center",
+                    va="center", color="#555555", fontsize=10)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     for i, ax in enumerate(axes):
         if horiz and i == 0 or not horiz and i == len(axes) - 1:

@@ -30,21 +30,43 @@ LEVEL_COLORS = {"dram": "#D55E00", "glb": "#E69F00", "noc": "#56B4E9", "spad": "
                 "mac": "#0072B2"}
 TENSORS = ("weight", "ifmap", "psum")
 TENSOR_COLORS = {"weight": "#882255", "ifmap": "#DDCC77", "psum": "#44AA99"}
-CYCLE_COLORS = {"compute": LEVEL_COLORS["mac"], "gated": "#9DC3E6", "fill": "#999999",
-                "noc": LEVEL_COLORS["noc"], "dram": LEVEL_COLORS["dram"]}
 MARKER_COLOR = "#222222"
 EDGE_COLOR = "white"
-# Bars of the n-th report in a comparison
-SERIES_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
-                 "#F0E442", "#000000")
+# Bar style of each cause of cycles. Gated cycles are compute slots doing no
+# work: the compute colour hatched on white, told apart from every solid colour
+# (a light blue was too close to the NoC's sky blue) by pattern, not by hue.
+CYCLE_STYLES = {"compute": {"color": LEVEL_COLORS["mac"]},
+                "gated": {"color": "white", "edgecolor": LEVEL_COLORS["mac"], "hatch": "////"},
+                "fill": {"color": "#999999"},
+                "noc": {"color": LEVEL_COLORS["noc"]},
+                "dram": {"color": LEVEL_COLORS["dram"]}}
+# Bars of the n-th report in a comparison: greys and hatches, so that a report
+# is never mistaken for a storage level or a tensor (those own the colours).
+SERIES_STYLES = ({"color": "#4D4D4D"},
+                 {"color": "#BDBDBD", "edgecolor": "#4D4D4D", "hatch": "///"},
+                 {"color": "white", "edgecolor": "#222222", "hatch": "xxx"},
+                 {"color": "#8C8C8C", "edgecolor": "#222222", "hatch": "..."},
+                 {"color": "#111111"},
+                 {"color": "white", "edgecolor": "#4D4D4D", "hatch": "\\\\\\"})
+# Points of the n-th category of a text parameter in a Pareto plot: the same
+# colour map as numeric parameters, so no level colour appears there either.
+CATEGORY_CMAP = "viridis"
 
 HORIZONTAL_ABOVE = 25        # layers; more than this and bars run horizontally
 FIGURE_FORMATS = ("png", "svg", "pdf")
 DEFAULT_DPI = 100
 
 
-def series_color(i: int) -> str:
-    return SERIES_COLORS[i % len(SERIES_COLORS)]
+def series_style(i: int) -> dict:
+    """Bar style (colour, edge colour, hatch) of the ``i``-th report of a comparison."""
+    style = SERIES_STYLES[i % len(SERIES_STYLES)]
+    return {"edgecolor": EDGE_COLOR, **style}
+
+
+def bar_style(style: str | dict) -> dict:
+    """Keyword arguments of a bar: a colour, or a style dict (white edges by default)."""
+    style = {"color": style} if isinstance(style, str) else style
+    return {"edgecolor": EDGE_COLOR, **style}
 
 
 def horizontal(n_layers: int) -> bool:
@@ -95,36 +117,57 @@ def value_axis(ax, label: str, *, is_horizontal: bool, eng: bool = False) -> Non
 
 
 def stacked_bars(ax, positions, segments, *, is_horizontal: bool, width: float = 0.75):
-    """Stack ``segments`` [(key, label, colour, values)] at ``positions``.
+    """Stack ``segments`` [(key, label, colour or style dict, values)] at ``positions``.
 
     Each segment is one BarContainer labelled with ``label`` (so tests and
     legends find it); NaN counts as 0 in the stack.
     """
     base = np.zeros(len(positions))
     containers = []
-    for _key, label, color, values in segments:
+    for _key, label, style, values in segments:
         vals = np.nan_to_num(np.asarray(values, dtype=float))
+        kw = dict(linewidth=0.4, label=label, **bar_style(style))
         if is_horizontal:
-            bc = ax.barh(positions, vals, height=width, left=base, color=color,
-                         edgecolor=EDGE_COLOR, linewidth=0.4, label=label)
+            bc = ax.barh(positions, vals, height=width, left=base, **kw)
         else:
-            bc = ax.bar(positions, vals, width=width, bottom=base, color=color,
-                        edgecolor=EDGE_COLOR, linewidth=0.4, label=label)
+            bc = ax.bar(positions, vals, width=width, bottom=base, **kw)
         containers.append(bc)
         base = base + vals
     return containers
 
 
 def annotate_total(ax, value: float, text: str, *, is_horizontal: bool) -> None:
-    """Write ``text`` at the end of the single bar of a total axes."""
+    """Write ``text`` (one line or more) by the single bar of a total axes.
+
+    Upright bars: as the axes' title, above the top spine, where the
+    constrained layout makes room for however many lines it has (written at
+    the bar's top it needed headroom that depends on the axes' final height,
+    and a fixed 10% let a two-line label run into the spine). Horizontal
+    bars: after the bar's end, with the axis running on far enough for the
+    longest line.
+    """
     if is_horizontal:
         ax.annotate(text, (value, 0), xytext=(4, 0), textcoords="offset points",
                     ha="left", va="center", fontsize=9)
-        ax.set_xlim(0, value * 1.25 if value > 0 else 1)
+        # a line of n characters at 9 pt is about 5.5n points wide
+        width_in = ax.get_position().width * ax.figure.get_figwidth()
+        text_in = (4 + 5.5 * max(len(line) for line in text.splitlines())) / 72
+        room = min(0.6, text_in / max(width_in, 1e-9) + 0.04)
+        ax.set_xlim(0, value / (1 - room) if value > 0 else 1)
     else:
-        ax.annotate(text, (0, value), xytext=(0, 3), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=9)
-        ax.set_ylim(0, value * 1.1 if value > 0 else 1)
+        ax.set_title(text, fontsize=9, pad=4)
+        ax.set_ylim(0, value * 1.04 if value > 0 else 1)
+
+
+def eng_label(value: float, unit: str) -> str:
+    """A total as an engineering axis writes it: ``366k cycles`` by ticks reading 350k.
+
+    Three significant digits through the same formatter as :func:`value_axis`
+    with ``eng`` (SI prefixes, no space), so label and ticks use one unit system.
+    """
+    number = EngFormatter(sep="").format_eng(float(f"{value:.3g}")) if np.isfinite(value) \
+        else "n/a"
+    return f"{number} {unit}"
 
 
 def total_axis(ax, *, is_horizontal: bool) -> None:

@@ -28,8 +28,11 @@ time, so a large sweep does not queue every point's arch document at once.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import multiprocessing
 import os
+import signal
 import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable, Iterator
@@ -37,6 +40,50 @@ from typing import Any, Callable, Iterable, Iterator
 from accelsim.errors import AccelsimError
 
 WORKER_MODULE = "accelsim.sweeps.worker"
+DASK_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")
+"""Protocols of a scheduler address (Dask's comm backends but ``inproc``, which
+only reaches a scheduler in the same process: pass that one's Client)."""
+
+
+def _address_problem(address: str) -> str | None:
+    """Why ``address`` is not ``[PROTOCOL://]HOST:PORT`` (None if it is)."""
+    protocol, sep, rest = address.partition("://")
+    if not sep:
+        rest = address  # Dask's default protocol is tcp
+    elif protocol not in DASK_PROTOCOLS:
+        return f"unknown protocol {protocol!r}, known: {', '.join(DASK_PROTOCOLS)}"
+    host, colon, port = rest.rpartition(":")
+    if not colon or not port:
+        return "no port"
+    if not host or any(c.isspace() or c == "/" for c in host):
+        return f"bad host {host!r}"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        return f"bad port {port!r}, not an integer from 1 to 65535"
+    return None
+
+
+def check_dask(target: Any, *, option: str | None = None) -> None:
+    """Raise unless ``target`` can name a Dask cluster and Dask distributed is installed.
+
+    Called before a sweep touches its store, so a typo in ``--dask`` is a
+    one-line error that leaves nothing behind. Whether a scheduler answers at
+    the address is only known when :class:`DaskExecutor` connects. ``option``
+    (such as ``--dask``) is named in the error; else the parameter ``dask``.
+    """
+    if isinstance(target, str):
+        problem = None if target == "local" else _address_problem(target)
+        if problem is not None:
+            where = f"{option} {target}" if option else f"dask {target!r}"
+            raise AccelsimError(f"{where}: not a Dask scheduler address ({problem}); use "
+                                "'local' or PROTOCOL://HOST:PORT such as tcp://scheduler:8786")
+    elif not (hasattr(target, "submit") and hasattr(target, "nthreads")):
+        raise AccelsimError(f"dask: must be 'local', a scheduler address or a "
+                            f"distributed.Client (got {type(target).__name__})")
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise AccelsimError("--dask needs Dask distributed: pip install "
+                            "'accelsim[dask]'") from None
 
 
 class SerialExecutor:
@@ -125,6 +172,30 @@ class ProcessExecutor:
                 yield future.result()
 
 
+@contextlib.contextmanager
+def _children_ignore_sigint():
+    """Processes started inside inherit SIGINT ignored, so Ctrl-C reaches this process only.
+
+    A terminal sends Ctrl-C to every process of its foreground group: a local
+    Dask cluster's worker processes would each die printing a traceback. They
+    are stopped by closing the cluster instead. Python leaves SIGINT ignored in
+    a child that starts with it ignored (it installs its KeyboardInterrupt
+    handler only over the default). The price: a Ctrl-C during the second or
+    two the cluster takes to start is ignored. Signal handlers belong to the
+    main thread: elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if previous is None:  # a handler not set from Python: the default is the nearest
+        previous = signal.SIG_DFL
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class DaskExecutor:
     """Run batches on a Dask distributed cluster.
 
@@ -156,12 +227,14 @@ class DaskExecutor:
         if isinstance(self.target, str):
             try:
                 if self.target == "local":
-                    self._cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1,
-                                                 processes=True, dashboard_address=None)
+                    with _children_ignore_sigint():
+                        self._cluster = LocalCluster(
+                            n_workers=self.jobs, threads_per_worker=1, processes=True,
+                            dashboard_address=None, silence_logs=logging.CRITICAL)
                     self._client = Client(self._cluster)
                 else:
                     self._client = Client(self.target)
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # unreachable, or refused by Dask
                 self._close()
                 raise AccelsimError(f"cannot reach the Dask scheduler at {self.target} "
                                     f"({exc})") from None
@@ -172,11 +245,20 @@ class DaskExecutor:
         return self
 
     def _close(self) -> None:
-        if self._own_client and self._client is not None:
-            self._client.close()
+        # Closing a cluster whose tasks were cancelled (Ctrl-C) makes Dask log
+        # warnings about each of them: the sweep says it was interrupted instead.
+        quiet = logging.getLogger("distributed")
+        level = quiet.level
         if self._cluster is not None:
-            self._cluster.close()
-        self._client = self._cluster = None
+            quiet.setLevel(logging.CRITICAL)
+        try:
+            if self._own_client and self._client is not None:
+                self._client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+        finally:
+            quiet.setLevel(level)
+            self._client = self._cluster = None
 
     def __exit__(self, *exc) -> None:
         self._close()

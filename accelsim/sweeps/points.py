@@ -42,6 +42,28 @@ class Point:
     values: tuple[Any, ...]
 
 
+INT64_MAX = int(np.iinfo(np.int64).max)
+"""Largest grid whose points numpy can number; beyond it random draws per axis."""
+
+
+def _random_per_axis(rng: np.random.Generator, sizes: list[int],
+                     count: int) -> list[tuple[int, ...]]:
+    """``count`` distinct grid points of a grid too large to number, in grid order.
+
+    Each draw takes every axis's level independently and uniformly, which is a
+    uniform grid point; repeats are drawn again, so the result is a uniform
+    sample without replacement. On a grid this large (more than 2**63 points)
+    a repeat is all but impossible, so this ends after one round or two.
+    """
+    chosen: dict[tuple[int, ...], None] = {}
+    while len(chosen) < count:
+        need = count - len(chosen)
+        columns = [rng.integers(0, n, size=need).tolist() for n in sizes]
+        for idx in zip(*columns):
+            chosen.setdefault(idx, None)
+    return sorted(chosen)  # grid order: the first axis most significant
+
+
 def _level_indices(spec: SweepSpec) -> list[tuple[int, ...]]:
     sizes = [len(axis.levels) for axis in spec.axes]
     if spec.strategy == "grid":
@@ -49,6 +71,8 @@ def _level_indices(spec: SweepSpec) -> list[tuple[int, ...]]:
     rng = np.random.default_rng(spec.seed)
     count = int(spec.count)
     if spec.strategy == "random":
+        if spec.grid_size > INT64_MAX:
+            return _random_per_axis(rng, sizes, count)
         flat = np.sort(rng.choice(spec.grid_size, size=count, replace=False))
         out = []
         for f in flat.tolist():  # mixed radix, the first axis most significant

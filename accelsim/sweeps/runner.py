@@ -10,8 +10,8 @@ The results table has one row per (point, trace), sorted by ``point_id`` then
 - ``point_id`` (int), ``trace`` (the path as written in the sweep file),
   ``status`` (``ok``, ``infeasible`` or ``error``), ``reason`` (empty when ok);
 - one column per swept key, named by its dotted key path (axes, then tied
-  groups, in file order); a key whose values mix types (``3`` and ``"x"``)
-  is a text column;
+  groups, in file order), of the one type its values have (the sweep file
+  may not mix types within a key);
 - the totals of :data:`accelsim.sweeps.worker.TOTAL_COLUMNS`, all float64:
   ``cycles``, ``processing_cycles``, ``latency_s``, ``energy_pj_total``,
   ``energy_pj_dram``, ``energy_pj_glb``, ``energy_pj_noc``, ``energy_pj_spad``,
@@ -26,7 +26,8 @@ then the report's per-layer columns (:func:`accelsim.report_frame`) with
 ``layer_reason``, plus ``edp_pj_s``; ``layer``, ``kind``, ``simulated``,
 ``layer_reason`` and the total columns come first, the other report columns
 follow in report order. It is written next to the output as
-``<stem>.layers<suffix>`` (``results.parquet`` -> ``results.layers.parquet``).
+``<stem>.layers<suffix>`` (``results.parquet`` -> ``results.layers.parquet``);
+a ``keep: totals`` run removes a per-layer table an earlier run left there.
 
 Output format by extension: ``.parquet`` or ``.csv``; both written atomically.
 Parquet files also carry the sweep's provenance (``DataFrame.attrs["accelsim"]``:
@@ -45,7 +46,7 @@ import pandas as pd
 
 from accelsim.errors import AccelsimError
 from accelsim.fileio import atomic_open, atomic_write_text
-from accelsim.sweeps.executors import DaskExecutor, ProcessExecutor, SerialExecutor
+from accelsim.sweeps.executors import DaskExecutor, ProcessExecutor, SerialExecutor, check_dask
 from accelsim.sweeps.points import Point, generate_points, point_arch
 from accelsim.sweeps.spec import SweepSpec, read_sweep
 from accelsim.sweeps.store import DirStore, MemoryStore, file_sha256, result_key
@@ -59,13 +60,18 @@ LAYER_LEAD_COLUMNS = ("layer", "kind", "simulated", "layer_reason", *TOTAL_COLUM
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SweepOutcome:
-    """The tables of a sweep and how many results were computed or reused from the store."""
+    """The tables of a sweep and how many results were computed or reused from the store.
+
+    ``stale_layers`` is the per-layer table of an earlier ``keep: layers`` run
+    to the same output that this ``keep: totals`` run removed (None if none).
+    """
 
     totals: pd.DataFrame
     layers: pd.DataFrame | None
     computed: int
     reused: int
     store: str | None
+    stale_layers: str | None = None
 
 
 def default_jobs() -> int:
@@ -113,17 +119,6 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if col in df.columns:
             df[col] = df[col].astype(object).fillna("").astype(str)
     return df
-
-
-def _axis_column(values: list) -> list:
-    """Values of one swept key, made one type so every table format can hold them."""
-    if all(isinstance(v, bool) for v in values):
-        return values
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        return values
-    if all(isinstance(v, str) for v in values):
-        return values
-    return [str(v) for v in values]
 
 
 def _frame(records: list[dict], columns: list[str], float_columns: tuple = ()) -> pd.DataFrame:
@@ -177,6 +172,8 @@ def run_sweep(sweep: str | Path | SweepSpec, output: str | Path | None = None, *
         raise AccelsimError(f"jobs: must be an integer >= 1 (got {jobs!r})")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise AccelsimError(f"batch_size: must be an integer >= 1 (got {batch_size!r})")
+    if dask is not None:
+        check_dask(dask)
     if store is None and output is not None:
         store = f"{output}.d"
     shas = [file_sha256(p) for p in spec.trace_paths]
@@ -213,22 +210,27 @@ def run_sweep(sweep: str | Path | SweepSpec, output: str | Path | None = None, *
                     progress(done, total)
         totals, layers = _assemble(spec, points, keys, results)
     totals.attrs["accelsim"] = _provenance(spec, shas)
+    stale = None
     if output is not None:
         write_table(totals, output)
         if layers is not None:
             layers.attrs["accelsim"] = totals.attrs["accelsim"]
             write_table(layers, layers_path(output))
+        elif layers_path(output).is_file():
+            # left by an earlier keep: layers run; next to the new totals it would
+            # pass for this sweep's layers
+            stale = str(layers_path(output))
+            os.unlink(stale)
     return SweepOutcome(totals=totals, layers=layers, computed=len(todo), reused=reused,
-                        store=None if store is None else str(store))
+                        store=None if store is None else str(store), stale_layers=stale)
 
 
 def _assemble(spec: SweepSpec, points: list[Point], keys: dict, results) -> tuple:
     keep_layers = spec.keep == "layers"
     columns = list(spec.columns)
-    axis_values = {c: _axis_column([p.values[i] for p in points]) for i, c in enumerate(columns)}
     rows, layer_rows = [], []
-    for i, p in enumerate(points):
-        axes = {c: axis_values[c][i] for c in columns}
+    for p in points:
+        axes = dict(zip(columns, p.values))
         for ti, trace in enumerate(spec.traces):
             key = keys[p.point_id, ti]
             rec = results.get(key)
@@ -268,7 +270,8 @@ def sweep(sweep: str | Path | SweepSpec, output: str | Path | None = None, *,
         :class:`~accelsim.sweeps.spec.SweepSpec`.
     output:
         Write the table here (``.parquet`` or ``.csv``, atomically); with
-        ``keep: layers`` the per-layer table goes to ``<stem>.layers<suffix>``.
+        ``keep: layers`` the per-layer table goes to ``<stem>.layers<suffix>``
+        (a ``keep: totals`` run removes one an earlier run left there).
     jobs:
         Local worker processes (default: every CPU this process may use);
         ``1`` runs in this process. With ``dask="local"``, the cluster's workers.

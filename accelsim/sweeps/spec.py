@@ -25,7 +25,13 @@ Ranges: ``scale: linear`` (the default) with ``steps`` gives ``steps`` evenly
 spaced values, without ``steps`` every integer in ``[lo, hi]`` (both ends must
 then be integers); ``scale: log2`` with ``steps`` gives values evenly spaced in
 log2, without ``steps`` the powers of two in ``[lo, hi]``. When both ends are
-integers the values are rounded to integers and repeats dropped.
+integers the values are rounded to integers and repeats dropped; otherwise they
+are rounded to :data:`FLOAT_DIGITS` significant digits, so that a log2 range
+from 30.0 reads 120.0 rather than 119.99999999999999.
+
+The values of one key are all numbers, all booleans or all strings: a list
+such as ``["12", 12]`` is an error naming the key, since both would read 12 in
+the results table.
 
 A tied group is one axis: its i-th level sets every key of the group to the
 i-th value of its list (the lists, after range expansion, have equal length).
@@ -56,6 +62,8 @@ MAX_LEVELS = 10_000
 """Most values one axis may expand to (a range like [1, 10**9] is a mistake)."""
 MAX_GRID_POINTS = 1_000_000
 """Most points a grid may have; sample larger spaces with random or latin_hypercube."""
+FLOAT_DIGITS = 12
+"""Significant digits a float range value is rounded to (ulp noise off, intent kept)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,6 +118,13 @@ def _is_int(v: Any) -> bool:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _kind(v: Any) -> str:
+    """The type of a swept value as the results table sees it."""
+    if isinstance(v, bool):
+        return "boolean"
+    return "number" if isinstance(v, (int, float)) else "string"
 
 
 def key_problem(key: Any) -> str | None:
@@ -192,6 +207,8 @@ def _expand_range(spec: dict, where: str, problems: list[str]) -> list | None:
         raw = [lo * (hi / lo) ** (i / (steps - 1)) for i in range(steps - 1)] + [hi]
     if ints:
         raw = [int(round(v)) for v in raw]
+    else:  # 30 * 2 ** (2/3 * 1.5) is 119.99999999999999 in floats: write what was meant
+        raw = [float(f"{v:.{FLOAT_DIGITS}g}") for v in raw]
     return list(dict.fromkeys(raw))  # drop repeats made by rounding, keep order
 
 
@@ -207,11 +224,21 @@ def _levels(spec: Any, where: str, problems: list[str], *, unique: bool) -> list
     if bad:
         problems.append(f"{where}: values must be numbers, booleans or strings (got {bad[0]!r})")
         return None
+    kinds = {}
+    for v in spec:
+        kinds.setdefault(_kind(v), v)
+    if len(kinds) > 1:
+        problems.append(f"{where}: values mix types (got "
+                        + " and ".join(f"{k} {v!r}" for k, v in kinds.items())
+                        + "); use numbers, booleans or strings, one type per key")
+        return None
     if unique:
         seen = []
         for v in spec:
-            if any(v == s and type(v) is type(s) for s in seen):
-                problems.append(f"{where}: value {v!r} appears twice")
+            same = next((s for s in seen if v == s), None)
+            if same is not None:
+                problems.append(f"{where}: value {v!r} appears twice" if repr(v) == repr(same)
+                                else f"{where}: values {same!r} and {v!r} are the same number")
                 return None
             seen.append(v)
     return list(spec)
@@ -326,7 +353,10 @@ def sweep_from_dict(data: Any, source: str = "<dict>", root: str | Path = ".") -
                         f"base: must be the path of an arch file (got {base_rel!r})")
     else:
         base_path = str((root / base_rel).resolve())
-        base = read_yaml(base_path)  # an unreadable base is its own one-line error
+        if not Path(base_path).is_file():
+            problems.append(f"base: no such file {base_rel!r} (looked at {base_path})")
+        else:
+            base = read_yaml(base_path)  # an unreadable base is its own one-line error
         if not isinstance(base, dict):
             problems.append(f"base: {base_rel} must hold a mapping (got {type(base).__name__})")
             base = {}

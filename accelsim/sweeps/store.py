@@ -18,7 +18,8 @@ On disk (:class:`DirStore`, by default ``<output>.d/`` next to the output)::
 Every file is written whole through :mod:`accelsim.fileio` (temporary file,
 fsync, rename), so a sweep killed at any moment, SIGKILL included, leaves every
 finished result readable and no partial file under a result's name; temporary
-files left by a kill are removed by the next sweep on the same store. A
+files left by a kill are removed by the next sweep on the same store; a store
+folder that a sweep made and stored no result in is removed when it stops. A
 ``layers`` file serves a ``keep: totals`` sweep too; a ``totals`` file does not
 serve ``keep: layers``, which recomputes that result.
 """
@@ -97,11 +98,13 @@ class DirStore:
         self.path = Path(path)
         self._kinds: dict[str, str] = {}
         self._lock_fh = None
+        self._created = False
 
     def __enter__(self) -> "DirStore":
         if self.path.exists() and not self.path.is_dir():
             raise AccelsimError(f"{self.path}: the sweep store must be a folder, a file is in "
                                 "the way")
+        self._created = not self.path.exists()
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock()
         try:
@@ -113,6 +116,23 @@ class DirStore:
 
     def __exit__(self, *exc) -> None:
         self._unlock()
+        if self._created and not self._kinds:
+            self._remove_empty()
+
+    def _remove_empty(self) -> None:
+        """Take away the folder this store made and never stored a result in.
+
+        A sweep that stops before its first result (its executor could not
+        start, or it was interrupted) then leaves nothing behind. Only the lock
+        and empty folders are removed: anything else keeps the folder.
+        """
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path / ".lock")
+        for shard in self.path.iterdir():
+            with contextlib.suppress(OSError):
+                shard.rmdir()
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
 
     def _lock(self) -> None:
         fh = open(self.path / ".lock", "a+b")
