@@ -37,7 +37,7 @@ class Cycle(enum.IntEnum):
     COMPUTE = 2        # the busiest PE's MACs
     FILL = 3           # filter loads and ifmap ramp-up before compute can start
     DRAIN = 4          # pipeline and psum-accumulation drain at the end of a pass
-    NOC_STALL = 5      # a bus could not keep up with compute
+    NOC_STALL = 5      # a bus, the psum link or a GLB region's banks could not keep up
     DRAM_STALL = 6     # waiting on the DRAM link
     PASSES = 7         # number of processing passes (a count, not cycles)
     ACCUMULATE = 8     # adding the psum from the PE below (or the GLB) to each result

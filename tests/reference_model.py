@@ -16,7 +16,17 @@ Rules it encodes (the same physical model as the engine's docstring):
   every ``cycles_per_mac`` cycles (the MAC core's rate for the layer's
   operator and widths);
 - the ifmap bus carries each distinct (group, channel, input row) once per
-  image (multicast), the filter bus each distinct filter word once per pass;
+  image, the filter bus each distinct filter word once per pass, when they
+  multicast; without multicast a bus carries a value once per PE that
+  receives it (bus words = spad writes), the GLB still reading it once;
+- a GLB region (the ifmap banks, the psum banks, the filter banks) reads or
+  writes banks x word_bits bits a cycle; the PE-to-PE psum link carries
+  link_words psums every link_cycles cycles, and every PE of a column of
+  more than one PE forwards its filters x Q psums per image;
+- tensors the GLB keeps compressed cross the GLB and the buses in coded bits
+  (each image's share of an ifmap tile; each pass's filters); a CSC tensor
+  is also CSC in the spads (coded writes, value + count per read, one column
+  address per row a PE holds per image);
 - psums: each output of the pass leaves the array once per image, and is read
   back from the GLB when an earlier channel block already wrote it; inside the
   array it hops between the R * r_used PEs that contribute to it;
@@ -29,6 +39,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from accelsim.engine import kernels as K_
+from accelsim.engine.simulate import glb_banks
 
 
 def rlc_pairs(values, run_max):
@@ -69,7 +82,10 @@ def encode_rows(rows, fmt, formats, value_bits, columns=None):
     if fmt == "rlc":
         rlc = formats.rlc
         pairs = rlc_pairs(flat, 2 ** rlc.run_bits - 1)
-        return -(-pairs // rlc.pairs_per_word) * rlc.word_bits
+        # the value field is the data's own width unless the arch fixes it
+        field = value_bits if rlc.value_bits is None else rlc.value_bits
+        per_word = rlc.pairs_per_word or rlc.word_bits // (rlc.run_bits + field)
+        return -(-pairs // per_word) * rlc.word_bits
     bits = 0
     for row in rows:
         nnz = sum(1 for v in row if v != 0)
@@ -88,10 +104,14 @@ def bursts(bits, burst_bits):
 
 def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, fmt_out,
                    fmt_w):
-    """Return (cycles[9], words[4,3,2], dram_bits[3,2], busy[2]) like the kernel.
+    """Return (cycles[9], words[4,3,2], dram_bits[3,2], busy[2], coded bits[3,2,2],
+    aux[3]) like the kernel.
 
     ``*_nz`` are 0/1 arrays (input [N, G*C, H, W], output [N, G*K, P, Q],
     weight [G*K, C, R, S]); the formats name how each tensor is stored in DRAM.
+    ``hw`` gives the flags the engine derives from the GLB's room (prefetch,
+    double buffering) and the MAC rate; the buses, the link, multicast and
+    the GLB's bandwidth are read from ``arch`` here.
     """
     bits_per_cycle = arch.dram_bytes_per_cycle * 8
     burst_bits = arch.dram_burst_bytes * 8
@@ -100,12 +120,36 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
     skip_w = arch.sparsity.weight == "skip"
     busy = [0.0, 0.0]
     glb_fmt_if, glb_fmt_w = arch.glb.ifmap_compression, arch.glb.weight_compression
-    # bits of tensors the GLB keeps compressed: [level GLB/NoC][tensor][rw]
-    cbits = np.zeros((2, 2, 2), dtype=np.int64)
+    # bits of tensors the GLB keeps compressed: [level GLB/NoC/spad][tensor][rw]
+    cbits = np.zeros((3, 2, 2), dtype=np.int64)
+    # MAC slots stepped through; rows held by the PEs, per image (weight, ifmap)
+    aux = np.zeros(3, dtype=np.int64)
     N, G, C, K = layer.n, layer.groups, layer.c, layer.k
     W, R, S, Q, P = layer.w, layer.r, layer.s, layer.q, layer.p
     U, pad, dil = layer.stride_h, layer.pad_h, layer.dilation_h
-    (ib, fb, pb, depth, mpc, f_pref, if_db, ps_db, sp_db, wbits, acc, cpm) = (int(x) for x in hw)
+    (depth, mpc, f_pref, if_db, ps_db, sp_db, acc, cpm) = (
+        int(hw[i]) for i in (K_.HW_PIPELINE_DEPTH, K_.HW_MACS_PER_PE, K_.HW_FILTER_PREFETCH,
+                             K_.HW_IFMAP_DBUF, K_.HW_PSUM_DBUF, K_.HW_SPAD_FILTER_DBUF,
+                             K_.HW_ACCUMULATE, K_.HW_CYCLES_PER_MAC))
+    wbits, abits, pbits = layer.weight_bits, layer.act_bits, arch.psum_spad.word_bits
+    noc = arch.noc
+    # values per bus cycle (packed; at least one)
+    ib = max(1, noc.ifmap_bus_bits // abits)
+    fb = max(1, noc.filter_bus_bits // wbits)
+    pb = max(1, noc.psum_bus_bits // pbits)
+    # GLB regions: each bank one word a cycle
+    ifmap_banks, psum_banks = glb_banks(layer, arch, mp)
+    word = arch.glb.word_bits
+    glb_if_rate = max(1, ifmap_banks) * word
+    glb_ps_rate = max(1, psum_banks) * word
+    glb_f_rate = arch.glb.filter_banks * word
+
+    def link_time(psums):
+        """Cycles for the PE-to-PE link to forward ``psums`` psums."""
+        if noc.psum_link_bits >= pbits:
+            return -(-psums // (noc.psum_link_bits // pbits))
+        return psums * -(-pbits // noc.psum_link_bits)
+
     cyc = [0] * 9
     words = np.zeros((4, 3, 2), dtype=np.int64)
     dbits = np.zeros((3, 2), dtype=np.int64)
@@ -149,14 +193,15 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                             tb += tile_bits(input_nz, nblk, chans, rows_needed, W, fmt_in,
                                             layer.act_bits)
                         tb = bursts(tb, burst_bits)
-                        glb_tile = 0
+                        # each image's part of the tile in the GLB's format
+                        glb_img = {}
                         if glb_fmt_if != "none":
                             for n_img in nblk:
-                                for g in gblk:
-                                    glb_tile += tile_bits(input_nz, [n_img],
-                                                          [g * C + c for c in cblk], rows_needed,
-                                                          W, glb_fmt_if, layer.act_bits)
-                            cbits[0, 1, 1] += glb_tile
+                                glb_img[n_img] = sum(
+                                    tile_bits(input_nz, [n_img], [g * C + c for c in cblk],
+                                              rows_needed, W, glb_fmt_if, layer.act_bits)
+                                    for g in gblk)
+                            cbits[0, 1, 1] += sum(glb_img.values())
                         glb_rows = {glb_row(o, i) for o in strip for i in range(R)} - {None}
                         words[0, 1, 0] += len(gblk) * len(nblk) * len(cblk) * len(rows_needed) * W
                         words[1, 1, 1] += len(gblk) * len(nblk) * len(cblk) * len(glb_rows) * Wg
@@ -172,11 +217,13 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                             pes = [(st, i, j) for st in sets for i in range(R)
                                    for j in range(len(strip))]
                             fwords = sum(len(fs) * len(cs) * S for (_, cs, fs), i, j in pes if j == 0)
+                            spad_f = sum(len(fs) * len(cs) * S for (_, cs, fs), i, j in pes)
                             words[0, 0, 0] += fwords
                             words[1, 0, 1] += fwords
                             words[1, 0, 0] += fwords
-                            words[2, 0, 0] += fwords
-                            words[3, 0, 1] += sum(len(fs) * len(cs) * S for (_, cs, fs), i, j in pes)
+                            words[2, 0, 0] += fwords if noc.multicast.filter else spad_f
+                            words[3, 0, 1] += spad_f
+                            aux[1] += sum(len(fs) * len(cs) for (_, cs, fs), i, j in pes) * len(nblk)
                             fbits = 0
                             for g in gblk:
                                 fbits += tile_bits(weight_nz, [g * K + f for f in filters], cblk,
@@ -186,12 +233,17 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                             if glb_fmt_w != "none":
                                 gw = sum(tile_bits(weight_nz, [g * K + f for f in filters], cblk,
                                                    range(R), S, glb_fmt_w, wbits) for g in gblk)
+                                # every ofmap row of the sets takes the pass's filters once
+                                copies = len(strip)
                                 cbits[0, 0, 1] += gw
                                 cbits[0, 0, 0] += gw
-                                cbits[1, 0, 0] += gw
-                            if glb_fmt_if != "none":
-                                cbits[0, 1, 0] += glb_tile
-                                cbits[1, 1, 0] += glb_tile
+                                cbits[1, 0, 0] += gw if noc.multicast.filter else gw * copies
+                                cbits[2, 0, 1] += gw * copies
+                                load_f = max(-(-(gw if noc.multicast.filter else gw * copies)
+                                               // noc.filter_bus_bits), -(-gw // glb_f_rate))
+                            else:
+                                load_f = max(-(-(fwords if noc.multicast.filter else spad_f) // fb),
+                                             -(-fwords * wbits // glb_f_rate))
                             # one image (all images of the block are alike in shape)
                             distinct_rows = {(g, c, h) for (g, cs, fs), i, j in pes for c in cs
                                              for h in [glb_row(strip[j], i)] if h is not None}
@@ -209,8 +261,10 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                             hops = sum((cnt - 1) * Q for cnt in contributors.values())
                             nimg = len(nblk)
                             words[1, 1, 0] += img_if * nimg
-                            words[2, 1, 0] += img_if * nimg
+                            words[2, 1, 0] += (img_if if noc.multicast.ifmap else spad_if) * nimg
                             words[3, 1, 1] += spad_if * nimg
+                            aux[2] += sum(len(cs) for (g, cs, fs), i, j in pes
+                                          if glb_row(strip[j], i) is not None) * nimg
                             words[1, 2, 1] += img_ps * nimg
                             words[2, 2, 1] += img_ps * nimg
                             words[2, 2, 0] += hops * nimg
@@ -221,7 +275,13 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                                     words[lv, 2, rw] += img_ps * nimg
                             # one adder cycle per filter and output pixel for the ipsum
                             accumulate = max(len(fs) * Q for (g, cs, fs), i, j in pes) * acc
-                            bus = max(-(-img_if // ib), -(-img_ps // pb))
+                            # what every image waits for, whatever its data: the
+                            # psum bus, the psum banks (results written, earlier
+                            # blocks' psums read), the PE-to-PE link
+                            reads_back = 2 if cb > 0 else 1
+                            bound = max(-(-img_ps // pb), -(-img_ps * pbits * reads_back // glb_ps_rate))
+                            if R * len(chan_sets) > 1:
+                                bound = max(bound, link_time(max(len(fs) for fs in filt_sets) * Q))
                             images = []
                             for n_img in nblk:
                                 # each PE's MAC slots, one by one: a slot is skipped when
@@ -244,17 +304,36 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                                                         continue
                                                     cnt += 1
                                     work.append(cnt)
-                                images.append(work)
-                                busy[0] += max(work)
-                                busy[1] += sum(work) / len(work)
+                                # the ifmap stream of this image: bus and ifmap banks
+                                if glb_fmt_if == "none":
+                                    sent = img_if if noc.multicast.ifmap else spad_if
+                                    img_bound = max(bound, -(-sent // ib),
+                                                    -(-img_if * abits // glb_if_rate))
+                                else:
+                                    coded = glb_img[n_img]
+                                    deliv = -(-coded * spad_if // img_if) if img_if else 0
+                                    sent = coded if noc.multicast.ifmap else deliv
+                                    cbits[0, 1, 0] += coded
+                                    cbits[1, 1, 0] += sent
+                                    cbits[2, 1, 1] += deliv
+                                    img_bound = max(bound, -(-sent // noc.ifmap_bus_bits),
+                                                    -(-coded // glb_if_rate))
+                                images.append((work, img_bound))
+                                aux[0] += sum(work)
+                                busy[0] += max(work) * cpm / mpc
+                                busy[1] += sum(work) * cpm / mpc / len(work)
                             ramp_words = len(distinct_rows) * min(S, Wg)
-                            fill = -(-ramp_words // ib)
-                            if not sp_db or pass_i == 0:
-                                fill += -(-fwords // fb)
+                            ramp_sent = ramp_words if noc.multicast.ifmap else sum(
+                                len(cs) * min(S, Wg) for (g, cs, fs), i, j in pes
+                                if glb_row(strip[j], i) is not None)
+                            fill = max(-(-ramp_sent // ib), -(-ramp_words * abits // glb_if_rate))
                             r_used = len(chan_sets)
                             drain = depth + R * r_used
-                            img_compute = [-(-max(w) * cpm // mpc) for w in images]
-                            pass_stream = sum(max(ic + accumulate, bus) for ic in img_compute)
+                            img_compute = [-(-max(w) * cpm // mpc) for w, _ in images]
+                            pass_stream = sum(max(ic + accumulate, b)
+                                              for ic, (_, b) in zip(img_compute, images))
+                            if not sp_db or pass_i == 0:
+                                fill += load_f
                             pc = fill + pass_stream + drain
                             cyc[2] += sum(img_compute)
                             cyc[3] += fill
@@ -274,7 +353,7 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                                 words[0, 2, 1] += ow
                                 dbits[2, 1] += wb
                             records.append(dict(
-                                cycles=pc, fill_filter=-(-fwords // fb), tile=tile_i,
+                                cycles=pc, fill_filter=load_f, tile=tile_i,
                                 tile_bits=tb if first_of_tile else 0, filter_bits=fbits,
                                 wb_bits=wb, group=group_i, kb=kblk[0] // (mp.p * mp.t),
                                 first_cb=cb == 0, last_cb=last_cb))
@@ -285,7 +364,7 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
     cyc[0] = reference_timeline(records, xfer, f_pref, if_db, ps_db)
     cyc[6] = cyc[0] - cyc[1]
     cyc[7] = pass_i
-    return np.array(cyc, dtype=np.int64), words, dbits, busy, cbits
+    return np.array(cyc, dtype=np.int64), words, dbits, busy, cbits, aux
 
 
 def reference_timeline(records, xfer, f_pref, if_db, ps_db):

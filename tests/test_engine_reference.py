@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,7 +13,7 @@ import pytest
 
 from accelsim.engine import kernels as K
 from accelsim.engine.simulate import hw_params, nonzero_mask, simulate_layer, weight_mask
-from accelsim.enums import Level, Tensor
+from accelsim.enums import Cycle, Level, Tensor
 from accelsim.mapping.rowstationary import candidates, mapping_from_row
 from accelsim.spec.arch import COMPRESSION_FORMATS, SPARSITY_MODES
 from accelsim.spec.load import arch_from_dict
@@ -74,8 +77,17 @@ def arch_dicts(draw, base):
         d["mac"]["operators"] = {"int": {"weight_bits": [2, 4, 8, 16], "act_bits": [4, 8, 16]}}
         d["mac"]["serial_operand"] = draw(st.sampled_from(["act", "weight"]))
     d["dram"]["burst_bytes"] = draw(st.sampled_from([0, 2, 8, 32]))
-    d["formats"] = {"rlc": {"run_bits": draw(st.integers(1, 5)), "value_bits": 16,
-                            "pairs_per_word": 2, "word_bits": 64},
+    # physical limits that may bind: GLB bank width, the PE-to-PE psum link,
+    # unicast buses
+    d["glb"]["word_bits"] = draw(st.sampled_from([8, 16, 64]))
+    d["noc"]["psum_link_bits"] = draw(st.sampled_from([4, 16, 64]))
+    d["noc"]["multicast"] = draw(st.sampled_from([True, False, {"ifmap": False},
+                                                  {"filter": False, "ifmap": True}]))
+    # RLC's value field fixed at 16 bits, or following the data width
+    rlc = {"run_bits": draw(st.integers(1, 5)), "word_bits": 64}
+    rlc.update(draw(st.sampled_from([{"value_bits": 16, "pairs_per_word": 2},
+                                     {"value_bits": "data"}, {}])))
+    d["formats"] = {"rlc": rlc,
                     "csc": {"count_bits": draw(st.integers(1, 4)), "address_bits": 7},
                     "block": {"block_elems": draw(st.integers(1, 5))}}
     return d
@@ -103,7 +115,7 @@ def test_engine_equals_reference(data, eyeriss_dict):
                             first_layer=first)
     dram = arch.dram
     fmt_in = "none" if first and not dram.compress_first_layer_input else dram.ifmap_compression
-    r_cyc, r_words, r_dbits, r_busy, r_cbits = reference_nest(
+    r_cyc, r_words, r_dbits, r_busy, r_cbits, r_aux = reference_nest(
         layer, mp, hw_params(layer, arch, mp), arch, in_nz, out_nz, w_nz, fmt_in,
         dram.ofmap_compression, dram.weight_compression)
     performed, gated, skipped, gated_x = brute_force_classes(layer, x, wt, arch.sparsity)
@@ -119,13 +131,27 @@ def test_engine_equals_reference(data, eyeriss_dict):
     widths = np.array([layer.weight_bits, layer.act_bits, arch.psum_spad.word_bits])
     r_bits = r_words * widths[None, :, None]
     r_bits[Level.DRAM] = r_dbits
+    csc = arch.formats.csc
     for tensor, fmt in ((Tensor.WEIGHT, arch.glb.weight_compression),
                         (Tensor.IFMAP, arch.glb.ifmap_compression)):
         if fmt != "none":
             r_bits[Level.GLB, tensor] = r_cbits[0, tensor]
             r_bits[Level.NOC, tensor] = r_cbits[1, tensor]
+        if fmt == "csc":  # CSC in the spads: coded writes; reads carry counts and addresses
+            r_bits[Level.SPAD, tensor, 1] = r_cbits[2, tensor, 1]
+            r_bits[Level.SPAD, tensor, 0] = (r_words[Level.SPAD, tensor, 0]
+                                             * (widths[tensor] + csc.count_bits)
+                                             + r_aux[1 + tensor] * csc.address_bits)
     np.testing.assert_array_equal(counts.bits, r_bits)
     np.testing.assert_array_equal(counts.cycles, r_cyc)
+    # compute cycles on gated slots: the array's gated share of the slots stepped
+    stepped = int(r_aux[0])
+    want = (math.floor(Fraction(int(r_cyc[Cycle.COMPUTE]) * gated, stepped) + Fraction(1, 2))
+            if stepped else 0)
+    assert counts.compute_gated_cycles == want
+    assert 0 <= counts.compute_gated_cycles <= counts.cycle(Cycle.COMPUTE)
+    if gated == 0:
+        assert counts.compute_gated_cycles == 0
     if arch.sparsity.ifmap == "skip" or arch.sparsity.weight == "skip":
         assert counts.pe_busy_max_cycles == r_busy[0]
         assert counts.pe_busy_mean_cycles == pytest.approx(r_busy[1])

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accelsim.energy.model import ENERGY_KEYS, layer_energy
-from accelsim.enums import Cycle
+from accelsim.enums import Cycle, Level
 from accelsim.report.report import report_frame
 from accelsim.run import run, run_layer
 from accelsim.spec.load import arch_from_dict
@@ -102,6 +102,35 @@ def test_traffic_never_grows_with_buffers(tmp_path, eyeriss_dict, head, seed, ex
     assert np.array_equal(same.counts.bits, res_small.counts.bits)
     # ... and the double buffering a bigger GLB allows never costs cycles
     assert same.counts.cycle(Cycle.TOTAL) <= res_small.counts.cycle(Cycle.TOTAL)
+
+
+@settings(**SETTINGS)
+@given(head=layer_headers(), seed=st.integers(0, 99),
+       limit=st.sampled_from(["unicast", "glb_word", "psum_link"]))
+def test_tighter_limits_never_save_cycles(tmp_path, eyeriss_dict, head, seed, limit):
+    """Unicast buses, narrower GLB banks or a narrower psum link cost cycles or
+    nothing, never compute, and move the same data through the GLB and DRAM."""
+    tr = make_trace(tmp_path / "t.npz", [head], ifmap_zeros=0.3, seed=seed)
+    layer = tr.layers[0]
+    loose = _arch(eyeriss_dict)
+    res = run_layer(layer, tr, loose, first_layer=False)
+    if not res.simulated:
+        return
+    d = tiny_arch_dict(eyeriss_dict)
+    if limit == "unicast":
+        d["noc"]["multicast"] = False
+    elif limit == "glb_word":
+        d["glb"]["word_bits"] = 4
+    else:
+        d["noc"]["psum_link_bits"] = 4
+    tight = run_layer(layer, tr, arch_from_dict(d), first_layer=False,
+                      mapping=res.mapping.mapping).counts
+    c = res.counts
+    assert tight.cycle(Cycle.TOTAL) >= c.cycle(Cycle.TOTAL)
+    assert tight.cycle(Cycle.PROCESSING) >= c.cycle(Cycle.PROCESSING)
+    assert tight.cycle(Cycle.COMPUTE) == c.cycle(Cycle.COMPUTE)
+    assert np.array_equal(tight.bits[[Level.DRAM, Level.GLB]], c.bits[[Level.DRAM, Level.GLB]])
+    assert (tight.words[Level.NOC] >= c.words[Level.NOC]).all()
 
 
 @settings(**SETTINGS)

@@ -20,7 +20,9 @@ class LayerCounts:
     ``cycles``: int64 [8] indexed by :class:`~accelsim.enums.Cycle`.
     ``words``: int64 [level, tensor, rw] accesses in words of the tensor's width.
     ``bits``: int64 [level, tensor, rw] bits moved; at the DRAM level after
-    compression (metadata included), elsewhere ``words`` times the word width.
+    compression (metadata included), elsewhere ``words`` times the word width,
+    except for a tensor the GLB keeps compressed: its coded bits in the GLB and
+    on the NoC, and, for CSC, at the spads (``simulate.simulate_layer``).
     MACs: ``macs`` (dense work, padding excluded) = ``performed + gated + skipped``;
     ``macs_padded`` adds the taps on padding that the array steps through.
     """
@@ -34,8 +36,13 @@ class LayerCounts:
     macs_gated: int
     macs_skipped: int
     active_pes: int
-    pe_busy_max_cycles: float   # summed over passes and images: the busiest PE's MAC slots
-    pe_busy_mean_cycles: float  # ... and the mean PE's; max / mean is the load imbalance
+    # summed over passes and images, the busiest and the mean PE's MAC-slot time
+    # in cycles (slots x cycles per MAC / MACs per PE per cycle, unrounded, so
+    # max / mean is the load imbalance of the work)
+    pe_busy_max_cycles: float
+    pe_busy_mean_cycles: float
+    # compute cycles spent on gated MAC slots (simulate.gated_cycles)
+    compute_gated_cycles: int
 
     @property
     def load_imbalance(self) -> float:

@@ -25,7 +25,18 @@ HW_SPAD_FILTER_DBUF = 8
 HW_WEIGHT_BITS = 9
 HW_ACCUMULATE = 10
 HW_CYCLES_PER_MAC = 11
-HW_LEN = 12
+HW_IFMAP_BUS_BITS = 12   # bus widths in bits, for tensors moved coded
+HW_FILTER_BUS_BITS = 13
+HW_IFMAP_GLB_BITS = 14   # bits per cycle of each tensor's GLB region (banks x word bits)
+HW_PSUM_GLB_BITS = 15
+HW_FILTER_GLB_BITS = 16
+HW_MULTICAST_FILTER = 17  # 1 where the bus multicasts, 0 where it unicasts
+HW_MULTICAST_IFMAP = 18
+HW_LINK_WORDS = 19       # psums the PE-to-PE psum link moves ...
+HW_LINK_CYCLES = 20      # ... in this many cycles
+HW_ACT_BITS = 21
+HW_PSUM_BITS = 22
+HW_LEN = 23
 
 
 # compression formats, by code (accelsim.engine.formats names them)
@@ -42,7 +53,9 @@ FP_COUNT_MAX = 3       # CSC: longest zero count in an entry
 FP_COUNT_BITS = 4      # CSC
 FP_ADDRESS_BITS = 5    # CSC: per column
 FP_BLOCK = 6           # block: values per block
-FP_LEN = 7
+FP_RUN_BITS = 7        # RLC
+FP_RLC_VALUE_BITS = 8  # RLC: width of the value field, 0 = the coded tensor's width
+FP_LEN = 9
 # row summary columns
 RS_LEAD = 0      # zeros before the first nonzero (the row length if none)
 RS_RLC_MID = 1   # RLC pairs from the first to the last nonzero inclusive (0 if none)
@@ -111,11 +124,26 @@ def _row_summaries(nz, fp):
 
 
 @njit(cache=True)
+def _rlc_pairs_per_word(fp, value_bits):
+    """RLC pairs per word when coding ``value_bits``-bit values (``RlcSpec.pairs``).
+
+    A value field wider than the word is rejected before the engine runs
+    (``formats.rlc_problem``); the floor of 1 only keeps this total.
+    """
+    if fp[FP_PAIRS_PER_WORD] > 0:
+        return fp[FP_PAIRS_PER_WORD]
+    field = fp[FP_RLC_VALUE_BITS] if fp[FP_RLC_VALUE_BITS] > 0 else value_bits
+    return max(np.int64(1), fp[FP_RLC_WORD_BITS] // (fp[FP_RUN_BITS] + field))
+
+
+@njit(cache=True)
 def _tile_bits(summ, a0, a1, b0, b1, rows, width, fmt, fp, value_bits):
     """Bits of one tile (index ranges a0:a1, b0:b1, the given rows, whole rows).
 
     The tile is read in order (a, b, row, column) and coded as one stream:
-    ``none`` stores every value; ``rlc`` packs (run, value) pairs into words;
+    ``none`` stores every value; ``rlc`` packs (run, value) pairs into words
+    (``_rlc_pairs_per_word`` of them, following ``value_bits`` unless the
+    arch fixes the value field);
     ``csc`` takes each ``a`` (an image of a feature-map tile, a filter of a
     filter tile) as one column: an address, and per nonzero a value and a count
     of the zeros before it (a run longer than the count allows takes an extra
@@ -144,7 +172,7 @@ def _tile_bits(summ, a0, a1, b0, b1, rows, width, fmt, fp, value_bits):
                         carry = tail % span
         if carry > 0:
             pairs += 1
-        ppw = fp[FP_PAIRS_PER_WORD]
+        ppw = _rlc_pairs_per_word(fp, value_bits)
         return (pairs + ppw - 1) // ppw * fp[FP_RLC_WORD_BITS]
     if fmt == FMT_CSC:
         span = fp[FP_COUNT_MAX] + 1
@@ -326,7 +354,7 @@ def _stream_bits(nzw, f0, f1, c0, c1, fmt, fp, value_bits):
     if fmt == FMT_RLC:
         if run > 0:
             pairs += 1
-        ppw = fp[FP_PAIRS_PER_WORD]
+        ppw = _rlc_pairs_per_word(fp, value_bits)
         return (pairs + ppw - 1) // ppw * fp[FP_RLC_WORD_BITS]
     return bits
 
@@ -403,6 +431,50 @@ PS_LEN = 10
 
 
 @njit(cache=True)
+def _cdiv(a, b):
+    return (a + b - 1) // b
+
+
+@njit(cache=True)
+def _image_work(nimg, g_lo, g_hi, t_used, r_used, k0, k_hi, c0, c_hi, p_pe, q_pe, R, ea, row0,
+                U, dil, pad, H, K, C, S, Q, skip_x, skip_w, taps, nzw):
+    """(busiest PE's, all PEs') MAC slots of one image of a pass under skipping.
+
+    A PE (group g, filter set fi, channel set ci, filter row i, ofmap row
+    row0 + j) steps through, for each filter f, channel c and tap s it holds,
+    (nzw[f, c, i, s] if weights skip else 1) x (taps[n, c, h, s] if ifmaps skip
+    else Q) slots; a PE on a padding row has none when ifmaps skip.
+    """
+    worst = np.int64(0)
+    total = np.int64(0)
+    for g in range(g_lo, g_hi):
+        for fi in range(t_used):
+            f_lo = k0 + fi * p_pe
+            f_hi = min(k_hi, f_lo + p_pe)
+            for ci in range(r_used):
+                ch_lo = c0 + ci * q_pe
+                ch_hi = min(c_hi, ch_lo + q_pe)
+                for i in range(R):
+                    for j in range(ea):
+                        h = (row0 + j) * U + i * dil - pad
+                        work = np.int64(0)
+                        if skip_x == 0 or 0 <= h < H:
+                            for f in range(f_lo, f_hi):
+                                for c in range(ch_lo, ch_hi):
+                                    for s_ in range(S):
+                                        if skip_w and nzw[g * K + f, c, i, s_] == 0:
+                                            continue
+                                        if skip_x:
+                                            work += taps[nimg, g * C + c, h, s_]
+                                        else:
+                                            work += Q
+                        total += work
+                        if work > worst:
+                            worst = work
+    return worst, total
+
+
+@njit(cache=True)
 def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_bits, wt_bits,
                    skip, taps, nzw, glb_if, glb_w, glb_c):
     """Enumerate the row-stationary loop nest pass by pass: counts and pass table.
@@ -411,12 +483,14 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
            dilation_h (C, K per group; the GLB row width is W, or W plus
            padding when the GLB stores it).
     mp   : int64 [9]  e, p, q, r, t, gp, m, n, segments (see accelsim.mapping).
-    hw   : int64 [HW_LEN] bus widths in values, pipeline depth, MAC lanes per
-           PE, 0/1 flags (filter prefetch, ifmap and psum GLB double
-           buffering, filter spad double buffering), weight bits, psum
-           accumulate cycles per filter and output pixel, cycles per MAC (a PE
+    hw   : int64 [HW_LEN] (the HW_* indices): bus widths in values and in
+           bits, pipeline depth, MAC lanes per PE and cycles per MAC (a PE
            with ``work`` MAC slots computes ceil(work * cycles_per_mac / lanes)
-           cycles; accelsim.spec.mac.mac_rate).
+           cycles; accelsim.spec.mac.mac_rate), 0/1 flags (filter prefetch,
+           ifmap and psum GLB double buffering, filter spad double buffering,
+           filter and ifmap multicast), psum accumulate cycles per filter and
+           output pixel, bits per cycle of the ifmap, psum and filter GLB
+           regions, the psum link's psums per cycles, value widths.
     e_act, rows_in : int64 [strips] ofmap rows, real input rows (DRAM tile).
     glb_rows, pe_rows : int64 [strips] ifmap rows the GLB holds, and PE rows fed
            a row of input (accelsim.mapping.rowstationary.glb_ifmap_rows).
@@ -428,34 +502,56 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
              stores ifmaps dense; glb_w : int64 [gblk, mblk, kblk, cblk] bits of
              each pass's filters in the GLB's format, or a dummy; glb_c : int64
              [2] 1 where the GLB keeps weights / ifmaps compressed.
-    skip : int64 [2] 1 where zero ifmaps / zero weights are skipped. Then each
-           PE's MAC slots are its nonzero work: for every filter f, channel c
-           and tap s it holds, (nzw[f, c, i, s] if weights skip else 1) x
-           (taps[n, c, h, s] if ifmaps skip else Q), and a pass waits for its
-           busiest PE. taps : int64 [N, G*C, H, S] (``_tap_counts``), nzw :
-           uint8 [G*K, C, R, S]; 1-element dummies when nothing is skipped.
+    skip : int64 [2] 1 where zero ifmaps / zero weights are skipped; then each
+           PE's MAC slots are its nonzero work (``_image_work``) and a pass
+           waits for its busiest PE. taps : int64 [N, G*C, H, S]
+           (``_tap_counts``), nzw : uint8 [G*K, C, R, S]; 1-element dummies
+           when nothing is skipped.
+
+    Per image a pass streams at the pace of the slowest of: the busiest PE's
+    compute plus psum accumulation; the ifmap bus (each row once under
+    multicast, once per PE that takes it under unicast; coded bits when the
+    GLB keeps ifmaps compressed); the psum bus; the ifmap GLB region (its
+    reads) and the psum region (its writes, and reads of earlier channel
+    blocks' psums); the PE-to-PE psum link (the busiest PE forwards p x Q
+    psums up its column). What exceeds compute plus accumulation is counted
+    as NoC/GLB stall. Loading a pass's filters takes the slower of the filter
+    bus and the filter GLB region; it opens the pass unless the filter spads
+    double-buffer.
 
     Returns (cycles int64 [9] indexed by accelsim.enums.Cycle, DRAM stall and
              total left 0 for _timeline; words int64 [4 levels, 3 tensors, 2 rw];
              dram_bits int64 [3 tensors, 2 rw]; busy float64 [2]: summed over
-             passes and images, the busiest PE's MAC slots and the mean PE's;
-             passes int64 [passes, PS_LEN]; cbits int64 [2 levels (GLB, NoC),
-             2 tensors (weight, ifmap), 2 rw]: bits of the compressed tensors).
+             passes and images, the busiest PE's and the mean PE's MAC-slot
+             time in cycles (slots x cycles per MAC / lanes, unrounded);
+             passes int64 [passes, PS_LEN]; cbits int64 [3 levels (GLB, NoC,
+             spad), 2 tensors (weight, ifmap), 2 rw]: bits of the tensors the
+             GLB keeps compressed (at the spads, the coded bits written);
+             aux int64 [3]: MAC slots stepped through (all PEs; skipped slots
+             excluded, padding taps included), and the rows the PEs hold, read
+             once per image, of weights and of ifmaps).
     """
     N, G, C, K, W, R, S, Q = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6], dims[7]
     Wg = dims[9]
     U, pad, dil = dims[10], dims[11], dims[12]
     H = taps.shape[2]
     skip_x, skip_w = skip[0], skip[1]
+    sparse = skip_x != 0 or skip_w != 0
     e, p, q, r, t, gp, m, n = mp[0], mp[1], mp[2], mp[3], mp[4], mp[5], mp[6], mp[7]
     ib, fb, pb = hw[HW_IFMAP_BUS_WORDS], hw[HW_FILTER_BUS_WORDS], hw[HW_PSUM_BUS_WORDS]
+    ib_bits, fb_bits = hw[HW_IFMAP_BUS_BITS], hw[HW_FILTER_BUS_BITS]
+    glb_ib, glb_pb, glb_fb = hw[HW_IFMAP_GLB_BITS], hw[HW_PSUM_GLB_BITS], hw[HW_FILTER_GLB_BITS]
+    mc_f, mc_i = hw[HW_MULTICAST_FILTER] != 0, hw[HW_MULTICAST_IFMAP] != 0
+    link_w, link_c = hw[HW_LINK_WORDS], hw[HW_LINK_CYCLES]
+    a_bits, w_bits, p_bits = hw[HW_ACT_BITS], hw[HW_WEIGHT_BITS], hw[HW_PSUM_BITS]
     depth, mpc, cpm = hw[HW_PIPELINE_DEPTH], hw[HW_MACS_PER_PE], hw[HW_CYCLES_PER_MAC]
     sp_db = hw[HW_SPAD_FILTER_DBUF]
     cyc = np.zeros(9, dtype=np.int64)
     words = np.zeros((4, 3, 2), dtype=np.int64)
     dbits = np.zeros((3, 2), dtype=np.int64)
     busy = np.zeros(2, dtype=np.float64)
-    cbits = np.zeros((2, 2, 2), dtype=np.int64)
+    cbits = np.zeros((3, 2, 2), dtype=np.int64)
+    aux = np.zeros(3, dtype=np.int64)
     glb_w_c = glb_c[0] != 0
     glb_if_c = glb_c[1] != 0
     pt = p * t
@@ -491,40 +587,46 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                         # ifmap tile: DRAM -> GLB (padding, if stored, is added on chip)
                         words[0, 1, 0] += g_act * n_act * c_act * ri * W
                         words[1, 1, 1] += g_act * n_act * c_act * gr * Wg
-                        tile_glb = np.int64(0)
                         if glb_if_c:
                             for img in range(nb * n, nb * n + n_act):
-                                tile_glb += glb_if[gb, img, sb, cb]
-                            cbits[0, 1, 1] += tile_glb
+                                cbits[0, 1, 1] += glb_if[gb, img, sb, cb]
                         dbits[1, 0] += if_bits[gb, nb, sb, cb]
                         first_of_tile = True
                         for kb in range((m_act + pt - 1) // pt):
                             k_act = min(pt, m_act - kb * pt)
                             p_pe = (k_act + t - 1) // t
                             t_used = (k_act + p_pe - 1) // p_pe
-                            # filters: DRAM -> filter GLB -> bus -> spads
+                            # filters: DRAM -> filter GLB -> bus -> spads; the
+                            # bus carries each word once, or once per PE (unicast)
                             fw = g_act * k_act * c_act * R * S
+                            f_copies = 1 if mc_f else ea
                             words[0, 0, 0] += fw
                             words[1, 0, 1] += fw
                             words[1, 0, 0] += fw
-                            words[2, 0, 0] += fw
+                            words[2, 0, 0] += fw * f_copies
+                            words[3, 0, 1] += fw * ea
                             if glb_w_c:
                                 wb_glb = glb_w[gb, mb, kb, cb]
                                 cbits[0, 0, 1] += wb_glb
                                 cbits[0, 0, 0] += wb_glb
-                                cbits[1, 0, 0] += wb_glb
-                            words[3, 0, 1] += fw * ea
+                                cbits[1, 0, 0] += wb_glb * f_copies
+                                cbits[2, 0, 1] += wb_glb * ea
+                                fill_f = max(_cdiv(wb_glb * f_copies, fb_bits),
+                                             _cdiv(wb_glb, glb_fb))
+                            else:
+                                fill_f = max(_cdiv(fw * f_copies, fb), _cdiv(fw * w_bits, glb_fb))
                             dbits[0, 0] += wt_bits[gb, mb, kb, cb]
-                            # per image traffic
+                            aux[1] += g_act * k_act * c_act * R * ea * n_act
+                            # per image traffic: unique ifmap words, and the
+                            # PE deliveries (spad writes)
                             img_if = g_act * c_act * gr * Wg
+                            spad_if = g_act * c_act * pr * Wg * t_used
                             img_ps = g_act * k_act * ea * Q
                             hops = img_ps * (R * r_used - 1)
                             words[1, 1, 0] += img_if * n_act
-                            words[2, 1, 0] += img_if * n_act
-                            if glb_if_c:  # each image of the tile streams once per pass
-                                cbits[0, 1, 0] += tile_glb
-                                cbits[1, 1, 0] += tile_glb
-                            words[3, 1, 1] += g_act * c_act * pr * Wg * t_used * n_act
+                            words[2, 1, 0] += (img_if if mc_i else spad_if) * n_act
+                            words[3, 1, 1] += spad_if * n_act
+                            aux[2] += g_act * c_act * pr * t_used * n_act
                             words[1, 2, 1] += img_ps * n_act
                             words[2, 2, 1] += img_ps * n_act
                             words[2, 2, 0] += hops * n_act
@@ -550,70 +652,60 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                             compute = (dense_work * cpm + mpc - 1) // mpc
                             k0 = mb * m + kb * pt
                             c0 = cb * qr
-                            if skip_x == 0 and skip_w == 0:
-                                busy[0] += n_act * dense_work
-                                busy[1] += n_act * (g_act * R * ea * k_act * c_act * S * Q / n_pes)
                             accumulate = p_pe * Q * hw[HW_ACCUMULATE]
-                            bus = max((img_if + ib - 1) // ib, (img_ps + pb - 1) // pb)
+                            # delivery bounds shared by every image of the pass
+                            bound = max(_cdiv(img_ps, pb),
+                                        _cdiv(img_ps * p_bits * (2 if cb > 0 else 1), glb_pb))
+                            if R * r_used > 1:
+                                bound = max(bound, _cdiv(p_pe * Q * link_c, link_w))
+                            if not glb_if_c:
+                                bound = max(bound, _cdiv(img_if if mc_i else spad_if, ib),
+                                            _cdiv(img_if * a_bits, glb_ib))
                             compute_all = np.int64(0)
                             stream_all = np.int64(0)
-                            for img in range(n_act if (skip_x or skip_w) else 0):
+                            for img in range(n_act):
                                 nimg = nb * n + img
-                                worst = np.int64(0)
-                                total = np.int64(0)
-                                for g in range(gb * gp, gb * gp + g_act):
-                                    for fi in range(t_used):
-                                        f_lo = k0 + fi * p_pe
-                                        f_hi = min(k0 + k_act, f_lo + p_pe)
-                                        for ci in range(r_used):
-                                            ch_lo = c0 + ci * q_pe
-                                            ch_hi = min(c0 + c_act, ch_lo + q_pe)
-                                            for i in range(R):
-                                                for j in range(ea):
-                                                    h = (sb * e + j) * U + i * dil - pad
-                                                    real = 0 <= h < H
-                                                    work = np.int64(0)
-                                                    if skip_x and not real:
-                                                        work = 0
-                                                    else:
-                                                        for f in range(f_lo, f_hi):
-                                                            for c in range(ch_lo, ch_hi):
-                                                                for s_ in range(S):
-                                                                    wv = 1
-                                                                    if skip_w:
-                                                                        wv = nzw[g * K + f, c, i, s_]
-                                                                    if wv == 0:
-                                                                        continue
-                                                                    if skip_x:
-                                                                        work += taps[nimg, g * C + c, h, s_]
-                                                                    else:
-                                                                        work += Q
-                                                    total += work
-                                                    if work > worst:
-                                                        worst = work
-                                busy[0] += worst
-                                busy[1] += total / n_pes
-                                img_compute = (worst * cpm + mpc - 1) // mpc
+                                img_compute = compute
+                                if sparse:
+                                    worst, total = _image_work(
+                                        nimg, gb * gp, gb * gp + g_act, t_used, r_used, k0,
+                                        k0 + k_act, c0, c0 + c_act, p_pe, q_pe, R, ea, sb * e,
+                                        U, dil, pad, H, K, C, S, Q, skip_x, skip_w, taps, nzw)
+                                    busy[0] += worst * cpm / mpc
+                                    busy[1] += total * cpm / mpc / n_pes
+                                    aux[0] += total
+                                    img_compute = (worst * cpm + mpc - 1) // mpc
+                                img_bound = bound
+                                if glb_if_c:
+                                    # coded bits: once (multicast), or each PE its
+                                    # share of the deliveries (unicast; assumption:
+                                    # the code is spread evenly over the rows)
+                                    img_bits = glb_if[gb, nimg, sb, cb]
+                                    deliv = _cdiv(img_bits * spad_if, img_if) if img_if > 0 else 0
+                                    bus_bits = img_bits if mc_i else deliv
+                                    cbits[0, 1, 0] += img_bits
+                                    cbits[1, 1, 0] += bus_bits
+                                    cbits[2, 1, 1] += deliv
+                                    img_bound = max(img_bound, _cdiv(bus_bits, ib_bits),
+                                                    _cdiv(img_bits, glb_ib))
                                 compute_all += img_compute
-                                stream_all += max(img_compute + accumulate, bus)
-                            stream = compute + accumulate
-                            stream = max(stream, (img_if + ib - 1) // ib)
-                            stream = max(stream, (img_ps + pb - 1) // pb)
-                            fill = (g_act * c_act * gr * min(S, Wg) + ib - 1) // ib
-                            fill_f = (fw + fb - 1) // fb
+                                stream_all += max(img_compute + accumulate, img_bound)
+                            if not sparse:
+                                busy[0] += n_act * dense_work * cpm / mpc
+                                busy[1] += (n_act * (g_act * R * ea * k_act * c_act * S * Q / n_pes)
+                                            * cpm / mpc)
+                                aux[0] += n_act * g_act * R * ea * k_act * c_act * S * Q
+                            # ramp-up: every row stream (every PE, under unicast)
+                            # gets its first S words before the last PE can start
+                            ramp = g_act * c_act * gr * min(S, Wg)
+                            ramp_bus = ramp if mc_i else g_act * c_act * pr * t_used * min(S, Wg)
+                            fill = max(_cdiv(ramp_bus, ib), _cdiv(ramp * a_bits, glb_ib))
                             if sp_db == 0 or pi == 0:
                                 fill += fill_f
                             drain = depth + R * r_used
-                            if skip_x or skip_w:
-                                # images differ: each streams at its own pace
-                                pass_stream = stream_all
-                                cyc[2] += compute_all
-                                cyc[5] += pass_stream - compute_all - n_act * accumulate
-                            else:
-                                pass_stream = n_act * stream
-                                cyc[2] += n_act * compute
-                                cyc[5] += n_act * (stream - compute - accumulate)
-                            pass_cycles = fill + pass_stream + drain
+                            pass_cycles = fill + stream_all + drain
+                            cyc[2] += compute_all
+                            cyc[5] += stream_all - compute_all - n_act * accumulate
                             cyc[3] += fill
                             cyc[4] += drain
                             cyc[8] += n_act * accumulate
@@ -634,7 +726,7 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                         tile_i += 1
                     group_i += 1
     cyc[7] = pi
-    return cyc, words, dbits, busy, passes, cbits
+    return cyc, words, dbits, busy, passes, cbits, aux
 
 
 @njit(cache=True)

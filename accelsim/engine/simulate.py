@@ -7,12 +7,16 @@ What is modeled, per processing pass (see ``kernels._simulate_nest``):
 - filters DRAM -> filter GLB -> filter bus -> spads; loaded before compute unless
   the filter spad can double-buffer (2*p*q*S entries fit);
 - ifmap ramp-up: before the last PE can start, every distinct ifmap row stream
-  must have received its first S words over the ifmap bus;
+  (every PE's, without multicast) must have received its first S words over
+  the ifmap bus;
 - per image: the busiest PE computes p*q*S*Q MACs (taps on padding included,
   since the PE steps through the padded row) and ``psum_accumulate_cycles``
   per filter and output pixel adding the psum that arrives from the PE below
-  (the PE's ipsum path), while the ifmap bus streams the rows
-  and the psum bus carries psums in and out; the slowest sets the pace;
+  (the PE's ipsum path), while the ifmap bus streams the rows, the psum bus
+  carries psums in and out, the GLB's ifmap and psum banks serve them (one
+  ``glb.word_bits`` word per bank per cycle) and the PE-to-PE psum link
+  forwards each PE's psums up its column; the slowest sets the pace, and what
+  exceeds compute is NoC/GLB stall;
 - drain: pipeline depth plus the psum accumulation chain up the R*r PEs;
 - DRAM, on its own link (``kernels._timeline``): ifmap tiles (run-length coded
   from the real data), each pass's filters, and the RLC-coded results of each
@@ -28,12 +32,15 @@ Padding costs cycles but no energy: the zero is generated at the PE, not read.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from accelsim.enums import Cycle, Level, Tensor
+from accelsim.enums import Cycle, Level, Rw, Tensor
+from accelsim.errors import AccelsimError
 from accelsim.engine import kernels as K
 from accelsim.engine.counts import LayerCounts
-from accelsim.engine.formats import FORMAT_CODES, format_params
+from accelsim.engine.formats import FORMAT_CODES, format_params, rlc_problem
 from accelsim.engine.sparse import classify, ifmap_zero_slots, weight_zero_slots
 from accelsim.mapping.rowstationary import Mapping, glb_ifmap_rows, strip_table
 from accelsim.spec.arch import ArchSpec
@@ -80,6 +87,23 @@ def hw_params(layer: Layer, arch: ArchSpec, mp: Mapping) -> np.ndarray:
                                     <= arch.filter_spad.values(layer.weight_bits))
     hw[K.HW_WEIGHT_BITS] = layer.weight_bits
     hw[K.HW_ACCUMULATE] = arch.pe_array.psum_accumulate_cycles
+    noc = arch.noc
+    hw[K.HW_IFMAP_BUS_BITS] = noc.ifmap_bus_bits
+    hw[K.HW_FILTER_BUS_BITS] = noc.filter_bus_bits
+    # each bank reads or writes one word a cycle (single-ported SRAM; JSSC 2017
+    # Sec. IV-B), so a tensor's region moves banks x word_bits bits a cycle
+    hw[K.HW_IFMAP_GLB_BITS] = max(1, ifb) * g.word_bits
+    hw[K.HW_PSUM_GLB_BITS] = max(1, psb) * g.word_bits
+    hw[K.HW_FILTER_GLB_BITS] = g.filter_banks * g.word_bits
+    hw[K.HW_MULTICAST_FILTER] = int(noc.multicast.filter)
+    hw[K.HW_MULTICAST_IFMAP] = int(noc.multicast.ifmap)
+    # the PE-to-PE psum link: floor(link / psum bits) psums a cycle, or one
+    # psum in ceil(psum bits / link) cycles when the link is narrower
+    psum_bits = arch.psum_spad.word_bits
+    hw[K.HW_LINK_WORDS] = max(1, noc.psum_link_bits // psum_bits)
+    hw[K.HW_LINK_CYCLES] = -(-psum_bits // noc.psum_link_bits)
+    hw[K.HW_ACT_BITS] = layer.act_bits
+    hw[K.HW_PSUM_BITS] = psum_bits
     return hw
 
 
@@ -90,7 +114,9 @@ def glb_banks(layer: Layer, arch: ArchSpec, mp: Mapping) -> tuple[int, int]:
     rows, _, width = glb_ifmap_rows(layer, arch, st)
     ifmap = mp.gp * mp.n * mp.q * mp.r * int(rows.max()) * width * layer.act_bits / 8
     psum = mp.gp * mp.m * mp.n * mp.e * layer.q * arch.psum_spad.word_bits / 8
-    return -(-int(ifmap) // bank), -(-int(psum) // bank)
+    # whole banks, as the mapping search counts them (a sub-byte tile still
+    # takes a bank)
+    return math.ceil(ifmap / bank), math.ceil(psum / bank)
 
 
 def weight_mask(layer: Layer, w: np.ndarray) -> np.ndarray:
@@ -109,7 +135,13 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
     same layer and data (one per layer of a trace), so what depends only on the
     data, and tilings shared by candidates and arch points, are computed once;
     every key names all it depends on.
+
+    Raises :class:`~accelsim.errors.AccelsimError` when the arch's RLC cannot
+    code the layer's data (``formats.rlc_problem``).
     """
+    problem = rlc_problem(layer, arch, first_layer)
+    if problem is not None:
+        raise AccelsimError(f"{arch.name}: {problem}")
     st = strip_table(layer, mp.e)
     fp = format_params(arch)
     burst_bits = arch.dram_burst_bytes * 8
@@ -189,7 +221,7 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
     mpa = np.array([mp.e, mp.p, mp.q, mp.r, mp.t, mp.gp, mp.m, mp.n, mp.segments],
                    dtype=np.int64)
     hw = hw_params(layer, arch, mp)
-    cyc, words, dbits, busy, passes, cbits = K._simulate_nest(
+    cyc, words, dbits, busy, passes, cbits, aux = K._simulate_nest(
         dims, mpa, hw, st.e_act, st.rows_in, g_rows, g_pe_rows, if_bits, of_bits, wt_bits,
         skip, taps, nzw, glb_if, glb_w,
         np.array([glb_fmt_w != K.FMT_NONE, glb_fmt_if != K.FMT_NONE], dtype=np.int64))
@@ -211,12 +243,40 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
     bits = words * widths[None, :, None]
     bits[Level.DRAM] = dbits
     # tensors the GLB keeps compressed move their coded bits through it and the NoC
+    rows_held = {Tensor.WEIGHT: int(aux[1]), Tensor.IFMAP: int(aux[2])}
     for tensor, fmt in ((Tensor.WEIGHT, glb_fmt_w), (Tensor.IFMAP, glb_fmt_if)):
         if fmt != K.FMT_NONE:
             bits[Level.GLB, tensor] = cbits[0, tensor]
             bits[Level.NOC, tensor] = cbits[1, tensor]
+        if fmt == K.FMT_CSC:
+            # CSC stays CSC in the PE (Eyeriss v2's sparse PE, JETCAS 2019): the
+            # spads are written the coded bits each PE receives, each read
+            # takes a value with its zero count, and the PE reads a column
+            # address per row it holds, once per image. Other formats are
+            # taken as decoded at the PE's input (spads hold plain values).
+            csc = arch.formats.csc
+            bits[Level.SPAD, tensor, Rw.WRITE] = cbits[2, tensor, Rw.WRITE]
+            bits[Level.SPAD, tensor, Rw.READ] = (
+                words[Level.SPAD, tensor, Rw.READ] * (widths[tensor] + csc.count_bits)
+                + rows_held[tensor] * csc.address_bits)
     return LayerCounts(cycles=cyc, words=words, bits=bits, macs=layer.macs,
                        macs_padded=layer.macs_padded, macs_performed=cls.performed,
                        macs_gated=cls.gated, macs_skipped=cls.skipped,
                        active_pes=mp.active_pes, pe_busy_max_cycles=float(busy[0]),
-                       pe_busy_mean_cycles=float(busy[1]))
+                       pe_busy_mean_cycles=float(busy[1]),
+                       compute_gated_cycles=gated_cycles(int(cyc[Cycle.COMPUTE]), cls.gated,
+                                                         int(aux[0])))
+
+
+def gated_cycles(compute_cycles: int, gated_slots: int, stepped_slots: int) -> int:
+    """Compute cycles spent on gated MAC slots.
+
+    The PEs step through ``stepped_slots`` MAC slots (padding taps included,
+    skipped slots excluded: they cost no cycle), ``gated_slots`` of them gated
+    zeros; the busiest PE is taken to spend the same share of its compute
+    cycles on gated slots as the whole array (which of its slots are gated is
+    not tracked per PE). Rounded to the nearest cycle, half up.
+    """
+    if stepped_slots == 0:
+        return 0
+    return (compute_cycles * gated_slots * 2 + stepped_slots) // (2 * stepped_slots)

@@ -59,21 +59,38 @@ def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: fl
     ref = en.reference_bits
     dram = (if_dram * ab * ifmap_ratio + filt * wb + outs * ab * ofmap_ratio) / ref * en.dram_pj
     glb = ((if_glb_w + if_glb_r) * ab + 2 * filt * wb + (psum_w + psum_r) * pb) / ref * en.glb_pj
-    noc = (if_glb_r * ab + filt * wb + (psum_w + (nC - 1) * outs + hops) * pb) / ref * en.noc_pj
+    # without multicast the buses carry a value once per PE taking it
+    f_copies = 1 if arch.noc.multicast.filter else e
+    i_copies = 1 if arch.noc.multicast.ifmap else np.minimum(R, e) * t
+    noc = (if_glb_r * ab * i_copies + filt * wb * f_copies
+           + (psum_w + (nC - 1) * outs + hops) * pb) / ref * en.noc_pj
     spad_w = (N * G * C * Wg * pe_sum * _cdiv(K, p) * ab
               + nN * G * K * C * R * S * P * wb)
     spad = (spad_w + 2 * (hops + (nC - 1) * outs) * pb) / ref * en.spad_pj
     energy = dram + glb + noc + spad
-    ib = max(1, arch.noc.ifmap_bus_bits // ab)
-    fb = max(1, arch.noc.filter_bus_bits // wb)
-    pbw = max(1, arch.noc.psum_bus_bits // arch.psum_spad.word_bits)
+    net, g = arch.noc, arch.glb
+    ib = max(1, net.ifmap_bus_bits // ab)
+    fb = max(1, net.filter_bus_bits // wb)
+    pbw = max(1, net.psum_bus_bits // pb)
     passes = nG * kk * nN * n_strips * nC
     spad_db = 2 * p * q * S <= arch.filter_spad.values(wb)
     lanes, cpm = mac_rate(arch.mac, layer.operator, wb, ab)
-    fill = _cdiv(gp * qr * rows_max * min(S, Wg), ib) + np.where(spad_db, 0,
-                                                                 _cdiv(gp * pt * qr * R * S, fb))
-    stream = np.maximum(_cdiv(p * q * S * Q * cpm, lanes) + p * Q,
-                        np.maximum(_cdiv(gp * qr * rows_max * Wg, ib), _cdiv(gp * pt * e * Q, pbw)))
+    # GLB regions move banks x word_bits bits a cycle (engine.simulate.hw_params)
+    glb_if = np.ceil(gp * n * qr * rows_max * Wg * ab / 8 / g.bank_size_bytes) * g.word_bits
+    glb_ps = np.ceil(gp * m * n * e * Q * pb / 8 / g.bank_size_bytes) * g.word_bits
+    pass_w = gp * pt * qr * R * S
+    load_f = np.maximum(_cdiv(pass_w * f_copies, fb),
+                        _cdiv(pass_w * wb, g.filter_banks * g.word_bits))
+    ramp = _cdiv(gp * qr * rows_max * min(S, Wg) * i_copies, ib)
+    link_w = max(1, net.psum_link_bits // pb)
+    link_c = -(-pb // net.psum_link_bits)
+    img_if = gp * qr * rows_max * Wg
+    stream = np.maximum.reduce([
+        _cdiv(p * q * S * Q * cpm, lanes) + p * Q * arch.pe_array.psum_accumulate_cycles,
+        _cdiv(img_if * i_copies, ib), _cdiv(img_if * ab, glb_if.astype(np.int64)),
+        _cdiv(gp * pt * e * Q, pbw), _cdiv(gp * pt * e * Q * pb * 2, glb_ps.astype(np.int64)),
+        np.where(R * r > 1, _cdiv(p * Q * link_c, link_w), 0)])
+    fill = ramp + np.where(spad_db, 0, load_f)
     processing = passes * (fill + n * stream + arch.pe_array.pipeline_depth + R * r)
     # DRAM: the link's own time bounds the layer; fetches the GLB cannot
     # double-buffer (ifmap tiles, result write-back) add to it serially
@@ -81,7 +98,6 @@ def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: fl
     if_link = if_dram * ab * ifmap_ratio / bpc
     out_link = outs * ab * ofmap_ratio / bpc
     link = if_link + out_link + filt * wb / bpc
-    g = arch.glb
     serial = (0.0 if g.ifmap_double_buffering else if_link) + (
         0.0 if g.psum_double_buffering else out_link)
     cycles = np.maximum(processing, link) + serial

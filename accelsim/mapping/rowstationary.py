@@ -152,9 +152,12 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
 
     Legal: the folded PE set and its replicas fit the array; q*S ifmap and
     p*q*S filter values (packed at the layer's widths:
-    ``ScratchpadSpec.values``) and p psum words fit the spads; a pass's filters fit the filter
-    buffer; the ifmap tile and the psums of m filters fit the GLB banks, each
-    bank given wholly to one of them (JSSC 2017 Sec. IV-B).
+    ``ScratchpadSpec.values``) and p psum words fit the spads; the ifmap tile
+    and the psums of m filters fit the GLB banks, each bank given wholly to
+    one of them (JSSC 2017 Sec. IV-B). A pass's filters need not fit the
+    filter buffer: larger ones stream through it from DRAM, as the chip does,
+    and the engine then gives up prefetching the next pass's filters
+    (``engine.simulate.hw_params``).
 
     Pruning (documented so the search is reproducible): for given (e, q, p, r,
     gp) only the largest t that fits is kept; for given everything else only

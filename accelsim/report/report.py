@@ -16,12 +16,13 @@ by cause, ``active_pes``, ``utilization`` and ``pe_utilization`` (below), bytes 
 ``peak_macs`` (cycles x PEs x the core's MACs per PE per cycle in the
 layer's mode), ``energy_pj_<level>`` and ``energy_pj_total``, ``energy_pj_by_<tensor>``
 (weight, ifmap, psum: storage and network energy, MAC excluded),
-``compute_gated_cycles`` (the part of ``compute_cycles`` spent on taps that do no
-work: gated zeros and padding), the mapping (``map_*``), and densities.
+``compute_gated_cycles`` (the part of ``compute_cycles`` spent on gated zero
+operands; padding taps and skipped zeros are not in it), the mapping (``map_*``),
+and densities.
 Sparsity: ``ifmap_density``, ``weight_density``, ``ifmap_sporadic_degree`` (see
 accelsim.workload.sparsity), and ``*_before_mask`` when the trace masks the
 layer's input; ``pe_busy_max_cycles`` / ``pe_busy_mean_cycles`` (the busiest and
-the mean PE's MAC slots, summed over passes and images) and their ratio
+the mean PE's MAC-slot time in cycles, summed over passes and images) and their ratio
 ``load_imbalance``. With a dense baseline: ``dense_cycles``,
 ``dense_energy_pj_total``, ``speedup`` and ``energy_saving``.
 The JSON report's ``arch`` object also gives ``mac_array_area_um2``, the MAC
@@ -142,10 +143,7 @@ def _layer_row(res: LayerResult, arch: ArchSpec) -> dict:
         row[f"energy_pj_{k}"] = res.energy_pj[k]
     for tn in Tensor:  # storage and network energy by tensor (MAC energy excluded)
         row[f"energy_pj_by_{TENSOR_NAMES[tn]}"] = float(res.energy_by_tensor_pj[:, tn].sum())
-    # cycles the busiest PE spends on taps that do no work (gated zeros, padding)
-    idle = c.macs_padded - c.macs_performed
-    row["compute_gated_cycles"] = (int(round(c.cycle(Cycle.COMPUTE) * idle / c.macs_padded))
-                                   if c.macs_padded else 0)
+    row["compute_gated_cycles"] = c.compute_gated_cycles
     row.update({f"map_{k}": v for k, v in res.mapping.mapping.as_dict().items()})
     row["mapping_candidates"] = res.mapping.candidates
     return row

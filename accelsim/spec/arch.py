@@ -12,8 +12,8 @@ Vocabulary (Chen et al., "Eyeriss", IEEE JSSC 52(1) 2017, Sec. III-IV):
   each bank given wholly to one of them per layer (``banks`` x ``bank_size_bytes``),
   plus a separate filter buffer (``filter_banks`` x ``filter_bank_size_bytes``).
 - *NoC*: one bus per tensor from the GLB to the array (``bus_bits`` wide,
-  multicast in one cycle), plus the dedicated psum link between vertically
-  adjacent PEs.
+  multicast in one cycle where the chip has it), plus the dedicated psum link
+  between vertically adjacent PEs.
 - *DRAM*: off-chip memory behind a link of ``bus_bits`` at ``link_clock_mhz``.
 """
 
@@ -69,6 +69,14 @@ class ScratchpadSpec:
 class GlobalBufferSpec:
     """Global buffer: ifmap/psum banks and a filter buffer.
 
+    ``word_bits``: each bank is a single-ported SRAM that reads or writes one
+    word of ``word_bits`` per cycle (Eyeriss: 25 banks of 512 x 64 b, JSSC 2017
+    Sec. IV-B). A tensor's region (the banks a mapping gives ifmaps or psums,
+    ``accelsim.engine.simulate.glb_banks``; the filter banks for weights) thus
+    moves at most ``banks x word_bits`` bits per cycle, reads and writes
+    together; the engine charges a pass at least its traffic with each region
+    over that bandwidth. Assumption: a region's words are interleaved over its
+    banks, so a pass's stream uses all of them.
     ``ifmap_double_buffering`` / ``psum_double_buffering``: whether the DMA may
     fetch the next ifmap tile, or start the next psum region, while the
     current one is in use, when the banks have room for two.
@@ -76,10 +84,13 @@ class GlobalBufferSpec:
     by the DMA, not fetched from DRAM), streamed to the PEs with it.
     ``ifmap_compression`` / ``weight_compression``: the format the GLB keeps the
     tensor in (see FormatsSpec); a compressed tensor also crosses the NoC
-    compressed (Eyeriss v2 keeps CSC into the PE), so GLB and NoC bits are the
-    real data coded in that format. Assumptions: capacities and bus cycles
-    stay those of the dense data (a conservative bound), and psums are stored
-    dense.
+    compressed (Eyeriss v2 keeps CSC into the PE, Chen et al. JETCAS 2019 Sec.
+    III-D), so GLB and NoC bits, bus cycles and GLB bandwidth are those of the
+    real data coded in that format, and a CSC tensor stays CSC in the spads
+    (the sparse PE, JETCAS 2019 Sec. IV). Assumptions: capacities stay those of
+    the dense data (the mapping is chosen before the data is seen, so a tile
+    must fit uncompressed), the ifmap ramp-up at the start of a pass moves
+    dense words, and psums are stored dense.
     """
 
     banks: int
@@ -98,6 +109,29 @@ class GlobalBufferSpec:
         return self.banks * self.bank_size_bytes + self.filter_banks * self.filter_bank_size_bytes
 
 
+MULTICAST_TENSORS = ("filter", "ifmap")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MulticastSpec:
+    """Which buses deliver one value to many PEs in one transfer.
+
+    With multicast (Eyeriss: the Y-bus and X-buses deliver to every PE whose ID
+    matches, JSSC 2017 Sec. IV-C) a bus moves each value once per pass (filters)
+    or per image (ifmaps), however many PEs take it. Without it (unicast) the
+    bus delivers to each destination separately, so bus words, bus cycles and
+    NoC energy count one per spad write. The GLB still reads each value once
+    (assumption: the value is held at the bus's source while it is sent to
+    each destination). Psums have no entry: each goes to one PE (the ipsum of a
+    column's bottom PE) or from one PE to the GLB, so multicast does not apply.
+    In YAML ``noc.multicast`` is ``true``/``false`` for both, or a mapping
+    ``{filter: ..., ifmap: ...}``.
+    """
+
+    filter: bool = True
+    ifmap: bool = True
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NocSpec:
     """Buses from the GLB into the array, one per tensor, plus the psum link.
@@ -106,24 +140,47 @@ class NocSpec:
     (GLB to array for psums being accumulated, array to GLB for results).
     Assumption: the JSSC 2017 paper gives one 64 b width for the psum network
     without saying how reads and writes share it.
+    ``psum_link_bits``: the dedicated link between vertically adjacent PEs
+    (JSSC 2017 Sec. IV-C) carries ``floor(psum_link_bits / psum bits)`` psums a
+    cycle (a psum wider than the link takes ``ceil(psum bits / link bits)``
+    cycles). Per image each PE of a column forwards its p filters x Q output
+    pixels upward, so a pass streams no faster than that.
     """
 
     filter_bus_bits: int
     ifmap_bus_bits: int
     psum_bus_bits: int
     psum_link_bits: int
-    multicast: bool = True
+    multicast: MulticastSpec = MulticastSpec()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RlcSpec:
-    """Run-length coding (Eyeriss JSSC 2017 Sec. V-A): words of ``pairs_per_word``
-    (zero run of ``run_bits``, value of ``value_bits``) pairs."""
+    """Run-length coding (Eyeriss JSSC 2017 Sec. V-A): words of ``word_bits``
+    holding ``pairs_per_word`` (zero run of ``run_bits``, value) pairs.
+
+    ``value_bits``: the width of the value field. ``None`` (YAML: absent or
+    ``data``): the tensor's own bit width, so narrower data packs more pairs
+    a word; given (Eyeriss v1: 16), the field is that wide whatever the data,
+    and data wider than it cannot be coded (a run-time error naming the layer).
+    ``pairs_per_word``: ``None`` derives ``floor(word_bits / (run_bits +
+    value field))``; Eyeriss v1 packs 3 pairs of 5 + 16 bits in 64.
+    """
 
     run_bits: int = 5
-    value_bits: int = 16
-    pairs_per_word: int = 3
+    value_bits: int | None = None
+    pairs_per_word: int | None = None
     word_bits: int = 64
+
+    def value_field_bits(self, data_bits: int) -> int:
+        """Width of the value field when coding ``data_bits``-bit values."""
+        return data_bits if self.value_bits is None else self.value_bits
+
+    def pairs(self, data_bits: int) -> int:
+        """Pairs per word when coding ``data_bits``-bit values (0: none fits)."""
+        if self.pairs_per_word is not None:
+            return self.pairs_per_word
+        return self.word_bits // (self.run_bits + self.value_field_bits(data_bits))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,7 +188,12 @@ class CscSpec:
     """Compressed sparse column (Eyeriss v2, Chen et al. JETCAS 2019 Sec. III-D):
     per nonzero a value and a ``count_bits`` count of the zeros before it (a
     longer zero run takes an extra entry), per column an ``address_bits`` start
-    address. A column here is one row of the tensor's innermost dimension."""
+    address. In the GLB and on the NoC a column is one image of a feature-map
+    tile or one filter of a pass (``kernels._tile_bits``). A tensor the GLB
+    keeps in CSC stays CSC in the PE (the sparse PE of JETCAS 2019): each spad
+    access moves a value with its count, and the PE reads a column address
+    for each row it holds (one input row of one channel; the S taps of one
+    filter and channel) once per image."""
 
     count_bits: int = 4
     address_bits: int = 16

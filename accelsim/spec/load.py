@@ -21,8 +21,8 @@ from accelsim.errors import ConfigError
 from accelsim.spec.yamlio import read_yaml, version_problems
 from accelsim.workload.layer import OPERATORS, operator_bits_ok
 from accelsim.spec.arch import (COMPRESSION_FORMATS, MAC_KINDS, MAPPER_OBJECTIVES,
-                                SERIAL_OPERANDS, SPARSITY_MODES, STRIP_MINING,
-                                OperatorSupport,
+                                MULTICAST_TENSORS, SERIAL_OPERANDS, SPARSITY_MODES,
+                                STRIP_MINING, MulticastSpec, OperatorSupport,
                                 ArchSpec, DramSpec, EnergySpec, GlobalBufferSpec, MacSpec,
                                 BlockSpec, CscSpec, FormatsSpec, MapperSpec, NocSpec,
                                 PeArraySpec, RlcSpec, ScratchpadSpec, SparsitySpec)
@@ -35,7 +35,8 @@ class _F:
     """One leaf of the schema: its type, default (``...`` = required) and check."""
 
     # int | number | fraction (number >= 0) | bool | str | choice | bits | optable |
-    # version (checked on its own)
+    # version (checked on its own) | data_bits (an integer or "data") |
+    # multicast (bool or {tensor: bool})
     kind: str
     default: Any = ...
     minimum: float | None = None
@@ -73,15 +74,16 @@ SCHEMA: dict[str, Any] = {
             "ifmap_compression": _F("choice", "none", choices=COMPRESSION_FORMATS),
             "weight_compression": _F("choice", "none", choices=COMPRESSION_FORMATS)},
     "noc": {"filter_bus_bits": _pos(), "ifmap_bus_bits": _pos(), "psum_bus_bits": _pos(),
-            "psum_link_bits": _pos(), "multicast": _F("bool", True)},
+            "psum_link_bits": _pos(), "multicast": _F("multicast", True)},
     "dram": {"bus_bits": _pos(), "link_clock_mhz": _posnum(),
              "ifmap_compression": _F("choice", "none", choices=COMPRESSION_FORMATS),
              "ofmap_compression": _F("choice", "none", choices=COMPRESSION_FORMATS),
              "weight_compression": _F("choice", "none", choices=COMPRESSION_FORMATS),
              "compress_first_layer_input": _F("bool", False),
              "burst_bytes": _F("int", 0, 0)},
-    "formats": {"rlc": {"run_bits": _pos(5, 32), "value_bits": _pos(16, 64),
-                        "pairs_per_word": _pos(3), "word_bits": _pos(64)},
+    # value_bits / pairs_per_word absent: follow the data width (RlcSpec)
+    "formats": {"rlc": {"run_bits": _pos(5, 32), "value_bits": _F("data_bits", None, 1, 64),
+                        "pairs_per_word": _pos(None), "word_bits": _pos(64)},
                 "csc": {"count_bits": _pos(4, 32), "address_bits": _pos(16, 64)},
                 "block": {"block_elems": _pos(8, 4096)}},
     "mac": {"kind": _F("choice", "int", choices=MAC_KINDS), "bits": _pos(16, 64),
@@ -151,6 +153,18 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
             bad = "must be a non-empty list of integers from 1 to 64"
     elif spec.kind == "optable":
         bad = _optable_problem(value)
+    elif spec.kind == "data_bits":  # an integer width, or ``data``: the tensor's own width
+        if value == "data":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            bad = "must be an integer or data"
+        elif not spec.minimum <= value <= spec.maximum:
+            bad = f"must be from {spec.minimum:g} to {spec.maximum:g}, or data"
+    elif spec.kind == "multicast":
+        if isinstance(value, dict):
+            return _multicast_mapping(value, path, problems)
+        if not isinstance(value, bool):
+            bad = "must be true or false"
     if bad is None and spec.kind in ("int", "number"):
         if spec.minimum is not None and (value < spec.minimum or
                                          (spec.kind == "number" and value <= 0)):
@@ -181,6 +195,23 @@ def _optable_problem(value: Any) -> str | None:
             if not _is_number(pj) or not _is_finite(pj) or pj <= 0:
                 return f"{op}.{key}: pJ must be a finite number > 0"
     return None
+
+
+def _multicast_mapping(value: dict, path: str, problems: list[str]) -> dict:
+    """``noc.multicast`` per tensor: ``{filter: bool, ifmap: bool}``, absent ones true."""
+    out = {t: True for t in MULTICAST_TENSORS}
+    for key, flag in value.items():
+        if key == "psum":
+            problems.append(f"{path}.psum: psums go to one PE each (or from one PE to the "
+                            f"GLB), so multicast does not apply (known: "
+                            f"{', '.join(MULTICAST_TENSORS)})")
+        elif key not in out:
+            problems.append(f"{path}.{key}: unknown key (known: {', '.join(MULTICAST_TENSORS)})")
+        elif not isinstance(flag, bool):
+            problems.append(f"{path}.{key}: must be true or false (got {flag!r})")
+        else:
+            out[key] = flag
+    return out
 
 
 def _parse_wxa(key: Any) -> tuple[int, int] | None:
@@ -234,12 +265,18 @@ def _cross_checks(d: dict, problems: list[str]) -> None:
     _mac_checks(mac, problems)
     _operator_pj_checks(mac, d.get("energy", {}).get("operator_pj"), problems)
     rlc = d.get("formats", {}).get("rlc", {})
-    if all(isinstance(rlc.get(k), int) for k in ("run_bits", "value_bits", "pairs_per_word",
-                                                  "word_bits")):
-        need = rlc["pairs_per_word"] * (rlc["run_bits"] + rlc["value_bits"])
-        if need > rlc["word_bits"]:
-            problems.append(f"formats.rlc: pairs_per_word*(run_bits+value_bits) = {need} exceeds "
-                            f"word_bits (got {rlc['word_bits']})")
+    # a value field following the data width is checked per layer
+    # (accelsim.engine.formats.rlc_problem)
+    if all(isinstance(rlc.get(k), int) for k in ("run_bits", "value_bits", "word_bits")):
+        pair = rlc["run_bits"] + rlc["value_bits"]
+        if isinstance(rlc.get("pairs_per_word"), int):
+            need = rlc["pairs_per_word"] * pair
+            if need > rlc["word_bits"]:
+                problems.append(f"formats.rlc: pairs_per_word*(run_bits+value_bits) = {need} "
+                                f"exceeds word_bits (got {rlc['word_bits']})")
+        elif pair > rlc["word_bits"]:
+            problems.append(f"formats.rlc: run_bits+value_bits = {pair} exceeds word_bits "
+                            f"(got {rlc['word_bits']})")
 
 
 def _declared(mac: dict) -> dict:
@@ -352,7 +389,8 @@ def _construct(d: dict) -> ArchSpec:
         pe_array=PeArraySpec(**d["pe_array"]),
         ifmap_spad=ScratchpadSpec(**sp["ifmap"]), filter_spad=ScratchpadSpec(**sp["filter"]),
         psum_spad=ScratchpadSpec(**sp["psum"]),
-        glb=GlobalBufferSpec(**d["glb"]), noc=NocSpec(**d["noc"]),
+        glb=GlobalBufferSpec(**d["glb"]),
+        noc=NocSpec(**{**d["noc"], "multicast": _multicast_spec(d["noc"]["multicast"])}),
         dram=DramSpec(**{**d["dram"], "link_clock_mhz": float(d["dram"]["link_clock_mhz"])}),
         formats=FormatsSpec(rlc=RlcSpec(**d["formats"]["rlc"]), csc=CscSpec(**d["formats"]["csc"]),
                             block=BlockSpec(**d["formats"]["block"])),
@@ -375,6 +413,12 @@ def _construct(d: dict) -> ArchSpec:
                               for op, table in (en["operator_pj"] or {}).items()
                               for k, v in table.items())),
     )
+
+
+def _multicast_spec(value: bool | dict) -> MulticastSpec:
+    if isinstance(value, bool):
+        return MulticastSpec(filter=value, ifmap=value)
+    return MulticastSpec(**value)
 
 
 def arch_from_dict(data: Any, source: str = "<dict>") -> ArchSpec:
