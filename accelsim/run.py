@@ -20,7 +20,7 @@ import numpy as np
 from accelsim.energy.model import layer_energy
 from accelsim.energy.operators import op_energy_pj
 from accelsim.engine.counts import LayerCounts
-from accelsim.engine.formats import encoded_bits
+from accelsim.engine.formats import encoded_bits, rlc_problem
 from accelsim.engine.simulate import nonzero_mask, simulate_layer, weight_mask
 from accelsim.errors import AccelsimError
 from accelsim.mapping.estimate import estimate
@@ -217,20 +217,23 @@ def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
 def check_support(arch: ArchSpec, trace: Trace) -> None:
     """Raise :class:`AccelsimError` naming every MAC layer whose operator and
     widths the arch's MAC core does not run (and what it runs), every tensor
-    whose values do not fit the layer as the trace declares it, and every bad
-    input mask (:mod:`accelsim.workload.values`).
+    whose values do not fit the layer as the trace declares it, every layer
+    whose data the arch's run-length code cannot hold, and every bad input mask (:mod:`accelsim.workload.values`).
 
     Values are checked against the declared layers, not against an assignment:
     an assignment is a what-if on the trace's data, so a 16-bit trace may be
     run as 8-bit layers.
     """
     problems = []
-    for layer in trace.mac_layers:
+    for i, layer in enumerate(trace.mac_layers):
         why = support_problem(arch.mac, layer.operator, layer.weight_bits, layer.act_bits)
         if why is not None:
             problems.append(f"layer {layer.name}: operator {layer.operator} with weight_bits "
                             f"{layer.weight_bits}, act_bits {layer.act_bits} is not supported "
                             f"by {arch.name} ({why})")
+        coding = rlc_problem(layer, arch, first_layer=i == 0)
+        if coding is not None:  # before any layer runs, not when this one does
+            problems.append(f"{arch.name}: {coding}")
     problems += data_problems(arch, trace)
     if problems:
         raise AccelsimError(f"{trace.path}: " + "; ".join(problems))

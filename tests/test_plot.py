@@ -271,7 +271,7 @@ def test_latency_splits_cycles_by_cause_and_shows_utilization(sparse):
     ax, ax_total = fig.axes[:2]
     rows = _rows(sparse["dict"])
     bars = _containers(ax)
-    assert list(bars) == ["compute", "gated (zero/pad taps)", "fill + drain", "NoC stall",
+    assert list(bars) == ["compute", "gated (zero operand)", "fill + drain", "NoC stall",
                           "DRAM stall"]
 
     def col(key, names=SIMULATED):
@@ -280,7 +280,7 @@ def test_latency_splits_cycles_by_cause_and_shows_utilization(sparse):
     assert col("compute_gated_cycles").sum() > 0        # the sparse run has gated taps
     assert _heights(bars["compute"]) == pytest.approx(
         col("compute_cycles") - col("compute_gated_cycles"))
-    assert _heights(bars["gated (zero/pad taps)"]) == pytest.approx(col("compute_gated_cycles"))
+    assert _heights(bars["gated (zero operand)"]) == pytest.approx(col("compute_gated_cycles"))
     assert _heights(bars["fill + drain"]) == pytest.approx(col("fill_cycles")
                                                              + col("drain_cycles"))
     assert _heights(bars["DRAM stall"]) == pytest.approx(col("dram_stall_cycles"))
@@ -318,13 +318,12 @@ def test_latency_total_is_labelled_above_the_panel_in_the_axis_units(sparse):
 
 def test_gated_cycles_are_told_apart_from_every_other_cause_by_pattern(sparse):
     bars = _containers(plot_latency(sparse["json"]).axes[0])
-    gated = bars["gated (zero/pad taps)"].patches[0]
+    gated = bars["gated (zero operand)"].patches[0]
     assert gated.get_hatch() and gated.get_edgecolor()[:3] == pytest.approx(
         _rgb(LEVEL_COLORS["mac"]))                      # compute's colour, hatched
     for label in ("compute", "fill + drain", "NoC stall", "DRAM stall"):
         assert not bars[label].patches[0].get_hatch()
-    solid = [tuple(bars[k].patches[0].get_facecolor()) for k in bars if k != "gated (zero/pad "
-             "taps)"]
+    solid = [tuple(bars[k].patches[0].get_facecolor()) for k in bars if k != "gated (zero operand)"]
     assert len(set(solid)) == len(solid)
 
 
@@ -338,7 +337,7 @@ def test_latency_names_the_missing_columns(sparse):
 def test_latency_without_gated_column_folds_it_into_compute(sparse):
     df = load_report(sparse["json"]).drop(columns=["compute_gated_cycles"])
     bars = _containers(plot_latency(df).axes[0])
-    assert "gated (zero/pad taps)" not in bars
+    assert "gated (zero operand)" not in bars
     rows = _rows(sparse["dict"])
     assert _heights(bars["compute"]) == pytest.approx([rows[n]["compute_cycles"]
                                                        for n in SIMULATED])

@@ -152,3 +152,32 @@ def test_assignment_file_errors(tmp_path, text, expected):
     with pytest.raises(ConfigError) as exc:
         read_assignment(_write(tmp_path, text, "as.yaml"))
     assert str(exc.value) == f"{tmp_path / 'as.yaml'}: {expected}"
+
+
+def _direct(d, **levels):
+    en = d["energy"]
+    del en["mac_pj"], en["normalized_to_mac"]
+    en["pj_per_access"] = {"dram": 200.0, "glb": 6.0, "noc": 2.0, "spad": 1.0, "mac": 1.0,
+                           **levels}
+
+
+def test_energy_in_pj_per_access_equals_the_normalized_form(eyeriss, eyeriss_dict):
+    """The issue's two energy forms: pJ per action given directly is the same
+    table as costs normalized to one MAC times mac_pj."""
+    d = copy.deepcopy(eyeriss_dict)
+    _direct(d)
+    assert arch_from_dict(d, "a.yaml").energy == eyeriss.energy
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: (_direct(d), d["energy"]["pj_per_access"].pop("glb")),
+     "energy.pj_per_access.glb: missing"),
+    (lambda d: (_direct(d), d["energy"].update(mac_pj=1.0)),
+     "energy: give either mac_pj with normalized_to_mac or pj_per_access, not both"),
+    (lambda d: d["energy"].pop("mac_pj"), "energy.mac_pj: missing (or give energy.pj_per_access)"),
+    (lambda d: d["energy"]["normalized_to_mac"].pop("noc"),
+     "energy.normalized_to_mac.noc: missing (or give energy.pj_per_access)"),
+    (lambda d: _direct(d, dram=-3), "energy.pj_per_access.dram: must be > 0 (got -3)"),
+])
+def test_energy_form_errors(tmp_path, eyeriss_dict, mutate, expected):
+    assert expected in _errors(tmp_path, mutate, eyeriss_dict)

@@ -5,11 +5,13 @@ Place in the pipeline: ``report -> plot``.
 The segments add up to the layer's ``cycles``:
 
 - compute: ``compute_cycles + accumulate_cycles - compute_gated_cycles``, the
-  busiest PE doing work (adding incoming psums included);
-- gated: ``compute_gated_cycles``, compute spent on zero or padding taps
+  busiest PE stepping through its MAC slots (adding incoming psums, and taps on
+  padding the PE steps through, included);
+- gated: ``compute_gated_cycles``, compute spent on MACs gated by a zero operand
   (absent from older reports: then no gated segment is drawn);
 - fill: ``fill_cycles + drain_cycles``, loading before and draining after a pass;
-- NoC stall: ``noc_stall_cycles``, a bus could not keep up;
+- NoC stall: ``noc_stall_cycles``, a bus, the GLB banks or the psum link could
+  not keep up;
 - DRAM stall: ``dram_stall_cycles``, waiting on the DRAM link.
 
 Utilization (``utilization``, MACs over cycles x PEs x MACs per PE per cycle) is
@@ -47,7 +49,7 @@ def latency_segments(rows) -> list[tuple[str, str, str, np.ndarray]]:
     segs = [("compute", "compute", CYCLE_STYLES["compute"],
              compute - np.nan_to_num(gated) if gated is not None else compute)]
     if gated is not None:
-        segs.append(("gated", "gated (zero/pad taps)", CYCLE_STYLES["gated"], gated))
+        segs.append(("gated", "gated (zero operand)", CYCLE_STYLES["gated"], gated))
     segs += [("fill", "fill + drain", CYCLE_STYLES["fill"],
               col("fill_cycles") + col("drain_cycles")),
              ("noc", "NoC stall", CYCLE_STYLES["noc"], col("noc_stall_cycles")),

@@ -96,19 +96,26 @@ SCHEMA: dict[str, Any] = {
             "technology_scale": _posnum(1.0), "technology_area_scale": _posnum(1.0)},
     "sparsity": {"ifmap": _F("choice", "none", choices=SPARSITY_MODES),
                  "weight": _F("choice", "none", choices=SPARSITY_MODES)},
-    "energy": {"mac_pj": _posnum(),
+    # two forms (exactly one): costs normalized to one MAC times mac_pj (the
+    # ISCA 2016 table's form), or pJ per access given directly (pj_per_access)
+    "energy": {"mac_pj": _posnum(None),
                "reference_bits": _pos(16),
                # per operator, "WxA" (weight x act bits) -> pJ per operation
                "operator_pj": _F("optable", None),
-               "normalized_to_mac": {"dram": _posnum(), "glb": _posnum(), "noc": _posnum(),
-                                     "spad": _posnum(), "mac": _posnum(1.0)},
+               "normalized_to_mac": {"dram": _posnum(None), "glb": _posnum(None),
+                                     "noc": _posnum(None), "spad": _posnum(None),
+                                     "mac": _posnum(1.0)},
+               "pj_per_access": {level: _posnum(None)
+                                 for level in ("dram", "glb", "noc", "spad", "mac")},
                },
     "mapper": {"objective": _F("choice", "energy", choices=MAPPER_OBJECTIVES),
                "top_k": _pos(8, 1000),
                "strip_mining": _F("choice", "search", choices=STRIP_MINING)},
 }
 _OPTIONAL_SECTIONS = {("formats",), ("formats", "rlc"), ("formats", "csc"),
-                      ("formats", "block"), ("mac", "operators")}
+                      ("formats", "block"), ("mac", "operators"),
+                      ("energy", "normalized_to_mac"), ("energy", "pj_per_access")}
+_ENERGY_LEVELS = ("dram", "glb", "noc", "spad")
 
 
 def _is_number(value: Any) -> bool:
@@ -264,6 +271,7 @@ def _cross_checks(d: dict, problems: list[str]) -> None:
                             f"(got {psum['word_bits']})")
     _mac_checks(mac, problems)
     _operator_pj_checks(mac, d.get("energy", {}).get("operator_pj"), problems)
+    _energy_form_checks(d.get("energy", {}), problems)
     rlc = d.get("formats", {}).get("rlc", {})
     # a value field following the data width is checked per layer
     # (accelsim.engine.formats.rlc_problem)
@@ -277,6 +285,28 @@ def _cross_checks(d: dict, problems: list[str]) -> None:
         elif pair > rlc["word_bits"]:
             problems.append(f"formats.rlc: run_bits+value_bits = {pair} exceeds word_bits "
                             f"(got {rlc['word_bits']})")
+
+
+def _energy_form_checks(en: dict, problems: list[str]) -> None:
+    """Exactly one energy form: ``mac_pj`` with ``normalized_to_mac``, or
+    ``pj_per_access``, each complete."""
+    direct = en.get("pj_per_access") or {}
+    norm = en.get("normalized_to_mac") or {}
+    given = [k for k, v in direct.items() if v is not None]
+    if given:
+        if en.get("mac_pj") is not None or any(norm.get(k) is not None for k in _ENERGY_LEVELS):
+            problems.append("energy: give either mac_pj with normalized_to_mac or "
+                            "pj_per_access, not both")
+        for level in (*_ENERGY_LEVELS, "mac"):
+            if direct.get(level) is None:
+                problems.append(f"energy.pj_per_access.{level}: missing")
+        return
+    if en.get("mac_pj") is None:
+        problems.append("energy.mac_pj: missing (or give energy.pj_per_access)")
+    for level in _ENERGY_LEVELS:
+        if norm.get(level) is None:
+            problems.append(f"energy.normalized_to_mac.{level}: missing "
+                            "(or give energy.pj_per_access)")
 
 
 def _declared(mac: dict) -> dict:
@@ -381,8 +411,11 @@ def _operator_pj_checks(mac: dict, table: Any, problems: list[str]) -> None:
 def _construct(d: dict) -> ArchSpec:
     sp = d["scratchpads"]
     en = d["energy"]
-    norm = en["normalized_to_mac"]
-    mac_pj = en["mac_pj"]
+    if en["pj_per_access"]["dram"] is not None:
+        pj = en["pj_per_access"]
+    else:
+        pj = {level: en["normalized_to_mac"][level] * en["mac_pj"]
+              for level in (*_ENERGY_LEVELS, "mac")}
     return ArchSpec(
         name=d["name"], description=d["description"], source=d["source"],
         core_clock_mhz=float(d["core_clock_mhz"]),
@@ -405,9 +438,9 @@ def _construct(d: dict) -> ArchSpec:
             "technology_area_scale": float(d["mac"]["technology_area_scale"])}),
         sparsity=SparsitySpec(**d["sparsity"]),
         mapper=MapperSpec(**d["mapper"]),
-        energy=EnergySpec(dram_pj=norm["dram"] * mac_pj, glb_pj=norm["glb"] * mac_pj,
-                          noc_pj=norm["noc"] * mac_pj, spad_pj=norm["spad"] * mac_pj,
-                          mac_pj=norm["mac"] * mac_pj, reference_bits=en["reference_bits"],
+        energy=EnergySpec(dram_pj=pj["dram"], glb_pj=pj["glb"], noc_pj=pj["noc"],
+                          spad_pj=pj["spad"], mac_pj=pj["mac"],
+                          reference_bits=en["reference_bits"],
                           operator_pj=tuple(
                               ((op, *_parse_wxa(k)), float(v))
                               for op, table in (en["operator_pj"] or {}).items()
