@@ -234,6 +234,14 @@ def check_support(arch: ArchSpec, trace: Trace) -> None:
         coding = rlc_problem(layer, arch, first_layer=i == 0)
         if coding is not None:  # before any layer runs, not when this one does
             problems.append(f"{arch.name}: {coding}")
+        for key, bus, bits, what in (("ifmap_bus_bits", arch.noc.ifmap_bus_bits, layer.act_bits,
+                                      "activations"),
+                                     ("filter_bus_bits", arch.noc.filter_bus_bits,
+                                      layer.weight_bits, "weights")):
+            if bits > bus:  # the engine moves whole values per bus cycle
+                problems.append(f"{arch.name}: noc.{key} {bus} cannot carry layer {layer.name}'s "
+                                f"{bits}-bit {what} in one transfer (values wider than their bus "
+                                f"are not modeled)")
     problems += data_problems(arch, trace)
     if problems:
         raise AccelsimError(f"{trace.path}: " + "; ".join(problems))

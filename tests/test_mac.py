@@ -462,3 +462,21 @@ def test_readme_operator_example_runs(capsys):
     readme = (ROOT / "README.md").read_text()
     assert ("accelsim run arch_configs/reconfigurable.yaml workloads/lenet5_digits.npz "
             "--assign workloads/lenet5_mixed.yaml") in readme
+
+
+def test_values_wider_than_their_bus_are_an_error(tiny_trace):
+    """A bus moves whole values: a 16-bit activation on an 8-bit ifmap bus is
+    not modeled, and says so before anything runs."""
+    arch = accelsim.load_arch(EYERISS_YAML)
+    narrow = dataclasses.replace(arch, noc=dataclasses.replace(arch.noc, ifmap_bus_bits=8))
+    with pytest.raises(accelsim.AccelsimError,
+                       match=r"noc.ifmap_bus_bits 8 cannot carry layer c1's 16-bit activations "
+                             r"in one transfer \(values wider than their bus are not modeled\)"):
+        run(narrow, tiny_trace)
+
+
+def test_psum_bus_narrower_than_a_psum_is_a_config_error(eyeriss_dict):
+    d = {**eyeriss_dict, "noc": {**eyeriss_dict["noc"], "psum_bus_bits": 8}}
+    with pytest.raises(ConfigError, match=r"noc.psum_bus_bits: must be >= "
+                                          r"scratchpads.psum.word_bits 16 \(got 8\)"):
+        arch_from_dict(d, "a.yaml")

@@ -269,6 +269,11 @@ def _cross_checks(d: dict, problems: list[str]) -> None:
         if psum["word_bits"] < mac["bits"]:
             problems.append(f"scratchpads.psum.word_bits: must be >= mac.bits {mac['bits']} "
                             f"(got {psum['word_bits']})")
+    noc = d.get("noc", {})
+    if all(isinstance(x, int) for x in (psum.get("word_bits"), noc.get("psum_bus_bits"))):
+        if noc["psum_bus_bits"] < psum["word_bits"]:  # the engine moves whole psums a cycle
+            problems.append(f"noc.psum_bus_bits: must be >= scratchpads.psum.word_bits "
+                            f"{psum['word_bits']} (got {noc['psum_bus_bits']})")
     _mac_checks(mac, problems)
     _operator_pj_checks(mac, d.get("energy", {}).get("operator_pj"), problems)
     _energy_form_checks(d.get("energy", {}), problems)
