@@ -7,6 +7,7 @@ published numbers only to print the comparison.
 Usage: python benchmarks/validate_eyeriss.py [--trace alexnet_b4.npz] [--markdown]
           [--table3]   also evaluate the chip's own Table III mappings
           [--vgg16]    also run VGG-16 at batch 3 against the paper's abstract
+          [--energy]   also print AlexNet's energy by level, every MAC layer
 
 Synthesizes AlexNet at batch 4 with the published ifmap zero fractions when no
 trace is given (`accelsim synth alexnet --batch 4 --ifmap-zeros conv1=0.0001,...`),
@@ -152,6 +153,26 @@ def vgg16_check(tmp: Path) -> str:
         ""])
 
 
+def energy_table(trace_path: Path, markdown: bool) -> str:
+    """AlexNet's energy by level (uJ) and per MAC, every MAC layer and the total."""
+    import accelsim
+    from accelsim.report.report import report_rows
+
+    arch = accelsim.load_arch(ARCH)
+    rows = report_rows(accelsim.run(arch, accelsim.read_trace(trace_path), arch_path=str(ARCH)))
+    head = ["layer", "DRAM uJ", "GLB uJ", "NoC uJ", "spad uJ", "MAC uJ", "total uJ", "pJ/MAC"]
+    body = [[r["name"], *(f"{r[f'energy_pj_{k}'] / 1e6:.0f}"
+                          for k in ("dram", "glb", "noc", "spad", "mac", "total")),
+             f"{r['energy_pj_total'] / r['macs']:.2f}"]
+            for r in rows if r["simulated"] or r["name"] == "total"]
+    if markdown:
+        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+                          *("| " + " | ".join(b) + " |" for b in body), ""])
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(line, widths))
+                     for line in (head, *body)) + "\n"
+
+
 def _err(a: float, b: float) -> str:
     return f"{(a - b) / b * 100:+.1f}%"
 
@@ -191,6 +212,7 @@ def main() -> None:
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--table3", action="store_true")
     ap.add_argument("--vgg16", action="store_true")
+    ap.add_argument("--energy", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         trace = args.trace
@@ -200,6 +222,8 @@ def main() -> None:
             trace = Path(tmp) / "alexnet_b4.npz"
             synth_trace("alexnet", str(trace), batch=4, ifmap_zeros=ZEROS)
         print(render(compare(trace, args.table3), args.markdown))
+        if args.energy:
+            print(energy_table(trace, args.markdown))
         if args.vgg16:
             print(vgg16_check(Path(tmp)))
 
