@@ -480,3 +480,34 @@ def test_psum_bus_narrower_than_a_psum_is_a_config_error(eyeriss_dict):
     with pytest.raises(ConfigError, match=r"noc.psum_bus_bits: must be >= "
                                           r"scratchpads.psum.word_bits 16 \(got 8\)"):
         arch_from_dict(d, "a.yaml")
+
+
+def test_multi_function_core_runs_fp_at_one_op_a_cycle(eyeriss_dict):
+    """A core with one datapath per operator (int8 beside fp16) runs fp16 at
+    macs_per_pe_per_cycle, narrower int modes no faster, and its area is the sum
+    of its datapaths, not the largest one."""
+    d = _reconf_dict(eyeriss_dict, kind="multi_function")
+    d["mac"]["operators"] = {"int": {"weight_bits": [8, 4], "act_bits": [8, 4]},
+                             "fp": {"weight_bits": [16], "act_bits": [16]}}
+    arch = arch_from_dict(d, "a.yaml")
+    assert combos(arch.mac) == [("int", 8, 8), ("int", 8, 4), ("int", 4, 8), ("int", 4, 4),
+                                ("fp", 16, 16)]
+    cycles = {}
+    for op, bits in (("fp", 16), ("int", 8), ("int", 4)):
+        layer = _layer(wb=bits, ab=bits, op=op)
+        mp = mapping_from_row(candidates(layer, arch)[0][0], layer)
+        c = simulate_layer(layer, arch, mp, first_layer=False, **_masks(layer))
+        cycles[(op, bits)] = c.cycles[Cycle.COMPUTE]
+        assert c.cycles[Cycle.COMPUTE] * c.active_pes >= c.macs_performed + c.macs_gated
+    assert len({cycles[("int", 8)], cycles[("int", 4)]}) == 1  # no speed from narrower ints
+    fp_alone = arch_from_dict({**d, "mac": {**d["mac"], "operators": {
+        "fp": {"weight_bits": [16], "act_bits": [16]}}}}, "b.yaml")
+    int_alone = arch_from_dict({**d, "mac": {**d["mac"], "operators": {
+        "int": {"weight_bits": [8, 4], "act_bits": [8, 4]}}}}, "c.yaml")
+    assert core_area_um2(arch) == pytest.approx(core_area_um2(fp_alone)
+                                                + core_area_um2(int_alone))
+    # a mode wider than the core is refused
+    wide = {**d, "mac": {**d["mac"], "bits": 8}}
+    with pytest.raises(ConfigError, match=r"mac.operators.fp.weight_bits: 16 exceeds the "
+                                          r"core's bits 8"):
+        arch_from_dict(wide, "d.yaml")

@@ -157,7 +157,9 @@ def core_area_um2(arch: ArchSpec) -> float:
 
     Assumption: the modes share one datapath sized for the costliest mode
     (Bit Fusion's fused bricks); a bit-serial lane is sized for one bit of its
-    serial operand. An ``int`` core: one ``bits`` x ``bits`` MAC.
+    serial operand; a ``multi_function`` core has one datapath per operator,
+    each sized for that operator's costliest widths, side by side (their sum).
+    An ``int`` core: one ``bits`` x ``bits`` MAC.
     """
     from accelsim.spec.mac import combos
 
@@ -168,7 +170,14 @@ def core_area_um2(arch: ArchSpec) -> float:
         ops = [(o, 1 if mac.serial_operand == "weight" else w,
                 1 if mac.serial_operand == "act" else a) for o, w, a in ops]
     areas = [default_op_um2(o, w, a, span=span) for o, w, a in ops] or [0.0]
-    return (max(areas) * mac.macs_per_pe_per_cycle * mac.technology_area_scale
+    if mac.kind == "multi_function":
+        per_op: dict[str, float] = {}
+        for (o, _, _), area in zip(ops, areas):
+            per_op[o] = max(per_op.get(o, 0.0), area)
+        datapath = sum(per_op.values())
+    else:
+        datapath = max(areas)
+    return (datapath * mac.macs_per_pe_per_cycle * mac.technology_area_scale
             * (1.0 + mac.reconfig_area_fraction))
 
 

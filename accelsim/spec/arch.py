@@ -235,7 +235,7 @@ class DramSpec:
     burst_bytes: int = 0  # 0: one bus word
 
 
-MAC_KINDS = ("int", "precision_scalable", "bit_serial")
+MAC_KINDS = ("int", "precision_scalable", "bit_serial", "multi_function")
 SERIAL_OPERANDS = ("act", "weight")
 
 
@@ -274,6 +274,10 @@ class MacSpec:
     - ``bit_serial``: the ``serial_operand`` is fed one bit per cycle, the
       other in parallel (up to ``bits`` wide), as in Stripes (Judd et al.,
       MICRO 2016).
+    - ``multi_function``: one dedicated datapath per declared operator (an
+      int8 MAC beside an fp16 FMA, say), each running
+      ``macs_per_pe_per_cycle`` operations a cycle at any declared width up to
+      ``bits``; the way to run ``fp``/``bfloat`` at one operation a cycle.
 
     ``operators``: what a reconfigurable core supports (empty for ``int``).
     ``reconfig_energy_fraction``: extra energy per operation that the

@@ -344,10 +344,10 @@ def _mac_checks(mac: dict, problems: list[str]) -> None:
                             f"number of bricks (got {bits})")
     if kind == "int" and declared:
         problems.append(f"mac.operators: an int core runs int at any width and declares no "
-                        f"operators; use kind precision_scalable or bit_serial "
+                        f"operators; use kind precision_scalable, bit_serial or multi_function "
                         f"(got {sorted(declared)})")
         return
-    if kind in ("precision_scalable", "bit_serial") and not declared:
+    if kind in ("precision_scalable", "bit_serial", "multi_function") and not declared:
         problems.append(f"mac.operators: missing (a {kind} core declares the operators and "
                         "widths it runs)")
     for op, e in declared.items():
@@ -371,6 +371,7 @@ def _mac_checks(mac: dict, problems: list[str]) -> None:
         if isinstance(bits, int):
             # operands the core applies in parallel must fit its width
             wide = {"precision_scalable": ("weight_bits", "act_bits"),
+                    "multi_function": ("weight_bits", "act_bits"),
                     "bit_serial": ("weight_bits",) if mac.get("serial_operand") == "act"
                     else ("act_bits",)}.get(kind, ())
             for key in wide:
@@ -395,7 +396,8 @@ def _operator_pj_checks(mac: dict, table: Any, problems: list[str]) -> None:
         return
     if mac.get("kind") == "int":
         problems.append(f"energy.operator_pj: an int core prices every MAC at energy.mac_pj; "
-                        f"operator overrides need a precision_scalable or bit_serial core "
+                        f"operator overrides need a precision_scalable, bit_serial or "
+                        f"multi_function core "
                         f"(got {table})")
         return
     declared = _declared(mac)

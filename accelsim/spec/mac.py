@@ -62,8 +62,17 @@ def _rate_bit_serial(mac: MacSpec, operator: str, weight_bits: int,
     return mac.macs_per_pe_per_cycle, max(1, serial)
 
 
+def _rate_multi_function(mac: MacSpec, operator: str, weight_bits: int,
+                         act_bits: int) -> tuple[int, int]:
+    """One dedicated datapath per operator (e.g. an int8 MAC and an fp16 FMA
+    side by side, as mixed-precision NPUs carry): ``macs_per_pe_per_cycle``
+    operations a cycle in every declared mode, whatever its width (up to
+    ``bits``, validated). Narrower modes gain storage and energy, not speed."""
+    return mac.macs_per_pe_per_cycle, 1
+
+
 _RATES = {"int": _rate_int, "precision_scalable": _rate_precision_scalable,
-          "bit_serial": _rate_bit_serial}
+          "bit_serial": _rate_bit_serial, "multi_function": _rate_multi_function}
 
 
 def mac_rate(mac: MacSpec, operator: str, weight_bits: int, act_bits: int) -> tuple[int, int]:
