@@ -361,19 +361,27 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                             pass_i += 1
                         tile_i += 1
                     group_i += 1
-    cyc[0] = reference_timeline(records, xfer, f_pref, if_db, ps_db)
+    if sp_db:  # the next pass's filters load while this one runs: it lasts that long
+        for ps, nxt in zip(records, records[1:]):
+            wait = nxt["fill_filter"] - ps["cycles"]
+            if wait > 0:
+                ps["cycles"] += wait
+                cyc[1] += wait
+                cyc[3] += wait
+    cyc[0] = reference_timeline(records, xfer, f_pref, if_db, ps_db, sp_db)
     cyc[6] = cyc[0] - cyc[1]
     cyc[7] = pass_i
     return np.array(cyc, dtype=np.int64), words, dbits, busy, cbits, aux
 
 
-def reference_timeline(records, xfer, f_pref, if_db, ps_db):
+def reference_timeline(records, xfer, f_pref, if_db, ps_db, sp_db):
     """When the last pass ends and the last transfer lands, in plain Python.
 
     One DRAM link serves transfers one after another in the order the DMA
     issues them: first pass 0's tile and filters; then, while pass i runs, the
-    next pass's tile (once an ifmap buffer is free) and filters (once this
-    pass's filters sit in the spads, or after the pass without prefetch); then
+    next pass's tile (once an ifmap buffer is free) and filters (from this
+    pass's start when the spads hold two passes' filters, once this pass's
+    filters sit in the spads, or after the pass without prefetch); then
     the results pass i completes, after it ends.
     """
     link_free = 0
@@ -404,8 +412,8 @@ def reference_timeline(records, xfer, f_pref, if_db, ps_db):
             if nxt["tile"] != ps["tile"]:
                 nbuf = nxt["tile"] % 2 if if_db else 0
                 tile_ready[nxt["tile"]] = transfer(buffer_free[nbuf], nxt["tile_bits"])
-            filt_ready[i + 1] = transfer(start + ps["fill_filter"] if f_pref else end,
-                                         nxt["filter_bits"])
+            free = start if sp_db else start + ps["fill_filter"] if f_pref else end
+            filt_ready[i + 1] = transfer(free, nxt["filter_bits"])
         if ps["last_cb"]:
             region_free[(region, ps["kb"])] = transfer(end, ps["wb_bits"])
     return max(array_free, link_free)

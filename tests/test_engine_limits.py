@@ -315,3 +315,25 @@ def test_rlc_data_width_too_wide_for_the_word(eyeriss_dict):
                                             r"\+ layer conv3's 32-bit activations exceed "
                                             r"word_bits 64"):
         simulate_layer(layer, arch, MAPPING, first_layer=False, **_masks(layer))
+
+
+# ---- filters loaded into the spads' spare half ------------------------------------
+
+def test_next_pass_filter_load_bounds_a_pass_when_spads_hold_two(eyeriss_dict):
+    """With two passes' filters in the spads, the next pass's filters load while
+    this pass runs: a pass lasts at least that load (counted as fill), yet never
+    longer than loading the filters between passes."""
+    layer = _layer()
+    masks = _masks(layer)
+    d = tiny_arch_dict(eyeriss_dict)                 # 48 filter entries: 2 x p*q*S = 24 fit
+    d["noc"]["filter_bus_bits"] = 16                 # one filter word a cycle
+    double = _counts(d, layer, masks)
+    d_single = copy.deepcopy(d)
+    d_single["scratchpads"]["filter"]["entries"] = 12  # one pass's 12, not two
+    single = _counts(d_single, layer, masks)
+    load = 2 * 4 * 3 * 3                              # p*t filters x q*r channels x R*S words
+    passes = int(double.cycles[Cycle.PASSES])
+    assert passes == 4
+    assert double.cycles[Cycle.PROCESSING] >= passes * load  # first load + one per later pass
+    assert double.cycles[Cycle.PROCESSING] <= single.cycles[Cycle.PROCESSING]
+    assert double.cycles[Cycle.FILL] >= (passes - 1) * load

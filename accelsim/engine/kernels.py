@@ -725,18 +725,31 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                             pi += 1
                         tile_i += 1
                     group_i += 1
+    if sp_db:
+        # the next pass's filters load over the filter bus (and the filter
+        # banks) into the spads' free half while this pass runs: a pass lasts
+        # at least that load, counted as fill
+        for i in range(pi - 1):
+            wait = passes[i + 1, PS_FILL_FILTER] - passes[i, PS_CYCLES]
+            if wait > 0:
+                passes[i, PS_CYCLES] += wait
+                cyc[1] += wait
+                cyc[3] += wait
     cyc[7] = pi
     return cyc, words, dbits, busy, passes, cbits, aux
 
 
 @njit(cache=True)
-def _timeline(passes, bits_per_cycle, f_pref, if_db, ps_db, n_kb):
+def _timeline(passes, bits_per_cycle, f_pref, if_db, ps_db, sp_db, n_kb):
     """When each pass runs, given one DRAM link and the GLB's buffering.
 
     passes : int64 [passes, PS_LEN] from _simulate_nest.
     bits_per_cycle : float64, DRAM link bits per core cycle.
     f_pref : 1 if a pass's filters fit the filter buffer, so the next pass's
              filters are prefetched once this pass's are in the spads.
+    sp_db : 1 if the filter spads hold two passes' filters: the next pass's
+            filters stream from DRAM through the filter buffer into the spads'
+            free half from the moment this pass starts (its own are loaded).
     if_db, ps_db : 1 if the GLB has room for two ifmap tiles / two psum regions.
     n_kb : filter blocks per GLB block (size of the per-region release table).
 
@@ -783,7 +796,12 @@ def _timeline(passes, bits_per_cycle, f_pref, if_db, ps_db, n_kb):
                 link = max(link, tile_release[nbuf]) + _xfer(passes[i + 1, PS_TILE_BITS],
                                                              bits_per_cycle)
                 tile_ready[nbuf] = link
-            free_at = start + passes[i, PS_FILL_FILTER] if f_pref else end
+            if sp_db:
+                free_at = start
+            elif f_pref:
+                free_at = start + passes[i, PS_FILL_FILTER]
+            else:
+                free_at = end
             link = max(link, free_at) + _xfer(passes[i + 1, PS_FILTER_BITS], bits_per_cycle)
             filt_ready = link
         if passes[i, PS_LAST_CB] == 1:

@@ -227,7 +227,7 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
         np.array([glb_fmt_w != K.FMT_NONE, glb_fmt_if != K.FMT_NONE], dtype=np.int64))
     total, _ = K._timeline(passes, float(arch.dram_bytes_per_cycle * 8),
                            hw[K.HW_FILTER_PREFETCH], hw[K.HW_IFMAP_DBUF], hw[K.HW_PSUM_DBUF],
-                           -(-mp.m // (mp.p * mp.t)))
+                           hw[K.HW_SPAD_FILTER_DBUF], -(-mp.m // (mp.p * mp.t)))
     cyc[Cycle.TOTAL] = total
     cyc[Cycle.DRAM_STALL] = total - cyc[Cycle.PROCESSING]
     cls = classes

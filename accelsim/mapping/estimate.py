@@ -91,7 +91,10 @@ def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: fl
         _cdiv(gp * pt * e * Q, pbw), _cdiv(gp * pt * e * Q * pb * 2, glb_ps.astype(np.int64)),
         np.where(R * r > 1, _cdiv(p * Q * link_c, link_w), 0)])
     fill = ramp + np.where(spad_db, 0, load_f)
-    processing = passes * (fill + n * stream + arch.pe_array.pipeline_depth + R * r)
+    busy = fill + n * stream + arch.pe_array.pipeline_depth + R * r
+    # with two passes' filters in the spads, the next pass's load overlaps this
+    # pass, which lasts at least that long (engine.kernels._simulate_nest)
+    processing = passes * np.where(spad_db, np.maximum(busy, load_f), busy)
     # DRAM: the link's own time bounds the layer; fetches the GLB cannot
     # double-buffer (ifmap tiles, result write-back) add to it serially
     bpc = arch.dram_bytes_per_cycle * 8
@@ -100,5 +103,9 @@ def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: fl
     link = if_link + out_link + filt * wb / bpc
     serial = (0.0 if g.ifmap_double_buffering else if_link) + (
         0.0 if g.psum_double_buffering else out_link)
+    # filters that neither fit the filter buffer (prefetch) nor stream into a
+    # spare half of the spads are fetched after the pass that frees the spads
+    f_pref = pass_w * wb / 8 <= g.filter_banks * g.filter_bank_size_bytes
+    serial = serial + np.where(spad_db | f_pref, 0.0, filt * wb / bpc)
     cycles = np.maximum(processing, link) + serial
     return energy.astype(np.float64), cycles.astype(np.float64)
