@@ -208,6 +208,11 @@ def out_dir(tmp_path, monkeypatch):
      "-o adir: is a directory (name a file to write)"),
     (["opcost", "a.yaml", "t.npz", "--out", "afile/o.csv"],
      "--out afile/o.csv: parent afile is not a directory"),
+    # an empty path is an error, not a request for stdout
+    (["run", "a.yaml", "t.npz", "--out", ""], "--out: must name a file (got an empty path)"),
+    (["run", "a.yaml", "t.npz", "--plot", ""], "--plot: must name a file (got an empty path)"),
+    (["opcost", "a.yaml", "t.npz", "--out", ""], "--out: must name a file (got an empty path)"),
+    (["synth", "lenet5", "-o", ""], "-o: must name a file (got an empty path)"),
 ])
 def test_bad_output_paths_fail_before_any_work(out_dir, capsys, argv, expected):
     before = sorted(p.name for p in out_dir.rglob("*"))
