@@ -322,6 +322,8 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                                 aux[0] += sum(work)
                                 busy[0] += max(work) * cpm / mpc
                                 busy[1] += sum(work) * cpm / mpc / len(work)
+                            # dense words even when the GLB keeps ifmaps coded, as
+                            # the kernel assumes (kernels._simulate_nest, ramp-up)
                             ramp_words = len(distinct_rows) * min(S, Wg)
                             ramp_sent = ramp_words if noc.multicast.ifmap else sum(
                                 len(cs) * min(S, Wg) for (g, cs, fs), i, j in pes

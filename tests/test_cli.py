@@ -12,10 +12,11 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from accelsim.cli import main
 from accelsim.workload.trace import read_trace
-from conftest import EYERISS_YAML
+from conftest import EYERISS_YAML, conv_header, make_trace, tiny_arch_dict
 
 
 def _run(argv, capsys):
@@ -207,6 +208,11 @@ def out_dir(tmp_path, monkeypatch):
      "-o adir: is a directory (name a file to write)"),
     (["opcost", "a.yaml", "t.npz", "--out", "afile/o.csv"],
      "--out afile/o.csv: parent afile is not a directory"),
+    # an empty path is an error, not a request for stdout
+    (["run", "a.yaml", "t.npz", "--out", ""], "--out: must name a file (got an empty path)"),
+    (["run", "a.yaml", "t.npz", "--plot", ""], "--plot: must name a file (got an empty path)"),
+    (["opcost", "a.yaml", "t.npz", "--out", ""], "--out: must name a file (got an empty path)"),
+    (["synth", "lenet5", "-o", ""], "-o: must name a file (got an empty path)"),
 ])
 def test_bad_output_paths_fail_before_any_work(out_dir, capsys, argv, expected):
     before = sorted(p.name for p in out_dir.rglob("*"))
@@ -278,3 +284,24 @@ def test_csv_counts_print_as_integers(lenet, capsys):
     rep_total = json.loads(_run(["run", str(EYERISS_YAML), str(lenet), "--format", "json"],
                                 capsys)[1])["total"]
     assert int(df.loc[df["name"] == "total", "cycles"].item()) == rep_total["cycles"]
+
+
+@pytest.mark.parametrize("header, arch_kw, reason", [
+    # a 5-tap filter row needs 5 filter-spad values, however large the GLB
+    (conv_header("c", 1, 2, 8, 8, 4, 5, 5), dict(rows=6, filt=4, banks=400),
+     "a filter row of 5 taps exceeds the filter scratchpad's 4 16-bit values"),
+    (conv_header("c", 1, 2, 8, 8, 4, 3, 3), dict(ifmap=2),
+     "filter width 3 exceeds the ifmap scratchpad's 2 16-bit values"),
+    (conv_header("c", 1, 1, 1, 64, 4, 1, 1), dict(banks=2, bank=16),
+     "the ifmap tile of one pass leaves none of the 2 GLB banks for psums"),
+    (conv_header("c", 1, 1, 1, 16, 4, 1, 1), dict(banks=2, bank=32),
+     "the psums of one pass do not fit the GLB banks the ifmap tile leaves"),
+])
+def test_no_mapping_names_its_own_cause(tmp_path, capsys, eyeriss_dict, header, arch_kw,
+                                        reason):
+    arch = tmp_path / "a.yaml"
+    arch.write_text(yaml.safe_dump(tiny_arch_dict(eyeriss_dict, **arch_kw)))
+    make_trace(tmp_path / "t.npz", [header])
+    code, out, _ = _run(["run", str(arch), str(tmp_path / "t.npz")], capsys)
+    assert code == 0
+    assert out.endswith(f"not in the total: c ({reason})\n")

@@ -163,6 +163,10 @@ def test_bit_serial_cycles_rise_with_bits(eyeriss_dict):
      "mac.operators.int.weight_bits: 32 exceeds the core's bits 16"),
     (lambda d: d["mac"]["operators"]["shift"].update(weight_bits=[3]),
      "mac.operators.shift.weight_bits: a sign and exponents -7..0 need 4 bits"),
+    (lambda d: d["mac"]["operators"]["shift"].update(exponent_min=2, exponent_max=2),
+     "mac.operators.shift.exponent_max: must exceed exponent_min 2 (got 2)"),
+    (lambda d: d["mac"]["operators"]["shift"].update(exponent_max=-8),
+     "mac.operators.shift.exponent_max: must exceed exponent_min -7 (got -8)"),
     (lambda d: d["mac"]["operators"]["binary"].update(weight_bits=[2]),
      "mac.operators.binary: no width pair is defined for binary"),
     (lambda d: d["energy"].update(operator_pj={"int": {"8by8": 1.0}}),
@@ -242,6 +246,31 @@ def test_unsupported_assignment_exits_2_naming_the_layer(tiny_trace, tmp_path, c
     assert code == 2 and f"{assign}: layers.c9: no such layer" in err
 
 
+def test_unsupported_modes_are_grouped_with_their_layers(tmp_path, capsys):
+    """Each unsupported (operator, widths) once with its layers, the core's list once."""
+    from accelsim.spec.mac import supported_text
+
+    trace = make_trace(tmp_path / "t.npz",
+                       [conv_header(f"l{i}", 1, 2, 4, 4, 2, 1, 1) for i in range(6)])
+    assign = tmp_path / "assign.yaml"
+    assign.write_text(yaml.safe_dump({"version": 1, "layers": {
+        "l5": {"operator": "shift", "weight_bits": 8, "act_bits": 8}}}))
+    code = main(["run", str(RECONF_YAML), trace.path, "--assign", str(assign)])
+    err = capsys.readouterr().err
+    listed = supported_text(accelsim.load_arch(RECONF_YAML).mac)
+    assert code == 2
+    assert err == (f"accelsim: error: {trace.path}: operator int with weight_bits 16, act_bits "
+                   "16 (layers l0, l1, l2 and 2 more) and operator shift with weight_bits 8, "
+                   f"act_bits 8 (layer l5) are not supported by reconfigurable (the core "
+                   f"supports {listed})\n")
+    assign.write_text(yaml.safe_dump({"version": 1, "layers": {
+        f"l{i}": {"weight_bits": 8, "act_bits": 8} for i in range(2, 6)}}))
+    assert main(["run", str(RECONF_YAML), trace.path, "--assign", str(assign)]) == 2
+    assert capsys.readouterr().err == (
+        f"accelsim: error: {trace.path}: layers l0 and l1: operator int with weight_bits 16, "
+        f"act_bits 16 is not supported by reconfigurable (the core supports {listed})\n")
+
+
 def test_reconfigurable_config_runs_a_mixed_assignment(tiny_trace):
     arch = accelsim.load_arch(RECONF_YAML)
     trace = apply_assignment(tiny_trace, {"c1": {"operator": "int", "weight_bits": 8,
@@ -256,7 +285,8 @@ def test_reconfigurable_config_runs_a_mixed_assignment(tiny_trace):
         assert rows.loc[name, "energy_pj_mac"] == pytest.approx(
             rows.loc[name, "macs_performed"] * rows.loc[name, "mac_pj_per_op"])
         assert 0 < rows.loc[name, "utilization"] <= 1
-    with pytest.raises(accelsim.AccelsimError, match="layer c1: operator int with weight_bits 16"):
+    with pytest.raises(accelsim.AccelsimError, match="layers c1 and c2: operator int with "
+                                                     "weight_bits 16"):
         run(arch, tiny_trace)  # 16-bit layers on an 8-bit core
 
 

@@ -96,6 +96,21 @@ def _good(tmp_path):
      "layers[1](pool).fused: must be a list of strings (got ['relu', 3])"),
     (lambda h, a: h["layers"][0].update(bias="c1.bias"),
      "layers[0](c1).bias: array 'c1.bias' not in the file"),
+    (lambda h, a: (h["layers"][0].update(bias="c1.bias"),
+                   a.update({"c1.bias": np.zeros((3, 3))})),
+     "layers[0](c1).bias: array 'c1.bias' must hold integers (got dtype float64)"),
+    (lambda h, a: (h["layers"][0].update(bias="c1.bias"),
+                   a.update({"c1.bias": np.zeros(4, bool)})),
+     "layers[0](c1).bias: array 'c1.bias' must hold integers (got dtype bool)"),
+    (lambda h, a: (h["layers"][0].update(bias="c1.bias"),
+                   a.update({"c1.bias": np.zeros((3, 3), np.int64)})),
+     "layers[0](c1).bias: shape [3, 3] does not match the layer's output channels "
+     "(expected [4])"),
+    (lambda h, a: (h["layers"][2].update(bias="fc.bias"),
+                   a.update({"fc.bias": np.zeros(4, np.int32)})),
+     "layers[2](fc).bias: shape [4] does not match the layer's output channels "
+     "(expected [5])"),
+    (lambda h, a: h.update(network=3), "__header__.network: must be a string (got 3)"),
     # each message of layer_from_header
     (lambda h, a: h["layers"][0].update(name=""),
      "layers[0]().name: must be a non-empty string (got '')"),
@@ -160,7 +175,8 @@ def test_not_a_trace(tmp_path):
     with pytest.raises(TraceError, match="__header__: must be a JSON object$"):
         read_trace(tmp_path / "list.npz")
     np.savez(tmp_path / "plain.npz", a=np.zeros(3))
-    with pytest.raises(TraceError, match="__header__: missing"):
+    with pytest.raises(TraceError, match=r"plain.npz: __header__: missing \(not an accelsim "
+                                         r"trace\)$"):
         read_trace(tmp_path / "plain.npz")
     with zipfile.ZipFile(tmp_path / "hdr.npz", "w") as zf:
         with zf.open("__header__.npy", "w") as fh:
@@ -170,9 +186,13 @@ def test_not_a_trace(tmp_path):
 
 
 def test_write_refuses_objects_and_leaves_nothing(tmp_path):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"array 'a': reserved name or non-numeric dtype"):
         write_trace(tmp_path / "x.npz", network="n", batch=1, layers=[],
                     arrays={"a": np.array([object()])})
+    with pytest.raises(ValueError, match=r"array '__header__': reserved name or non-numeric "
+                                         r"dtype"):
+        write_trace(tmp_path / "x.npz", network="n", batch=1, layers=[],
+                    arrays={"__header__": np.zeros(3)})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -222,6 +242,29 @@ def test_corrupt_array_names_the_file_and_the_array(tmp_path, compress):
     # zipfile's CRC check, or zlib when the deflate stream breaks first
     assert ("Bad CRC-32 for file 't0.weight.npy'" in msg
             or "while decompressing data" in msg) and "\n" not in msg
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_corrupt_bias_names_the_file_the_layer_and_the_key(tmp_path, compress):
+    """The bias is not simulated, but the bridge reads it back: a damaged one is refused."""
+    header, arrays = _good(tmp_path)
+    header["layers"][0]["bias"] = "c1.bias"
+    arrays["c1.bias"] = np.arange(1000, 1004, dtype=np.int64)
+    path = tmp_path / "t.npz"
+    write_trace(path, network="test", batch=2, layers=header["layers"], arrays=arrays,
+                compress=compress)
+    assert read_trace(path).layers[0].name == "c1"
+    start, size = _member_data_offset(path, "c1.bias.npy")
+    data = bytearray(path.read_bytes())
+    for i in range(start + size - 16, start + size):
+        data[i] ^= 0xFF  # the last bytes: the bias values (or the deflate stream's end)
+    path.write_bytes(bytes(data))
+    with pytest.raises(TraceError) as exc:
+        read_trace(path)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}: layers[0](c1).bias: array 'c1.bias' unreadable "
+                          "(the file is corrupt or truncated: ")
+    assert "\n" not in msg
 
 
 def test_truncated_trace(tmp_path):

@@ -22,7 +22,7 @@ def main(args) -> int:
     from accelsim.spec.load import load_arch
     from accelsim.workload.trace import read_trace
 
-    if args.out:
+    if args.out is not None:  # --out '' is an error, not a request for stdout
         check_output_path(args.out, "--out")
     df = opcost(load_arch(args.arch), read_trace(args.trace))
     if args.format == "csv":

@@ -32,12 +32,14 @@ def main(args) -> int:
     from accelsim.spec.load import load_arch
     from accelsim.workload.trace import read_trace
 
-    # a bad output name fails before the simulation, not after
-    if args.out:
+    # a bad output name fails before the simulation, not after; an empty one
+    # (--out '') is an error, not a request for stdout
+    if args.out is not None:
         check_output_path(args.out, "--out")
-    if args.plot:
+    if args.plot is not None:
         from accelsim.plot import figure_format
-        figure_format(args.plot, "--plot")
+        if args.plot:
+            figure_format(args.plot, "--plot")
         check_output_path(args.plot, "--plot")
     arch = load_arch(args.arch)
     trace = read_trace(args.trace)

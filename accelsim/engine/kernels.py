@@ -696,7 +696,12 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                                             * cpm / mpc)
                                 aux[0] += n_act * g_act * R * ea * k_act * c_act * S * Q
                             # ramp-up: every row stream (every PE, under unicast)
-                            # gets its first S words before the last PE can start
+                            # gets its first S words before the last PE can start.
+                            # Assumption: counted on dense words of a_bits even when
+                            # the GLB keeps ifmaps CSC-coded (glb_if_c), whose first
+                            # S values may take fewer bits. Small: on Eyeriss v2's
+                            # AlexNet conv3 (40% dense, coded at ~60% of the dense
+                            # bits) ~98 cycles a pass dense, ~40 fewer coded.
                             ramp = g_act * c_act * gr * min(S, Wg)
                             ramp_bus = ramp if mc_i else g_act * c_act * pr * t_used * min(S, Wg)
                             fill = max(_cdiv(ramp_bus, ib), _cdiv(ramp * a_bits, glb_ib))

@@ -178,6 +178,11 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
     if q_max < 1:
         return empty, (f"filter width {S} exceeds the ifmap scratchpad's {if_values} "
                        f"{layer.act_bits}-bit values")
+    # p = q = 1 is the smallest filter-spad load (p*q*S values): if one filter
+    # row does not fit, no (q, p) does
+    if S > filt_values:
+        return empty, (f"a filter row of {S} taps exceeds the filter scratchpad's "
+                       f"{filt_values} {layer.weight_bits}-bit values")
     act_bytes = layer.act_bits / 8
     psum_bytes = arch.psum_spad.word_bits / 8
     bank, banks = arch.glb.bank_size_bytes, arch.glb.banks
@@ -215,7 +220,12 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
         per_m = gp * n * e * layer.q * psum_bytes
         ok = (free >= 1) & (np.ceil(per_m * pt / bank) <= free)
         if not ok.any():
-            reasons.add("the ifmap tile and psums of one pass do not fit the GLB")
+            if not (free >= 1).any():
+                reasons.add(f"the ifmap tile of one pass leaves none of the {banks} GLB "
+                            "banks for psums")
+            else:
+                reasons.add("the psums of one pass do not fit the GLB banks the ifmap "
+                            "tile leaves")
             continue
         q, p, gp, r, n, t, pt, free, per_m = (a[ok] for a in (q, p, gp, r, n, t, pt, free, per_m))
         mk_max = np.minimum((layer.k + pt - 1) // pt, (free * bank // (per_m * pt)).astype(np.int64))

@@ -139,11 +139,11 @@ def read_trace(path: str | Path) -> Trace:
         layers, problems = _parse_header(header)
         if problems:
             raise TraceError(path, "; ".join(problems))
-        for i, entry in enumerate(header["layers"]):
-            bias = entry.get("bias")
-            if isinstance(bias, str) and bias and bias not in names:
-                problems.append(f"layers[{i}]({entry['name']}).bias: array {bias!r} not in "
-                                "the file")
+        # with no header problem, every entry made a layer, in order
+        for i, (entry, layer) in enumerate(zip(header["layers"], layers)):
+            if "bias" in entry:
+                problems.extend(_bias_problems(npz, names, entry["bias"], layer,
+                                               f"layers[{i}]({layer.name}).bias"))
         arrays: dict[str, np.ndarray] = {}
         for layer in layers:
             if layer.is_mac:
@@ -176,6 +176,26 @@ def read_trace(path: str | Path) -> Trace:
         raise TraceError(path, "; ".join(problems))
     return Trace(network=header["network"], batch=header["batch"], layers=tuple(layers),
                  arrays=arrays, path=path)
+
+
+def _bias_problems(npz, names: set[str], key: str, layer: Layer, where: str) -> list[str]:
+    """Problems of a bridge layer's ``bias`` array: it must be readable and hold
+    one integer per output channel (the bridge writes it quantized at
+    ``act_scale * weight_scale``, :mod:`accelsim.bridge.graph`). The simulator
+    does not read it; the bridge's read-back does, so a bad one is refused here."""
+    if key not in names:
+        return [f"{where}: array {key!r} not in the file"]
+    try:
+        arr = npz[key]
+    except _READ_ERRORS as exc:
+        return [f"{where}: array {key!r} unreadable ({_unreadable(exc)})"]
+    if arr.dtype.kind not in "iu":
+        return [f"{where}: array {key!r} must hold integers (got dtype {arr.dtype})"]
+    want = [layer.output_shape[1]]
+    if list(arr.shape) != want:
+        return [f"{where}: shape {list(arr.shape)} does not match the layer's output "
+                f"channels (expected {want})"]
+    return []
 
 
 def _header_problems(header: Any) -> list[str]:
