@@ -552,8 +552,8 @@ def export_routed_trace(models: dict[str, torch.nn.Module], inputs, route: list[
 
     check_output_path(path, "path")
     if not isinstance(models, dict) or len(models) < 2:
-        raise AccelsimError(f"models: routing needs a dict of at least two variants (got "
-                            f"{len(models) if isinstance(models, dict) else type(models).__name__})")
+        got = len(models) if isinstance(models, dict) else type(models).__name__
+        raise AccelsimError(f"models: routing needs a dict of at least two variants (got {got})")
     with tempfile.TemporaryDirectory(prefix="accelsim-route-") as tmp:
         traces = {}
         for i, (name, model) in enumerate(models.items()):

@@ -15,12 +15,15 @@ within a layer it runs the layer once for each variant that has images, on
 that variant's weights and on the sub-batch of images routed to it, before it
 moves on to the next layer. So for every layer the routed trace holds one
 instance per used variant, ``L@mild`` then ``L@aggressive`` (adjacent, in the
-order the variants are given), and each used variant's weights are fetched
-(from DRAM, and through the GLB) once per batch per layer: a mixed batch pays
+order the variants are given), each run as a layer of its own: each used
+variant's weights are fetched from DRAM once per batch per layer (more when
+the mapping refetches them per pass, as for any layer), so a mixed batch pays
 for both variants' weights, and each variant's weights are reused over fewer
-images. That is why a mixed route's energy need not lie between running every
-image on the mild and every image on the aggressive variant: it can exceed
-both. The images of one variant keep their batch order.
+images (each instance also pays its own fill, drain and filter loads). That is
+why a mixed route's cost need not lie between running every image on the mild
+and every image on the aggressive variant: it can exceed both (README,
+"Run-time routing between pruned variants"). The images of one variant keep
+their batch order.
 
 What an instance holds: the variant's weight tensor of that layer, whole; its
 input, output and input mask restricted to the routed images. The leading
