@@ -21,7 +21,7 @@ import pandas as pd
 from accelsim.energy.operators import mac_array_area_um2, op_energy_pj
 from accelsim.enums import Cycle, Level, Tensor
 from accelsim.errors import AccelsimError
-from accelsim.run import data_problems, run_layer
+from accelsim.run import data_problems, first_mac_name, run_layer
 from accelsim.spec.arch import ArchSpec
 from accelsim.spec.mac import combos
 from accelsim.workload.trace import Trace
@@ -49,13 +49,13 @@ def opcost(arch: ArchSpec, trace: Trace, *, sporadic_window: int = 3) -> pd.Data
         raise AccelsimError(f"{trace.path}: " + "; ".join(problems))
     area = mac_array_area_um2(arch)
     rows = []
-    first = True
+    first_name = first_mac_name(trace)
     for layer in trace.layers:
         if not layer.is_mac:
             continue
         for op, wb, ab in dict.fromkeys(combos(arch.mac)):
             variant = dataclasses.replace(layer, operator=op, weight_bits=wb, act_bits=ab)
-            res = run_layer(variant, trace, arch, first_layer=first,
+            res = run_layer(variant, trace, arch, first_layer=layer.base_name == first_name,
                             sporadic_window=sporadic_window)
             row = {"layer": layer.name, "operator": op, "weight_bits": wb, "act_bits": ab,
                    "feasible": res.simulated, "reason": res.mapping.reason,
@@ -71,7 +71,6 @@ def opcost(arch: ArchSpec, trace: Trace, *, sporadic_window: int = 3) -> pd.Data
                            dram_weight_bytes=c.bytes_at(Level.DRAM, Tensor.WEIGHT),
                            macs_performed=c.macs_performed)
             rows.append(row)
-        first = False
     return pd.DataFrame(rows, columns=list(OPCOST_COLUMNS))
 
 

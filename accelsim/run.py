@@ -228,11 +228,12 @@ def check_support(arch: ArchSpec, trace: Trace) -> None:
     # int 16x16 once with its layers, and the core's support list once
     unsupported: dict[tuple[str, int, int], list[str]] = {}
     problems = []
-    for i, layer in enumerate(trace.mac_layers):
+    first_name = first_mac_name(trace)
+    for layer in trace.mac_layers:
         mode = (layer.operator, layer.weight_bits, layer.act_bits)
         if mode in unsupported or support_problem(arch.mac, *mode) is not None:
             unsupported.setdefault(mode, []).append(layer.name)
-        coding = rlc_problem(layer, arch, first_layer=i == 0)
+        coding = rlc_problem(layer, arch, first_layer=layer.base_name == first_name)
         if coding is not None:  # before any layer runs, not when this one does
             problems.append(f"{arch.name}: {coding}")
         for key, bus, bits, what in (("ifmap_bus_bits", arch.noc.ifmap_bus_bits, layer.act_bits,
@@ -278,6 +279,14 @@ def _support_problems(arch: ArchSpec, unsupported: dict[tuple[str, int, int], li
     return problems
 
 
+def first_mac_name(trace: Trace) -> str | None:
+    """The (base) name of the trace's first MAC layer, whose input is the network's
+    input. In a routed trace every variant's instance of it reads the images
+    (:mod:`accelsim.workload.route`), so each is a first layer."""
+    macs = trace.mac_layers
+    return macs[0].base_name if macs else None
+
+
 def data_problems(arch: ArchSpec, trace: Trace) -> list[str]:
     """What is wrong with the trace's input masks and tensor values (checked
     against the layers as the trace declares them; the shift exponent range is
@@ -305,7 +314,7 @@ def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
         raise AccelsimError(f"--sporadic-window: must be odd and >= 3 (got {sporadic_window})")
     check_support(arch, trace)
     results = []
-    first = True
+    first_name = first_mac_name(trace)
     for layer in trace.layers:
         if not layer.is_mac:
             reason = (f"{layer.op} is not simulated: {layer.note}" if layer.note
@@ -313,7 +322,6 @@ def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
             results.append(LayerResult(layer=layer, mapping=MappingResult(mapping=None,
                                                                           reason=reason)))
             continue
-        results.append(run_layer(layer, trace, arch, first_layer=first,
+        results.append(run_layer(layer, trace, arch, first_layer=layer.base_name == first_name,
                                  sporadic_window=sporadic_window, dense_baseline=dense_baseline))
-        first = False
     return RunResult(arch=arch, trace=trace, layers=tuple(results), arch_path=arch_path)

@@ -73,7 +73,8 @@ def _good(tmp_path):
     (lambda h, a: h.update(version=1.0),
      "__header__.version: this accelsim reads trace version 1 (got 1.0)"),
     (lambda h, a: h.update(created_by="me"),
-     "__header__.created_by: unknown key (known: format, version, network, batch, layers)"),
+     "__header__.created_by: unknown key (known: format, version, network, batch, layers, "
+     "routing)"),
     (lambda h, a: h.update(batch=4),
      "__header__.batch: disagrees with layers[0](c1) N 2 (got 4)"),
     (lambda h, a: h.update(batch=3),  # c1's N is 2: it disagrees before fc is looked at

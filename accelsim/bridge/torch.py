@@ -46,6 +46,9 @@ Layer names: a MAC layer is named after its weight's parameter name without
 ``.weight`` (``features.0``, or ``conv1`` for a parameter called ``conv1``);
 another op is named after the leaf module that ran it (``pool1``), or else
 ``<enclosing module>.<kind>`` (``layer1.0.add``); repeats get ``_1``, ``_2``.
+A weight pruned with ``torch.nn.utils.prune`` (computed from the parameter
+``weight_orig`` and the buffer ``weight_mask``) names its layer as the plain
+weight would, so a pruned copy of a model exports the same layer names.
 When a leaf module runs several ops and one of them performs MACs (a conv
 with ``padding_mode="reflect"`` pads, then convolves), that op takes the
 module's name and the others ``<module>.<kind>`` (``c.pad``), so that
@@ -205,8 +208,11 @@ class _Capture(TorchFunctionMode):
     # ---- naming --------------------------------------------------------------------
     def _name(self, kind: str, param: str | None = None) -> tuple[str, dict]:
         """The node name, and ``{"scope": ...}`` when the name is made up from the kind."""
-        if param and param != "weight":  # "weight": the model is a bare nn.Conv2d / Linear
-            return (param[: -len(".weight")] if param.endswith(".weight") else param), {}
+        if param and param not in ("weight", "weight_orig"):  # a bare nn.Conv2d / Linear
+            for suffix in (".weight", ".weight_orig"):  # weight_orig: torch's prune
+                if param.endswith(suffix):
+                    return param[: -len(suffix)], {}
+            return param, {}
         owner = ""
         if self.stack:
             owner, leaf, start = self.stack[-1]
@@ -503,4 +509,60 @@ def export_trace(model: torch.nn.Module, inputs, path: str | Path, *, weight_bit
                        operators=operators, compress=compress)
 
 
-__all__ = ["export_trace", "capture"]
+def export_routed_trace(models: dict[str, torch.nn.Module], inputs, route: list[str],
+                        path: str | Path, **export_kwargs):
+    """Export each variant of a network on the same inputs and write one routed trace.
+
+    Each model is exported with :func:`export_trace` (``export_kwargs`` are its
+    keyword arguments, the same for every variant) into a temporary folder, on
+    all of ``inputs``; :func:`accelsim.workload.route.route_traces` then keeps,
+    for each image, the variant ``route`` names (see that module for the
+    schedule modeled and the cost of mixing).
+
+    Parameters
+    ----------
+    models:
+        Variant name -> ``torch.nn.Module`` in eval mode, at least two, of one
+        architecture: e.g. a model and a copy pruned with
+        ``torch.nn.utils.prune`` (or by masking its weights).
+    inputs:
+        The model's inputs, as for :func:`export_trace`; their first dimension is
+        the batch.
+    route:
+        One variant name per image of the batch.
+    path:
+        The routed ``.npz`` trace to write (atomically; checked first).
+
+    Returns
+    -------
+    accelsim.workload.trace.Trace
+        The routed trace, as written.
+
+    Raises
+    ------
+    AccelsimError
+        Anything :func:`export_trace` or ``route_traces`` raises (fewer than two
+        variants, models of different architectures, a bad route).
+    """
+    import tempfile
+
+    from accelsim.fileio import check_output_path
+    from accelsim.workload.route import route_traces, write_routed_trace
+    from accelsim.workload.trace import read_trace
+
+    check_output_path(path, "path")
+    if not isinstance(models, dict) or len(models) < 2:
+        got = len(models) if isinstance(models, dict) else type(models).__name__
+        raise AccelsimError(f"models: routing needs a dict of at least two variants (got {got})")
+    with tempfile.TemporaryDirectory(prefix="accelsim-route-") as tmp:
+        traces = {}
+        for i, (name, model) in enumerate(models.items()):
+            part = Path(tmp) / f"variant{i}.npz"
+            export_trace(model, inputs, part, **export_kwargs)
+            traces[name] = read_trace(part)
+        routed = route_traces(traces, list(route))
+        write_routed_trace(path, routed, compress=export_kwargs.get("compress", True))
+    return read_trace(path)
+
+
+__all__ = ["export_trace", "export_routed_trace", "capture"]

@@ -54,6 +54,12 @@ def main(args) -> int:
         print(f"wrote {args.out}")
     else:
         sys.stdout.write(text)
+    if result.trace.routing is not None and (args.out or args.format == "table"):
+        from accelsim.report.report import format_routing, routing_sums
+
+        # per variant of a routed trace; JSON carries it in its routing object
+        for line in format_routing(routing_sums(result)):
+            print(line)
     if args.plot:
         from accelsim.plot import plot_breakdown, save_figure
         from accelsim.report.report import report_dict

@@ -41,6 +41,11 @@ In JSON the ``energy_pj_<level>`` columns form an ``energy_pj`` object and the
 ``map_*`` columns a ``mapping`` object; a measure a layer has but that is
 undefined for it (NaN, e.g. ``ifmap_sporadic_degree`` of a linear layer) is
 ``null``, so the JSON stays valid (no NaN literal) and keeps the key.
+Routed traces (:mod:`accelsim.workload.route`): each layer instance has
+``variant`` and ``variant_images`` (how many images it runs), and
+:func:`routing_sums` gives each variant's images, cycles and energy summed over
+its instances (the JSON report's ``routing`` object; ``accelsim run`` prints
+it under the table).
 """
 
 from __future__ import annotations
@@ -86,6 +91,8 @@ def _layer_row(res: LayerResult, arch: ArchSpec) -> dict:
     clock_mhz, pes = arch.core_clock_mhz, arch.pe_array.pes
     row: dict = {"name": layer.name, "kind": layer.op, "simulated": res.simulated,
                  "reason": res.mapping.reason}
+    if layer.variant:  # an instance of a routed trace
+        row.update(variant=layer.variant, variant_images=len(layer.images))
     if layer.is_mac:
         row.update(operator=layer.operator, weight_bits=layer.weight_bits,
                    act_bits=layer.act_bits)
@@ -209,6 +216,35 @@ def report_rows(result: RunResult) -> list[dict]:
     return rows + [_total_row(rows)]
 
 
+ROUTING_SUMS = ("macs", "macs_performed", "cycles", "energy_pj_total")
+
+
+def routing_sums(result: RunResult, rows: list[dict] | None = None) -> dict | None:
+    """Per variant of a routed trace (None for another trace): its ``images``,
+    its ``layers`` (instances) and, over its simulated instances, the sums of
+    ``ROUTING_SUMS``; with the trace's ``route``. A variant the route does not
+    use has no instance and sums of 0."""
+    routing = result.trace.routing
+    if routing is None:
+        return None
+    rows = report_rows(result) if rows is None else rows
+    per = {}
+    for name in routing.variants:
+        mine = [r for r in rows if r.get("variant") == name]
+        sim = [r for r in mine if r["simulated"]]
+        per[name] = {"images": len(routing.images(name)), "layers": len(mine),
+                     **{col: _column_sum(sim, col) if sim else 0 for col in ROUTING_SUMS}}
+    return {"route": list(routing.route), "variants": per}
+
+
+def format_routing(sums: dict) -> list[str]:
+    """One line per variant of :func:`routing_sums`, for the human table."""
+    return [f"variant {name}: {v['images']} image{'' if v['images'] == 1 else 's'}, "
+            f"{v['layers']} layer instances, {v['cycles']:,.0f} cycles, "
+            f"{v['energy_pj_total'] * 1e-6:.2f} uJ"
+            for name, v in sums["variants"].items()]
+
+
 def report_frame(result: RunResult) -> pd.DataFrame:
     """One row per layer plus a final ``total`` row (:func:`report_rows` as a DataFrame)."""
     import pandas as pd
@@ -277,6 +313,8 @@ def report_dict(result: RunResult, rows: list[dict] | None = None) -> dict:
     """The JSON report: layers, total, and provenance (``rows``: :func:`report_rows`)."""
     rows = report_rows(result) if rows is None else rows
     records = [_json_row(r) for r in rows]
+    routing = routing_sums(result, rows)
+    extra = {} if routing is None else {"routing": routing}
     return {
         "accelsim_version": __version__,
         "arch": {"name": result.arch.name, "path": result.arch_path,
@@ -286,6 +324,7 @@ def report_dict(result: RunResult, rows: list[dict] | None = None) -> dict:
                   "path": result.trace.path, "sha256": _sha256(result.trace.path)},
         "layers": records[:-1],
         "total": records[-1],
+        **extra,
     }
 
 

@@ -48,6 +48,14 @@ scales ``act_scale``, ``output_scale`` (numbers > 0) and ``weight_scale`` (a
 number > 0, or one per output channel) and ``bias`` (the name of the bias
 array). Any other key is an error, so that a typo (``strides``) cannot pass
 for a default.
+
+Routed traces (:mod:`accelsim.workload.route`) hold, for every layer, one
+instance per variant of the network (a mildly and an aggressively pruned
+copy); each instance carries, on every kind, ``variant`` (the variant's name,
+a non-empty string) and ``images`` (the indices, in the whole batch, of the
+images the instance runs, a non-empty list of distinct integers >= 0, in
+increasing order). The two go together; the trace checks them against its
+``routing`` key (:mod:`accelsim.workload.trace`).
 """
 
 from __future__ import annotations
@@ -96,15 +104,16 @@ def operator_bits_ok(operator: str, weight_bits: int, act_bits: int) -> bool:
 TENSOR_ROLES = ("input", "weight", "output", "input_mask")
 _BRIDGE_KEYS = ("inputs", "fused")
 _BRIDGE_MAC_KEYS = ("act_scale", "output_scale", "weight_scale", "bias")
+_ROUTE_KEYS = ("variant", "images")
 _COMMON_KEYS = ("name", "kind", "tensors", "activation")
 LAYER_KEYS = {
     "conv2d": (*_COMMON_KEYS, "input_shape", "out_channels", "kernel", "stride", "padding",
                "dilation", "groups", "weight_bits", "act_bits", "operator", *_BRIDGE_KEYS,
-               *_BRIDGE_MAC_KEYS),
+               *_BRIDGE_MAC_KEYS, *_ROUTE_KEYS),
     "linear": (*_COMMON_KEYS, "input_shape", "out_features", "weight_bits", "act_bits",
-               "operator", *_BRIDGE_KEYS, *_BRIDGE_MAC_KEYS),
+               "operator", *_BRIDGE_KEYS, *_BRIDGE_MAC_KEYS, *_ROUTE_KEYS),
     "other": (*_COMMON_KEYS, "input_shape", "output_shape", "act_bits", "unsupported",
-              "macs", "input_shapes", "output_shapes", *_BRIDGE_KEYS),
+              "macs", "input_shapes", "output_shapes", *_BRIDGE_KEYS, *_ROUTE_KEYS),
 }
 """The keys a layer entry may hold, by kind (``other``: every non-MAC kind)."""
 
@@ -152,11 +161,23 @@ class Layer:
     op_macs: int = 0
     input_shapes: tuple[tuple[int, ...], ...] = ()
     output_shapes: tuple[tuple[int, ...], ...] = ()
+    # routed traces: the variant this instance belongs to, and the batch indices of its images
+    variant: str = ""
+    images: tuple[int, ...] = ()
 
     # ---- derived shape -------------------------------------------------------
     @property
     def is_mac(self) -> bool:
         return self.kind is not LayerKind.OTHER
+
+    @property
+    def base_name(self) -> str:
+        """The network layer's name: a routed instance's name without its
+        ``@variant`` suffix (:mod:`accelsim.workload.route`), else the name."""
+        suffix = f"@{self.variant}"
+        if self.variant and self.name.endswith(suffix):
+            return self.name[:-len(suffix)]
+        return self.name
 
     @property
     def p(self) -> int:
@@ -320,6 +341,30 @@ def _shapes(entry: dict, key: str, first: tuple, probs: _Problems) -> tuple:
     return tuple(tuple(sh) for sh in v)
 
 
+def _route_fields(entry: dict, probs: _Problems) -> dict:
+    """``variant`` and ``images`` of a routed layer instance, checked alone (the
+    trace checks them against its batch and routing); {} when absent."""
+    if "variant" not in entry and "images" not in entry:
+        return {}
+    variant, images = entry.get("variant"), entry.get("images")
+    if "variant" not in entry or "images" not in entry:
+        probs.add("images" if "variant" in entry else "variant",
+                  "missing (a routed layer instance has both variant and images)")
+        return {}
+    if not isinstance(variant, str) or not variant:
+        probs.add("variant", "must be a non-empty string", variant)
+    if (not isinstance(images, list) or not images
+            or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in images)):
+        probs.add("images", "must be a non-empty list of image indices (integers >= 0)",
+                  images)
+        return {}
+    if len(set(images)) != len(images):
+        probs.add("images", "must be distinct", images)
+    elif images != sorted(images):
+        probs.add("images", "must be in increasing order (image order)", images)
+    return {"variant": variant, "images": tuple(images)}
+
+
 def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
     """Parse one layer's header entry.
 
@@ -350,6 +395,7 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
         if key not in known:
             probs.add(str(key), f"unknown key (known: {', '.join(known)})")
     _bridge_problems(entry, probs, known)
+    routed = _route_fields(entry, probs)
 
     if kind_s not in MAC_KINDS:
         in_shape = _ints(entry, "input_shape", len(entry.get("input_shape") or [0]) or 1,
@@ -368,7 +414,7 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
         return Layer(name=name, kind=LayerKind.OTHER, op=kind_s, input_shape=in_shape,
                      output_shape=out_shape, act_bits=abits, note=note,
                      tensors=dict(tensors), op_macs=op_macs, input_shapes=in_shapes,
-                     output_shapes=out_shapes), []
+                     output_shapes=out_shapes, **routed), []
 
     wbits = _int(entry, "weight_bits", probs, default=16)
     abits = _int(entry, "act_bits", probs, default=16)
@@ -390,7 +436,7 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
         return Layer(name=name, kind=LayerKind.LINEAR, op="linear", input_shape=(n, c_in),
                      output_shape=(n, k), n=n, c=c_in, k=k, weight_bits=wbits,
                      act_bits=abits, operator=operator, activation=activation,
-                     tensors=dict(tensors)), []
+                     tensors=dict(tensors), **routed), []
 
     n, c_total, h, w = _ints(entry, "input_shape", 4, probs)
     k_total = _int(entry, "out_channels", probs)
@@ -414,7 +460,7 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
                   c=c_total // groups, k=k_total // groups, h=h, w=w, r=r, s=s,
                   stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw, dilation_h=dh,
                   dilation_w=dw, groups=groups, weight_bits=wbits, act_bits=abits,
-                  operator=operator, activation=activation, tensors=dict(tensors))
+                  operator=operator, activation=activation, tensors=dict(tensors), **routed)
     object.__setattr__(layer, "output_shape", (n, k_total, layer.p, layer.q))
     return layer, []
 
@@ -446,6 +492,8 @@ def layer_to_header(layer: Layer) -> dict:
                  operator=layer.operator, activation=layer.activation)
     if layer.tensors:
         d["tensors"] = dict(layer.tensors)
+    if layer.variant:
+        d.update(variant=layer.variant, images=list(layer.images))
     return d
 
 

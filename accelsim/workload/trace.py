@@ -23,6 +23,13 @@ Optional keys of non-MAC layers (see :mod:`accelsim.workload.layer`):
 that a concat's or a split's bytes are all counted) and ``macs`` (the MACs an
 op the trace cannot simulate performs, e.g. a transposed conv, reported as not
 simulated). Traces without them read as before.
+
+Routed traces (:mod:`accelsim.workload.route`) carry the optional header key
+``routing``: ``{"variants": [names], "route": [one variant name per image]}``
+(``route`` has ``batch`` entries), and every layer is one variant's instance
+with ``variant`` and ``images`` (the images the route sends to that variant,
+in image order). A conv2d instance's N is ``len(images)``; a linear
+instance's N is a multiple of it (tokens folded into N, as for the batch).
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ from accelsim.workload.layer import Layer, LayerKind, layer_from_header, layer_t
 FORMAT_NAME = "accelsim-trace"
 FORMAT_VERSION = 1
 HEADER_KEY = "__header__"
-HEADER_KEYS = ("format", "version", "network", "batch", "layers")
+HEADER_KEYS = ("format", "version", "network", "batch", "layers", "routing")
 # what reading a damaged zip member can raise: a bad CRC or header (BadZipFile),
 # bad deflate data (zlib.error), a cut-off file (EOFError, OSError), an .npy
 # header that does not parse (ValueError), an unknown compression method
@@ -52,6 +59,22 @@ _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
                 NotImplementedError)
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
 _NPY_MAGIC = b"\x93NUMPY"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Routing:
+    """Which variant of the network each image of the batch runs on
+    (header key ``routing``, :mod:`accelsim.workload.route`)."""
+
+    variants: tuple[str, ...]
+    route: tuple[str, ...]
+
+    def images(self, variant: str) -> tuple[int, ...]:
+        """The batch indices of the images routed to ``variant``, in order."""
+        return tuple(i for i, v in enumerate(self.route) if v == variant)
+
+    def as_dict(self) -> dict:
+        return {"variants": list(self.variants), "route": list(self.route)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +86,7 @@ class Trace:
     layers: tuple[Layer, ...]
     arrays: dict[str, np.ndarray] = field(repr=False)
     path: str = "<memory>"
+    routing: Routing | None = None  # a routed trace's variants and per-image route
     # what the engine derives from the tensors alone (masks, zero counts, row
     # summaries per format), kept so that many arch points reuse it
     derived: dict = field(default_factory=dict, repr=False, compare=False)
@@ -175,7 +199,7 @@ def read_trace(path: str | Path) -> Trace:
     if problems:
         raise TraceError(path, "; ".join(problems))
     return Trace(network=header["network"], batch=header["batch"], layers=tuple(layers),
-                 arrays=arrays, path=path)
+                 arrays=arrays, path=path, routing=_routing(header))
 
 
 def _bias_problems(npz, names: set[str], key: str, layer: Layer, where: str) -> list[str]:
@@ -232,6 +256,8 @@ def _batch_problems(batch: int, layers: list[Layer]) -> list[str]:
     problems = []
     for i, layer in enumerate(layers):
         where = f"{HEADER_KEY}.batch"
+        if layer.variant:  # a routed instance runs its images only (see _routing_problems)
+            continue
         if layer.kind is LayerKind.CONV2D and layer.n != batch:
             problems.append(f"{where}: disagrees with layers[{i}]({layer.name}) N "
                             f"{layer.n} (got {batch})")
@@ -259,11 +285,72 @@ def _parse_header(header: Any) -> tuple[list[Layer], list[str]]:
         seen.add(layer.name)
     if not problems:
         problems.extend(_batch_problems(header["batch"], layers))
+        problems.extend(_routing_problems(header, layers))
     return layers, problems
 
 
+def _routing(header: dict) -> Routing | None:
+    r = header.get("routing")
+    return None if r is None else Routing(variants=tuple(r["variants"]),
+                                          route=tuple(r["route"]))
+
+
+def _routing_problems(header: dict, layers: list[Layer]) -> list[str]:
+    """The ``routing`` key, and every layer's ``variant`` and ``images`` against it."""
+    where = f"{HEADER_KEY}.routing"
+    batch = header["batch"]
+    routing = header.get("routing")
+    if routing is None:
+        return [f"layers({layer.name}).variant: a routed layer instance needs the trace's "
+                f"routing key (got variant {layer.variant!r})" for layer in layers
+                if layer.variant]
+    if not isinstance(routing, dict) or set(routing) != {"variants", "route"}:
+        return [f"{where}: must be an object with keys variants and route (got {routing!r})"]
+    variants, route = routing["variants"], routing["route"]
+    if (not isinstance(variants, list) or not variants
+            or any(not isinstance(v, str) or not v for v in variants)):
+        return [f"{where}.variants: must be a non-empty list of names (got {variants!r})"]
+    if len(set(variants)) != len(variants):
+        return [f"{where}.variants: names must be distinct (got {variants!r})"]
+    if not isinstance(route, list) or len(route) != batch:
+        return [f"{where}.route: must be a list of one variant name per image, {batch} "
+                f"(got {route!r})"]
+    problems = [f"{where}.route[{i}]: unknown variant {v!r} (variants: {', '.join(variants)})"
+                for i, v in enumerate(route) if v not in variants]
+    if problems:
+        return problems
+    sent = Routing(variants=tuple(variants), route=tuple(route))
+    for i, layer in enumerate(layers):
+        at = f"layers[{i}]({layer.name})"
+        if not layer.variant:
+            problems.append(f"{at}.variant: missing (every layer of a routed trace is one "
+                            "variant's instance)")
+            continue
+        if layer.variant not in variants:
+            problems.append(f"{at}.variant: not one of routing.variants "
+                            f"({', '.join(variants)}) (got {layer.variant!r})")
+            continue
+        out = [x for x in layer.images if x >= batch]
+        if out:
+            problems.append(f"{at}.images: image {out[0]} out of range for batch {batch}")
+            continue
+        want = sent.images(layer.variant)
+        if layer.images != want:
+            problems.append(f"{at}.images: not the images routing.route sends to "
+                            f"{layer.variant!r} ({list(want)}) (got {list(layer.images)})")
+            continue
+        count = len(layer.images)
+        if layer.kind is LayerKind.CONV2D and layer.n != count:
+            problems.append(f"{at}.images: {count} images but the layer's N is {layer.n}")
+        elif layer.kind is LayerKind.LINEAR and layer.n % count:
+            problems.append(f"{at}.images: {count} images do not divide the layer's N "
+                            f"{layer.n}")
+    return problems
+
+
 def write_trace(path: str | Path, *, network: str, batch: int, layers: list[dict],
-                arrays: dict[str, np.ndarray], compress: bool = False) -> None:
+                arrays: dict[str, np.ndarray], compress: bool = False,
+                routing: Routing | None = None) -> None:
     """Write a trace atomically: a partial file never appears at ``path``.
 
     ``layers`` are header dicts (see :mod:`accelsim.workload.layer`) whose
@@ -273,6 +360,8 @@ def write_trace(path: str | Path, *, network: str, batch: int, layers: list[dict
     """
     header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "network": network,
               "batch": int(batch), "layers": layers}
+    if routing is not None:
+        header["routing"] = routing.as_dict()
     for key, arr in arrays.items():
         if key == HEADER_KEY or np.asarray(arr).dtype.kind not in "biuf":
             raise ValueError(f"array {key!r}: reserved name or non-numeric dtype")
@@ -289,4 +378,4 @@ def trace_to_headers(trace: Trace) -> list[dict]:
     return [layer_to_header(layer) for layer in trace.layers]
 
 
-__all__ = ["Trace", "read_trace", "write_trace", "trace_to_headers", "LayerKind"]
+__all__ = ["Trace", "Routing", "read_trace", "write_trace", "trace_to_headers", "LayerKind"]
