@@ -79,6 +79,10 @@ without them (a synthetic trace) the integer codes are factorized as they are.
 
 Assumptions and what is not modeled (say so in results):
 
+- B has one scale for the layer (per tensor, as the bridge's default): a
+  basis vector much smaller than the largest can quantize to zeros. The
+  reported error is the weights'; the basis map's requantization to
+  ``act_bits`` adds to what the layer computes and is not in it.
 - Only ``int`` layers are decomposed: the basis holds integer codes, and the
   product A x B composes only for a multiply (not AdderNet's -|x - w|).
 - The layers after L keep their recorded inputs: the decomposition's error
@@ -120,7 +124,7 @@ EXACT_SVD_MAX = 1024
 POWER_ITERATIONS = 2
 OVERSAMPLING = 10
 SEED = 0
-"""Seed of the randomized SVD's test matrix (Halko et al. 2011), fixed: results are deterministic."""
+"""Seed of the randomized SVD's test matrix (Halko et al. 2011): fixed, so results repeat."""
 DEFAULT_EXPONENTS = (-7, 0)
 """The shift exponent range a MAC core declares by default (accelsim.spec.arch.OperatorSupport)."""
 _BRIDGE_SCALES = ("act_scale", "weight_scale", "output_scale")
