@@ -33,6 +33,9 @@ useful work. A gated MAC spends its slot on a zero and counts as idle there;
 ``pe_utilization`` = ``(macs_performed + macs_gated) / peak_macs`` counts it as
 busy, so under gating the gap between the two is the slots gating spent on
 zeros (with no operand gated, the two are equal).
+The two MAC layers of a decomposed layer (:mod:`accelsim.workload.decompose`)
+have ``decomposed_from`` (the layer's name) and ``part`` (``basis`` or
+``coefficients``), so their rows can be summed; other layers lack them.
 A layer that is not a MAC layer has ``io_bytes`` (every input and output at its
 ``act_bits``) and, when it performs MACs the simulator does not take (a
 transposed conv, a product of two activations), those ``macs``, which the
@@ -96,6 +99,8 @@ def _layer_row(res: LayerResult, arch: ArchSpec) -> dict:
     if layer.is_mac:
         row.update(operator=layer.operator, weight_bits=layer.weight_bits,
                    act_bits=layer.act_bits)
+        if layer.part:  # a part of a decomposed layer (accelsim.workload.decompose)
+            row.update(decomposed_from=layer.decomposed_from, part=layer.part)
         macs_per_pe = peak_macs_per_pe_per_cycle(arch.mac, layer.operator, layer.weight_bits,
                                                  layer.act_bits)
     if not res.simulated:

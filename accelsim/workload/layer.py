@@ -56,6 +56,12 @@ a non-empty string) and ``images`` (the indices, in the whole batch, of the
 images the instance runs, a non-empty list of distinct integers >= 0, in
 increasing order). The two go together; the trace checks them against its
 ``routing`` key (:mod:`accelsim.workload.trace`).
+MAC layers written by :mod:`accelsim.workload.decompose` (a layer L stored as
+a basis times power-of-two coefficients) carry, all three together,
+``decomposed_from`` (L's name), ``part`` (``basis`` or ``coefficients``) and
+``rank`` (basis vectors per group: the basis layer's out_channels per group,
+the coefficient layer's in_channels per group). The report carries the first
+two, so that the parts of L can be summed.
 """
 
 from __future__ import annotations
@@ -106,12 +112,14 @@ _BRIDGE_KEYS = ("inputs", "fused")
 _BRIDGE_MAC_KEYS = ("act_scale", "output_scale", "weight_scale", "bias")
 _ROUTE_KEYS = ("variant", "images")
 _COMMON_KEYS = ("name", "kind", "tensors", "activation")
+_DECOMPOSED_KEYS = ("decomposed_from", "part", "rank")
+DECOMPOSED_PARTS = ("basis", "coefficients")
 LAYER_KEYS = {
     "conv2d": (*_COMMON_KEYS, "input_shape", "out_channels", "kernel", "stride", "padding",
                "dilation", "groups", "weight_bits", "act_bits", "operator", *_BRIDGE_KEYS,
-               *_BRIDGE_MAC_KEYS, *_ROUTE_KEYS),
+               *_BRIDGE_MAC_KEYS, *_ROUTE_KEYS, *_DECOMPOSED_KEYS),
     "linear": (*_COMMON_KEYS, "input_shape", "out_features", "weight_bits", "act_bits",
-               "operator", *_BRIDGE_KEYS, *_BRIDGE_MAC_KEYS, *_ROUTE_KEYS),
+               "operator", *_BRIDGE_KEYS, *_BRIDGE_MAC_KEYS, *_ROUTE_KEYS, *_DECOMPOSED_KEYS),
     "other": (*_COMMON_KEYS, "input_shape", "output_shape", "act_bits", "unsupported",
               "macs", "input_shapes", "output_shapes", *_BRIDGE_KEYS, *_ROUTE_KEYS),
 }
@@ -164,6 +172,11 @@ class Layer:
     # routed traces: the variant this instance belongs to, and the batch indices of its images
     variant: str = ""
     images: tuple[int, ...] = ()
+
+    # MAC layers of a decomposed layer (header keys decomposed_from, part, rank)
+    decomposed_from: str = ""
+    part: str = ""
+    rank: int = 0
 
     # ---- derived shape -------------------------------------------------------
     @property
@@ -364,6 +377,33 @@ def _route_fields(entry: dict, probs: _Problems) -> dict:
         probs.add("images", "must be in increasing order (image order)", images)
     return {"variant": variant, "images": tuple(images)}
 
+def _decomposed(entry: dict, probs: _Problems) -> dict:
+    """The ``decomposed_from`` / ``part`` / ``rank`` fields of a MAC layer ({} if absent)."""
+    present = [key for key in _DECOMPOSED_KEYS if key in entry]
+    if not present:
+        return {}
+    if len(present) < len(_DECOMPOSED_KEYS):
+        probs.add(present[0], "decomposed_from, part and rank go together (missing: "
+                  + ", ".join(k for k in _DECOMPOSED_KEYS if k not in entry) + ")")
+        return {}
+    src, part = entry["decomposed_from"], entry["part"]
+    if not isinstance(src, str) or not src:
+        probs.add("decomposed_from", "must name the decomposed layer", src)
+    if part not in DECOMPOSED_PARTS:
+        probs.add("part", f"must be one of {list(DECOMPOSED_PARTS)}", part)
+    rank = _int(entry, "rank", probs)
+    return {"decomposed_from": src, "part": part, "rank": rank}
+
+
+def _rank_problem(layer: Layer, probs: _Problems) -> None:
+    """A basis layer has ``rank`` outputs per group, a coefficient layer ``rank`` inputs."""
+    if layer.part == "basis" and layer.k != layer.rank:
+        probs.add("rank", f"must equal the basis layer's outputs per group {layer.k}",
+                  layer.rank)
+    elif layer.part == "coefficients" and layer.c != layer.rank:
+        probs.add("rank", f"must equal the coefficient layer's inputs per group {layer.c}",
+                  layer.rank)
+
 
 def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
     """Parse one layer's header entry.
@@ -421,6 +461,7 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
     for key, bits in (("weight_bits", wbits), ("act_bits", abits)):
         if isinstance(bits, int) and not isinstance(bits, bool) and not 1 <= bits <= 64:
             probs.add(key, "must be between 1 and 64", bits)
+    decomposed = _decomposed(entry, probs)
     operator = entry.get("operator", "int")
     if operator not in OPERATORS:
         probs.add("operator", f"must be one of {list(OPERATORS)}", operator)
@@ -433,10 +474,12 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
         k = _int(entry, "out_features", probs)
         if probs.items:
             return None, probs.items
-        return Layer(name=name, kind=LayerKind.LINEAR, op="linear", input_shape=(n, c_in),
-                     output_shape=(n, k), n=n, c=c_in, k=k, weight_bits=wbits,
-                     act_bits=abits, operator=operator, activation=activation,
-                     tensors=dict(tensors), **routed), []
+        layer = Layer(name=name, kind=LayerKind.LINEAR, op="linear", input_shape=(n, c_in),
+                      output_shape=(n, k), n=n, c=c_in, k=k, weight_bits=wbits,
+                      act_bits=abits, operator=operator, activation=activation,
+                      tensors=dict(tensors), **routed, **decomposed)
+        _rank_problem(layer, probs)
+        return (None, probs.items) if probs.items else (layer, [])
 
     n, c_total, h, w = _ints(entry, "input_shape", 4, probs)
     k_total = _int(entry, "out_channels", probs)
@@ -460,9 +503,11 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
                   c=c_total // groups, k=k_total // groups, h=h, w=w, r=r, s=s,
                   stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw, dilation_h=dh,
                   dilation_w=dw, groups=groups, weight_bits=wbits, act_bits=abits,
-                  operator=operator, activation=activation, tensors=dict(tensors), **routed)
+                  operator=operator, activation=activation, tensors=dict(tensors),
+                  **routed, **decomposed)
     object.__setattr__(layer, "output_shape", (n, k_total, layer.p, layer.q))
-    return layer, []
+    _rank_problem(layer, probs)
+    return (None, probs.items) if probs.items else (layer, [])
 
 
 def layer_to_header(layer: Layer) -> dict:
@@ -490,6 +535,8 @@ def layer_to_header(layer: Layer) -> dict:
                  dilation=[layer.dilation_h, layer.dilation_w], groups=layer.groups,
                  weight_bits=layer.weight_bits, act_bits=layer.act_bits,
                  operator=layer.operator, activation=layer.activation)
+    if layer.is_mac and layer.part:
+        d.update(decomposed_from=layer.decomposed_from, part=layer.part, rank=layer.rank)
     if layer.tensors:
         d["tensors"] = dict(layer.tensors)
     if layer.variant:
@@ -502,4 +549,5 @@ def ceil_div(a: int, b: int) -> int:
 
 
 __all__ = ["Layer", "LayerKind", "layer_from_header", "layer_to_header", "valid_taps",
-           "ceil_div", "MAC_KINDS", "OPERATORS", "OPERATOR_RULES", "operator_bits_ok"]
+           "ceil_div", "MAC_KINDS", "OPERATORS", "OPERATOR_RULES", "operator_bits_ok",
+           "DECOMPOSED_PARTS"]
