@@ -24,8 +24,9 @@ from accelsim.cli import main as cli_main
 from accelsim.errors import AccelsimError
 from accelsim.plot import (KINDS, load_report, load_sweep, plot_breakdown, plot_compare,
                            plot_latency, plot_pareto, plot_sparsity, save_figure)
+from accelsim.plot.pareto import ScaledFormatter, metric_axis
 from accelsim.plot.style import (CYCLE_STYLES, HORIZONTAL_ABOVE, LEVEL_COLORS, TENSOR_COLORS,
-                                 eng_label)
+                                 eng_label, figure_note)
 
 from conftest import EYERISS_YAML, ROOT, conv_header, make_trace
 
@@ -68,6 +69,24 @@ def reports(tmp_path_factory, eyeriss):
 @pytest.fixture(scope="session")
 def sparse(reports):
     return reports["sparse"]
+
+
+UNMAPPED_REASON = "filter width 3 exceeds the ifmap scratchpad's 2 16-bit values"
+
+
+@pytest.fixture(scope="session")
+def unmapped(tmp_path_factory, eyeriss_dict, reports):
+    """The sparse trace on an ifmap spad of 2 values: conv1 and conv2 map nowhere, fc runs."""
+    import copy
+
+    from accelsim.spec.load import arch_from_dict
+
+    d = copy.deepcopy(eyeriss_dict)
+    d["scratchpads"]["ifmap"]["entries"] = 2
+    arch = arch_from_dict(d, "<small spad>")
+    folder = tmp_path_factory.mktemp("unmapped")
+    result = accelsim.run(arch, accelsim.read_trace(reports["trace"]))
+    return _write_reports(result, folder, "unmapped")
 
 
 def _rows(report: dict) -> dict:
@@ -206,6 +225,39 @@ def test_breakdown_by_level_bars_are_the_report_energies(sparse):
     assert stack == pytest.approx([rows[n]["energy_pj"]["total"] / 1e6 for n in SIMULATED])
     assert "µJ" in ax.get_ylabel()
     assert fig.get_suptitle() == "Energy by level — test on eyeriss_v1"
+    assert figure_note(fig) == ""                     # every MAC layer simulated
+
+
+def test_breakdown_and_latency_name_the_mac_layers_left_out(unmapped):
+    rows = unmapped["dict"]
+    assert rows["total"]["unmapped_layers"] == 2
+    assert [r["reason"] for r in rows["layers"] if r["name"] in ("conv1", "conv2")] == [
+        UNMAPPED_REASON] * 2
+    note = ("Not simulated, so neither drawn nor in the total: conv1, conv2 "
+            f"({UNMAPPED_REASON}).")                   # pool1 has no MACs: not named
+    for plot in (plot_breakdown, plot_latency):
+        for kind in ("json", "csv", "parquet"):
+            fig = plot(unmapped[kind])
+            ax, ax_total = fig.axes[:2]
+            assert _tick_labels(ax.xaxis) == ["fc"], (plot, kind)
+            assert figure_note(fig) == note, (plot, kind)
+            assert ax_total.get_title().endswith("\nwithout 2 layers")
+    fig = plot_breakdown(unmapped["json"])
+    stack = sum(_heights(c) for c in _containers(fig.axes[1]).values())
+    assert stack == pytest.approx([rows["total"]["energy_pj"]["total"] / 1e6])  # fc's alone
+    assert stack == pytest.approx([rows["layers"][-1]["energy_pj"]["total"] / 1e6])
+
+
+def test_a_report_older_than_the_reason_and_unmapped_columns_still_plots(unmapped):
+    old = load_report(unmapped["csv"]).drop(columns=["reason", "unmapped_layers",
+                                                     "unmapped_macs"])
+    fig = plot_breakdown(old)
+    assert figure_note(fig) == "Not simulated, so neither drawn nor in the total: conv1, conv2."
+    assert _tick_labels(fig.axes[0].xaxis) == ["fc"]
+    fig = plot_breakdown(old.drop(columns=["macs"]))  # nothing tells MAC layers from pools
+    assert figure_note(fig) == ""
+    plot_latency(old)
+    plot_compare([old, load_report(unmapped["json"])], labels=["old", "new"])
 
 
 def test_breakdown_by_tensor_adds_up_to_the_total(sparse):
@@ -327,6 +379,24 @@ def test_gated_cycles_are_told_apart_from_every_other_cause_by_pattern(sparse):
     assert len(set(solid)) == len(solid)
 
 
+def test_latency_leaves_gated_out_when_no_layer_has_gated_cycles(reports):
+    rows = _rows(reports["dense"]["dict"])
+    assert all(rows[n]["compute_gated_cycles"] == 0 for n in SIMULATED + ["total"])
+    fig = plot_latency(reports["dense"]["json"])
+    bars = _containers(fig.axes[0])
+    assert list(bars) == ["compute", "fill + drain", "NoC stall", "DRAM stall"]
+    assert "gated (zero operand)" not in _containers(fig.axes[1])
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["compute", "fill + drain", "NoC stall", "DRAM stall", "utilization"]
+    assert _heights(bars["compute"]) == pytest.approx([rows[n]["compute_cycles"]
+                                                       for n in SIMULATED])
+    assert sum(_heights(c) for c in bars.values()) == pytest.approx(
+        [rows[n]["cycles"] for n in SIMULATED])
+    sparse_legend = [t.get_text() for t in plot_latency(reports["sparse"]["json"])
+                     .legends[0].get_texts()]
+    assert "gated (zero operand)" in sparse_legend
+
+
 def test_latency_names_the_missing_columns(sparse):
     df = load_report(sparse["json"]).drop(columns=["dram_stall_cycles"])
     with pytest.raises(AccelsimError, match=r"sparse\.json: the latency plot needs column "
@@ -436,6 +506,61 @@ def test_compare_matches_layers_by_name(reports):
     assert np.isnan(heights[1]) and np.isfinite(heights[[0, 2]]).all()
 
 
+def test_compare_totals_are_over_the_layers_every_report_simulated(reports, unmapped):
+    """A report that could not map conv1 and conv2 is compared over fc, the common layer."""
+    fig = plot_compare([reports["sparse"]["json"], unmapped["json"]])
+    e_ax, e_tot, l_ax, l_tot = fig.axes
+    full, part = _rows(reports["sparse"]["dict"]), _rows(unmapped["dict"])
+    labels = ["eyeriss_v1 · sparse.json", "eyeriss_v1 · unmapped.json"]
+    assert _tick_labels(e_ax.xaxis) == SIMULATED      # the bars per layer show every layer
+    assert np.isnan(_heights(_containers(e_ax)[labels[1]])[:2]).all()
+    for tot, key, scale in ((e_tot, "energy_pj", 1e-6), (l_tot, "latency_s", 1e3)):
+        def value(rows, name):
+            v = rows[name][key]
+            return (v["total"] if isinstance(v, dict) else v) * scale
+
+        totals = [_heights(_containers(tot)[lab])[0] for lab in labels]
+        assert totals == pytest.approx([value(full, "fc"), value(part, "fc")])
+        assert totals[0] < value(full, "total")        # not the report's own total
+        assert _tick_labels(tot.xaxis) == ["total over\n1 common\nlayer"]
+        change = (totals[1] / totals[0] - 1) * 100
+        assert [t.get_text() for t in tot.texts][1] == f"{change:+.1f}%"
+    assert figure_note(fig) == (
+        "Totals are over the layer every report simulated, so that they compare the same "
+        "work; the bars per layer show all. eyeriss_v1 · unmapped.json did not simulate "
+        f"conv1, conv2 ({UNMAPPED_REASON}).")
+
+
+def test_compare_of_reports_that_simulated_the_same_layers_keeps_their_totals(reports,
+                                                                            unmapped):
+    fig = plot_compare([reports["dense"]["json"], reports["sparse"]["json"]])
+    assert figure_note(fig) == "" and _tick_labels(fig.axes[1].xaxis) == ["total"]
+    fig = plot_compare([unmapped["json"], unmapped["csv"]])
+    part = _rows(unmapped["dict"])
+    assert _heights(_containers(fig.axes[1])["unmapped.csv"]) == pytest.approx(
+        [part["total"]["energy_pj"]["total"] / 1e6])
+    assert _tick_labels(fig.axes[1].xaxis) == ["total"]
+    assert figure_note(fig) == ("No report simulated, so no total includes: conv1, conv2 "
+                                f"({UNMAPPED_REASON}).")
+
+
+def test_compare_without_a_common_layer_says_its_totals_cover_different_layers(reports):
+    convs = load_report(reports["sparse"]["json"])
+    convs.loc[convs["name"] == "fc", "simulated"] = False
+    fc = load_report(reports["dense"]["json"])
+    fc.loc[fc["name"].isin(["conv1", "conv2"]), "simulated"] = False
+    fig = plot_compare([convs, fc], labels=["convs", "fc"])
+    assert _heights(_containers(fig.axes[1])["fc"]) == pytest.approx(
+        [_rows(reports["dense"]["dict"])["total"]["energy_pj"]["total"] / 1e6])
+    assert figure_note(fig).startswith(
+        "No layer was simulated by every report: each total is over its own layers, and the "
+        "changes between totals compare different work. convs did not simulate fc. fc did "
+        "not simulate conv1, conv2.")
+    gone = fc[fc["name"] != "conv2"].copy()
+    fig = plot_compare([convs, gone], labels=["convs", "gone"])
+    assert figure_note(fig).endswith("gone did not simulate conv1; conv2 (not in the report).")
+
+
 def test_compare_needs_two_reports_with_energy_and_latency(reports):
     with pytest.raises(AccelsimError, match=r"compare needs two or more reports \(got 1\)"):
         plot_compare([reports["dense"]["json"]])
@@ -443,6 +568,123 @@ def test_compare_needs_two_reports_with_energy_and_latency(reports):
     with pytest.raises(AccelsimError, match=r"dense\.csv: the comparison needs column "
                                             r"latency_s"):
         plot_compare([reports["sparse"]["json"], df])
+
+
+# ---------------------------------------------------------------------------- sweep layers
+
+@pytest.fixture(scope="session")
+def swept(tmp_path_factory, eyeriss_dict):
+    """A ``keep: layers`` sweep: PE rows 2 (3x3 convs do not fit) and 3, on two traces."""
+    import yaml
+    from conftest import tiny_arch_dict
+
+    folder = tmp_path_factory.mktemp("swept")
+    (folder / "tiny.yaml").write_text(yaml.safe_dump(tiny_arch_dict(eyeriss_dict)))
+    make_trace(folder / "a.npz", TINY_LAYERS, seed=1)
+    make_trace(folder / "b.npz", TINY_LAYERS[:1], seed=2, ifmap_zeros=0.5)
+    (folder / "sweep.yaml").write_text(yaml.safe_dump({
+        "version": 1, "base": "tiny.yaml", "traces": ["a.npz", "b.npz"],
+        "axes": {"pe_array.rows": [2, 3]}, "keep": "layers"}))
+    accelsim.sweep(folder / "sweep.yaml", folder / "s.parquet", jobs=1)
+    table = pd.read_parquet(folder / "s.layers.parquet")
+    table.to_csv(folder / "s.layers.csv", index=False)
+    return {"folder": folder, "layers": folder / "s.layers.parquet", "table": table,
+            "csv": folder / "s.layers.csv", "totals": folder / "s.parquet"}
+
+
+def _run_rows(table, point, trace):
+    return table[(table["point_id"] == point) & (table["trace"] == trace)]
+
+
+def test_a_sweeps_layer_table_is_plotted_one_run_at_a_time(swept):
+    # the Parquet table keeps the sweep's provenance (its base arch file); a CSV does not
+    for src, base in ((swept["layers"], "tiny "), (swept["csv"], "")):
+        rows = _run_rows(swept["table"], 1, "a.npz")
+        sim = rows[rows["simulated"]]
+        assert sim["layer"].tolist() == SIMULATED
+        df = load_report(src, point=1, trace="a.npz")
+        arch = f"{base}point 1 (pe_array.rows=3)"
+        assert df.attrs["network"] == "a" and df.attrs["arch"] == arch
+        fig = plot_breakdown(df)
+        ax, ax_total = fig.axes[:2]
+        assert _tick_labels(ax.xaxis) == SIMULATED
+        bars = _containers(ax)
+        for lv, label in zip(LEVELS, bars):
+            assert _heights(bars[label]) == pytest.approx(sim[f"energy_pj_{lv}"] / 1e6)
+        assert sum(_heights(c) for c in _containers(ax_total).values()) == pytest.approx(
+            [sim["energy_pj_total"].sum() / 1e6])       # a run's total: its simulated layers
+        assert fig.get_suptitle() == f"Energy by level — a on {arch}"
+        assert figure_note(fig) == ""
+        lat = _containers(plot_latency(df).axes[0])
+        assert sum(_heights(c) for c in lat.values()) == pytest.approx(sim["cycles"])
+        assert plot_sparsity(load_report(src, point=1, trace="b")).axes  # by stem too
+
+
+def test_a_sweep_point_that_could_not_map_a_layer_names_it(swept):
+    rows = _run_rows(swept["table"], 0, "a.npz")
+    reason = ("filter height 3 exceeds the 2 PE rows; folding filter rows across passes is "
+              "not modeled")
+    assert rows["status"].iloc[0] == "infeasible"
+    assert rows.set_index("layer")["layer_reason"][["conv1", "conv2"]].tolist() == [reason] * 2
+    fig = plot_breakdown(load_report(swept["layers"], point=0, trace="a.npz"))
+    assert _tick_labels(fig.axes[0].xaxis) == ["fc"]
+    assert figure_note(fig) == ("Not simulated, so neither drawn nor in the total: "
+                                f"conv1, conv2 ({reason}).")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({}, r"s\.layers\.parquet: a sweep's per-layer table of 4 runs; choose one with --point ID "
+         r"and --trace NAME \(points 0-1; traces a\.npz, b\.npz\)"),
+    ({"point": 1}, r"table of 2 runs; choose one with --trace NAME \(points 0-1; "),
+    ({"trace": "b.npz"}, r"table of 2 runs; choose one with --point ID \("),
+    ({"point": 5}, r"no rows for point 5 in this sweep's per-layer table \(points 0-1; "
+                   r"traces a\.npz, b\.npz\)"),
+    ({"point": 1, "trace": "c.npz"}, r"no rows for point 1 and trace 'c\.npz'"),
+    ({"point": "1"}, r"--point '1': must be a point_id, an integer"),
+])
+def test_a_sweeps_layer_table_needs_a_run_chosen(swept, kwargs, message):
+    with pytest.raises(AccelsimError, match=message):
+        load_report(swept["layers"], **kwargs)
+
+
+def test_other_tables_say_how_to_plot_a_sweeps_layers(swept, sparse):
+    with pytest.raises(AccelsimError, match=r"s\.parquet: a sweep's totals table \(one row per "
+                                            r"point and trace, no layers\): plot it with --kind "
+                                            r"pareto; for a point's layers, sweep with 'keep: "
+                                            r"layers' and plot the <stem>\.layers table"):
+        plot_breakdown(swept["totals"])
+    with pytest.raises(AccelsimError, match=r"sparse\.json: --point/--trace choose a run of a "
+                                            r"sweep's per-layer table; this is a report of one "
+                                            r"run"):
+        load_report(sparse["json"], point=0)
+
+
+def test_cli_plots_a_sweep_point(swept, tmp_path, capsys):
+    out = tmp_path / "f.png"
+    for kind in ("breakdown", "latency", "sparsity"):
+        code, stdout, err = _cli(capsys, "plot", swept["layers"], "--kind", kind, "--point", 1,
+                                 "--trace", "a.npz", "-o", out)
+        assert (code, stdout, err) == (0, f"wrote {out}\n", "")
+    code, stdout, err = _cli(capsys, "plot", swept["layers"], swept["layers"], "--kind",
+                             "compare", "--point", 0, "--point", 1, "--trace", "a", "-o", out)
+    assert (code, err) == (0, "")
+    code, stdout, err = _cli(capsys, "plot", swept["layers"], "-o", out)
+    assert code == 2 and err.startswith("accelsim: error: ") and err.count("\n") == 1
+    assert "choose one with --point ID and --trace NAME" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["{layers}", "--kind", "pareto", "--point", "1"],
+     r"--point chooses a run of a sweep's per-layer table; it does not apply to --kind pareto"),
+    (["{layers}", "{layers}", "--kind", "compare", "--trace", "a", "--trace", "a", "--trace",
+      "b"], r"--trace: given 3 times for 2 reports \(give it once, or once per report\)"),
+])
+def test_cli_point_options_are_checked(swept, tmp_path, capsys, args, message):
+    argv = [a.format(layers=swept["layers"]) for a in args] + ["-o", str(tmp_path / "f.png")]
+    code, out, err = _cli(capsys, "plot", *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert re.search(message, err), err
+    assert not (tmp_path / "f.png").exists()
 
 
 # ---------------------------------------------------------------------------- pareto
@@ -506,7 +748,39 @@ def test_pareto_plot_draws_ok_points_and_the_front(tmp_path):
     assert list(line.get_xdata()) == front["latency_s"].tolist()
     assert list(line.get_ydata()) == front["energy_pj_total"].tolist()
     assert line.get_drawstyle() == "steps-post"
-    assert ax.get_xlabel() == "latency (s)" and ax.get_ylabel() == "total energy (J)"
+    # the labels carry the unit the ticks are in, prefix included
+    assert ax.get_xlabel() == "latency (ms)" and ax.get_ylabel() == "total energy (mJ)"
+    fig.draw_without_rendering()
+    for axis, col, scale in ((ax.xaxis, "latency_s", 1e3), (ax.yaxis, "energy_pj_total",
+                                                            1e-9)):
+        ticks = [t for t in axis.get_majorticklocs()]
+        texts = [t.get_text() for t in axis.get_ticklabels()]
+        assert [float(t) for t in texts] == pytest.approx([v * scale for v in ticks])
+        assert len({len(t.partition(".")[2]) for t in texts}) == 1   # one number of decimals
+
+
+@pytest.mark.parametrize("column, values, label, locs, texts", [
+    ("latency_s", [4.0e-4, 8.1e-4], "latency (µs)", [4e-4, 6e-4, 8e-4], ["400", "600", "800"]),
+    ("energy_pj_total", [3.98e7, 4.12e7], "total energy (µJ)", [3.98e7, 4.0e7, 4.02e7],
+     ["39.8", "40.0", "40.2"]),
+    ("energy_pj_total", [1.722e10, 1.758e10], "total energy (mJ)", [1.722e10, 1.728e10],
+     ["17.22", "17.28"]),
+    ("cycles", [2e6, 7.5e6], "cycles (millions)", [2e6, 4.5e6, 7e6], ["2.0", "4.5", "7.0"]),
+    ("edp_pj_s", [3e6, 9e6], "energy x delay (µJ·s)", [4e6, 6e6], ["4", "6"]),
+    ("dram_bytes", [1.5e6, 9e6], "dram traffic (MB)", [2e6, 4e6], ["2", "4"]),
+    ("macs", [10.0, 900.0], "MACs", [0, 500], ["0", "500"]),
+])
+def test_pareto_axis_label_carries_the_unit_of_its_ticks(column, values, label, locs, texts):
+    text, fmt = metric_axis(column, np.asarray(values))
+    assert text == label
+    fmt.set_locs(locs)
+    assert [fmt(v) for v in locs] == texts
+
+
+def test_pareto_log_axis_ticks_are_each_as_short_as_they_go():
+    fmt = ScaledFormatter(1e3, log=True)
+    fmt.set_locs([1e-4, 1e-3, 1e-2])
+    assert [fmt(v) for v in (1e-4, 1e-3, 1e-2)] == ["0.1", "1", "10"]
 
 
 def test_pareto_plot_of_a_real_sweep_draws_its_points_and_front(tmp_path, eyeriss_dict):
@@ -638,6 +912,30 @@ def test_sparsity_of_a_real_report_shows_what_it_has(sparse):
     # a linear layer's input has no spatial neighbourhood: no sporadic degree
     assert rows["fc"]["ifmap_sporadic_degree"] is None and np.isnan(spor[-1])  # JSON null
     assert spor[:-1] == pytest.approx([rows[n]["ifmap_sporadic_degree"] for n in SIMULATED[:-1]])
+    # nothing drawn for it, not a bar of 0, and "n/a" where the bar would be
+    (mark,) = fig.axes[1].texts
+    assert mark.get_text() == "n/a" and mark.xy == (SIMULATED.index("fc"), 0)
+    assert not fig.axes[0].texts                       # every density is defined
+    assert figure_note(fig) == ("n/a: the sporadic degree of fc is undefined: the input has "
+                                "no spatial neighbourhood (1x1, as a linear layer's).")
+
+
+def test_sparsity_legend_sits_under_the_panels_so_they_fill_the_width(sparse):
+    fig = plot_sparsity(sparse["json"])
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["ifmap", "weight"]
+    fig.draw_without_rendering()
+    for ax in fig.axes:
+        assert ax.get_position().x1 > 0.95            # no empty margin on the right
+    masked = plot_sparsity(_masked_frame())
+    assert [t.get_text() for t in masked.legends[0].get_texts()] == [
+        "ifmap (before mask)", "ifmap (after mask)", "weight"]
+    assert figure_note(masked) == ""
+    # conv2 unmasked: no "before" bar and no n/a for it
+    df = _masked_frame()
+    df.loc[2, ["ifmap_density_before_mask", "ifmap_sporadic_degree_before_mask"]] = np.nan
+    fig = plot_sparsity(df)
+    assert not fig.axes[0].texts and not fig.axes[1].texts and figure_note(fig) == ""
 
 
 def test_fraction_axes_start_at_zero_even_when_every_value_is_zero():

@@ -465,10 +465,13 @@ def test_a_local_dask_cluster_of_worker_processes_gives_the_same_table(files, tm
 
     sigint = []
 
+    def sigint_blocked() -> bool:
+        return signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
     class Spy(runner.DaskExecutor):
         def __enter__(self):
             super().__enter__()
-            sigint.extend(self._client.run(signal.getsignal, signal.SIGINT).values())
+            sigint.extend(self._client.run(sigint_blocked).values())
             return self
 
     monkeypatch.setattr(runner, "DaskExecutor", Spy)
@@ -481,18 +484,69 @@ def test_a_local_dask_cluster_of_worker_processes_gives_the_same_table(files, tm
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask.parquet"),
                                   pd.read_parquet(tmp_path / "pool.parquet"), check_exact=True)
     # two workers, each leaving Ctrl-C to the sweeping process (no traceback each)
-    assert sigint == [signal.SIG_IGN, signal.SIG_IGN]
+    assert sigint == [True, True]
 
 
-def test_processes_started_for_a_local_cluster_ignore_ctrl_c():
-    from accelsim.sweeps.executors import _children_ignore_sigint
+def _child_blocks_sigint(queue) -> None:
+    queue.put(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))
 
-    code = "import signal; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"
-    with _children_ignore_sigint():
-        inside = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert (inside.stdout, after.stdout) == ("True\n", "False\n")
+
+def _spawned_child_blocks_sigint() -> bool:
+    """Whether a process spawned (as Dask spawns workers) from a new thread blocks SIGINT."""
+    import multiprocessing
+    import threading
+
+    ctx = multiprocessing.get_context("spawn")
+    queue, seen = ctx.Queue(), []
+
+    def start() -> None:
+        proc = ctx.Process(target=_child_blocks_sigint, args=(queue,))
+        proc.start()
+        seen.append(queue.get(timeout=60))
+        proc.join()
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    thread.join()
+    return seen[0]
+
+
+def test_ctrl_c_while_a_local_cluster_starts_is_held_then_reported():
+    """Workers started meanwhile never take Ctrl-C; this process gets it afterwards."""
+    from accelsim.sweeps.executors import _sigint_held_for_start_up
+
+    with _sigint_held_for_start_up() as caught:
+        os.kill(os.getpid(), signal.SIGINT)     # no KeyboardInterrupt in here
+        time.sleep(0.05)
+        assert _spawned_child_blocks_sigint()
+    assert caught == [signal.SIGINT]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert not _spawned_child_blocks_sigint()
+    with _sigint_held_for_start_up() as caught:
+        pass
+    assert caught == []
+
+
+def test_ctrl_c_during_the_local_cluster_start_up_interrupts_the_sweep(files, tmp_path,
+                                                                       monkeypatch):
+    """It used to be ignored, and the sweep ran to its end."""
+    distributed = pytest.importorskip("distributed")
+    started = []
+
+    class PressedDuringStartUp(distributed.LocalCluster):
+        def __init__(self, *args, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(distributed, "LocalCluster", PressedDuringStartUp)
+    out = tmp_path / "r.parquet"
+    status, stdout, stderr = run_cli("sweep", write_sweep(files), "-o", out, "--dask", "local",
+                                     "--jobs", "1")
+    assert (status, stdout, stderr) == (130, "", "accelsim: interrupted\n")
+    assert not out.exists()
+    assert len(started) == 1 and started[0].status.name == "closed"  # not left running
 
 
 @pytest.mark.parametrize("address, problem", [

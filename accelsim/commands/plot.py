@@ -5,6 +5,11 @@ tensor), ``latency`` (cycles by cause, utilization), ``compare`` (two or more
 reports side by side), ``pareto`` (a sweep table's points and front) and
 ``sparsity`` (densities per layer). The image format follows the extension of
 ``-o`` (png, svg, pdf).
+
+A sweep's per-layer table (``<out>.layers.parquet``, from a ``keep: layers``
+sweep) holds one run per point and trace: ``--point ID`` and ``--trace NAME``
+choose the one that ``breakdown``, ``latency``, ``sparsity`` or ``compare``
+draws (for ``compare``, once for every report or once per report, in order).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ HELP = "draw a figure from reports (or from a sweep table)"
 # matplotlib; tests check it matches accelsim.plot.KINDS.
 KINDS = ("breakdown", "latency", "compare", "pareto", "sparsity")
 PARETO_OPTIONS = ("x", "y", "color", "by_group")
+POINT_KINDS = ("breakdown", "latency", "sparsity", "compare")
 
 
 def add_arguments(p) -> None:
@@ -30,6 +36,12 @@ def add_arguments(p) -> None:
     g.add_argument("--by", choices=("level", "tensor"),
                    help="stack energy by storage level (default) or by tensor")
     g.add_argument("--normalize", action="store_true", help="energy per MAC (pJ/MAC), not µJ")
+    g = p.add_argument_group("a sweep's per-layer table (breakdown, latency, sparsity, compare)")
+    g.add_argument("--point", type=int, action="append", metavar="ID",
+                   help="the point_id of the run to draw (compare: once, or once per report)")
+    g.add_argument("--trace", action="append", metavar="NAME",
+                   help="the trace of the run to draw, as in the sweep file or its file "
+                        "name (needed when the sweep has several)")
     g = p.add_argument_group("compare")
     g.add_argument("--label", action="append", metavar="TEXT",
                    help="legend label of a report, once per report in order (default: "
@@ -62,6 +74,15 @@ def _check_options(args) -> None:
     if args.kind != "compare" and len(args.reports) != 1:
         raise AccelsimError(f"--kind {args.kind} takes one input file (got "
                             f"{len(args.reports)}); use --kind compare for several reports")
+    for opt, given in (("--point", args.point), ("--trace", args.trace)):
+        if given is None:
+            continue
+        if args.kind not in POINT_KINDS:
+            raise AccelsimError(f"{opt} chooses a run of a sweep's per-layer table; it does "
+                                f"not apply to --kind {args.kind}")
+        if len(given) not in (1, len(args.reports)):
+            raise AccelsimError(f"{opt}: given {len(given)} times for {len(args.reports)} "
+                                "reports (give it once, or once per report)")
     if args.dpi <= 0:
         raise AccelsimError(f"--dpi {args.dpi}: must be a positive number of dots per inch")
 
@@ -75,6 +96,15 @@ def main(args) -> int:
     _check_options(args)
     check_output_path(args.output, "-o")
     src = args.reports[0]
+    if args.point is not None or args.trace is not None:
+        from accelsim.plot import load_report
+
+        n = len(args.reports)
+        points = (args.point or [None]) * (n if len(args.point or ()) <= 1 else 1)
+        traces = (args.trace or [None]) * (n if len(args.trace or ()) <= 1 else 1)
+        frames = [load_report(r, point=pt, trace=tr)
+                  for r, pt, tr in zip(args.reports, points, traces)]
+        src, args.reports = frames[0], frames
     if args.kind == "breakdown":
         fig = plot_breakdown(src, by=args.by or "level", normalize=args.normalize,
                              title=args.title)

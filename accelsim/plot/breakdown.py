@@ -7,6 +7,12 @@ by tensor they are weight, ifmap and psum (``energy_pj_by_<tensor>``: storage
 and network energy) plus MAC energy as its own segment, so both stacks add up
 to ``energy_pj_total``. Values are in µJ, or with ``normalize`` in pJ per MAC
 (energy over ``macs``, the layer's dense work without padding).
+
+The total is the report's, which sums the simulated layers only. A layer
+that carries MACs but was not simulated (no mapping fits it, or its operator
+is not simulated: the report's ``reason``) has no bar and is not in the
+total; the figure names each such layer and its reason in a note under the
+axes, and the total's label says how many it leaves out.
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from accelsim.errors import AccelsimError
-from accelsim.plot.load import layer_rows, load_report, require_columns, total_row
+from accelsim.plot.load import (layer_rows, load_report, require_columns, total_row,
+                                unsimulated_mac_layers)
 from accelsim.plot.style import (LEVEL_COLORS, LEVEL_LABELS, LEVELS, TENSOR_COLORS, TENSORS,
-                                 annotate_total, default_title, figure_legend, horizontal,
-                                 label_layer_axis, layers_figure_size, new_figure,
-                                 split_layers_total, stacked_bars, total_axis, value_axis)
+                                 annotate_total, default_title, figure_legend, figure_title,
+                                 horizontal, label_layer_axis, layers_figure_size,
+                                 layers_with_reasons, new_figure, split_layers_total,
+                                 stacked_bars, total_axis, value_axis)
 
 BY_CHOICES = ("level", "tensor")
 
@@ -54,7 +62,8 @@ def plot_breakdown(report, *, by: str = "level", normalize: bool = False,
     -------
     matplotlib.figure.Figure
         Layer axes (``fig.axes[0]``), one BarContainer per segment labelled by
-        segment, and the total axes (``fig.axes[1]``).
+        segment, and the total axes (``fig.axes[1]``). The note on layers left
+        out is the figure legend's title (:func:`~accelsim.plot.style.figure_note`).
     """
     segments = breakdown_segments(by)
     df = load_report(report)
@@ -83,14 +92,19 @@ def plot_breakdown(report, *, by: str = "level", normalize: bool = False,
                  [(c, lab, col, [total[c] * total_scale]) for c, lab, col in segments],
                  is_horizontal=horiz, width=0.6)
     total_value = float(sum(total[c] for c, _, _ in segments)) * total_scale
-    annotate_total(ax_total, total_value, f"{total_value:,.1f} pJ/MAC" if normalize
-                   else f"{total_value:,.0f} µJ", is_horizontal=horiz)
+    text = f"{total_value:,.1f} pJ/MAC" if normalize else f"{total_value:,.0f} µJ"
+    left_out = unsimulated_mac_layers(df)
+    if left_out:
+        text += f"\nwithout {len(left_out)} layer{'s' if len(left_out) > 1 else ''}"
+    annotate_total(ax_total, total_value, text, is_horizontal=horiz)
     label_layer_axis(ax, names, is_horizontal=horiz)
     value_axis(ax, unit, is_horizontal=horiz)
     total_axis(ax_total, is_horizontal=horiz)
     value_axis(ax_total, unit if horiz else "", is_horizontal=horiz)
     handles, labels = ax.get_legend_handles_labels()
-    figure_legend(fig, handles, labels)
+    note = ["Not simulated, so neither drawn nor in the total: "
+            + layers_with_reasons(left_out) + "."] if left_out else []
+    figure_legend(fig, handles, labels, note=note)
     what = "Energy per MAC by " if normalize else "Energy by "
-    fig.suptitle(title or default_title(what + by, df))
+    figure_title(fig, title or default_title(what + by, df))
     return fig

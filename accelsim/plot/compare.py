@@ -10,6 +10,19 @@ report is labelled by its architecture name and file name (a CSV report has
 no provenance: its file name, with its folder when two files share a name), or
 by the labels given. Reports are told apart by greys and hatches, never by the
 colours that mean storage levels in the other figures.
+
+Totals compare like with like. A report's own total sums the layers it
+simulated, so when one report could not simulate a layer the others did
+(Eyeriss v2 cannot map AlexNet's 11x11 conv1), its total would lack that
+layer and its change from the first report would compare different work. So
+when the reports did not all simulate the same layers, each total is the sum
+over the layers every report simulated, the total panel says so ("over 7
+common layers"), and a note under the axes names each report's missing
+layers with the report's reason; the per-layer bars still show every layer.
+(Keeping each report's own total and flagging it was the alternative; it
+leaves a percentage on the figure that means nothing.) Layers that no report
+simulated are named in the note too. When no layer is common, each report's
+own total is drawn and the note says the totals cover different layers.
 """
 
 from __future__ import annotations
@@ -20,9 +33,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from accelsim.errors import AccelsimError
-from accelsim.plot.load import layer_rows, load_report, require_columns, total_row
-from accelsim.plot.style import (figure_legend, horizontal, label_layer_axis, new_figure,
-                                 series_style, total_axis, value_axis)
+from accelsim.plot.load import (is_total, layer_rows, load_report, require_columns, total_row,
+                                unsimulated_mac_layers)
+from accelsim.plot.style import (figure_legend, figure_title, horizontal, label_layer_axis,
+                                 layers_with_reasons, new_figure, series_style, total_axis,
+                                 value_axis)
 
 COMPARE_METRICS = (("energy_pj_total", "energy (µJ)", 1e-6),
                    ("latency_s", "latency (ms)", 1e3))
@@ -76,6 +91,40 @@ def _layer_names(frames) -> list[str]:
     return names
 
 
+def _coverage(frames, labels, names) -> tuple[list[str], list[str]]:
+    """The layers every report simulated, and the note on the ones some did not.
+
+    ``names`` is the union of the simulated layers. The note has a line per
+    report missing some of them (with the report's reason for each, or "not
+    in the report"), and one for layers no report simulated.
+    """
+    simulated = [set(layer_rows(df)["name"]) for df in frames]
+    common = [n for n in names if all(n in sim for sim in simulated)]
+    reasons = [dict(unsimulated_mac_layers(df)) for df in frames]
+    present = [set(df.loc[~is_total(df), "name"]) for df in frames]
+    note = []
+    if len(common) < len(names):
+        if common:
+            layers = f"{len(common)} layers" if len(common) > 1 else "layer"
+            note.append(f"Totals are over the {layers} every report simulated, so that they "
+                        "compare the same work; the bars per layer show all.")
+        else:
+            note.append("No layer was simulated by every report: each total is over its own "
+                        "layers, and the changes between totals compare different work.")
+    for sim, why, rows, label in zip(simulated, reasons, present, labels):
+        # the report's reason; none from a report older than the column
+        missing = [(n, why.get(n, "") if n in rows else "not in the report")
+                   for n in names if n not in sim]
+        if missing:
+            note.append(f"{label} did not simulate {layers_with_reasons(missing)}.")
+    nowhere = list(dict.fromkeys(n for why in reasons for n in why if n not in names))
+    if nowhere:
+        first = {n: next(why[n] for why in reasons if n in why) for n in nowhere}
+        note.append("No report simulated, so no total includes: "
+                    + layers_with_reasons(first.items()) + ".")
+    return common, note
+
+
 def _title(frames, labels) -> str:
     """Every distinct network and architecture; a report without one is named by its label.
 
@@ -126,7 +175,9 @@ def plot_compare(reports, *, labels=None, title: str | None = None) -> Figure:
     matplotlib.figure.Figure
         Axes in order: energy per layer, energy total, latency per layer,
         latency total. In each, one BarContainer per report, labelled with the
-        report's label, in µJ and ms.
+        report's label, in µJ and ms. The note on layers some report did not
+        simulate is the figure legend's title
+        (:func:`~accelsim.plot.style.figure_note`).
     """
     reports = list(reports)
     if len(reports) < 2:
@@ -141,6 +192,8 @@ def plot_compare(reports, *, labels=None, title: str | None = None) -> Figure:
         require_columns(df, [m for m, _, _ in COMPARE_METRICS], "the comparison")
     labels = _labels(frames, labels)
     names = _layer_names(frames)
+    common, note = _coverage(frames, labels, names)
+    partial = 0 < len(common) < len(names)
     k = len(frames)
     horiz = horizontal(len(names))
     width = 0.8 / k
@@ -161,7 +214,10 @@ def plot_compare(reports, *, labels=None, title: str | None = None) -> Figure:
         for i, (df, label) in enumerate(zip(frames, labels)):
             rows = layer_rows(df).drop_duplicates("name").set_index("name")
             vals = rows[metric].astype(float).reindex(names).to_numpy() * scale
-            totals.append(float(total_row(df, [metric])[metric]) * scale)
+            if partial:
+                totals.append(float(rows.loc[common, metric].astype(float).sum()) * scale)
+            else:
+                totals.append(float(total_row(df, [metric])[metric]) * scale)
             off = (i - (k - 1) / 2) * width
             kw = dict(linewidth=0.4, label=label, **series_style(i))
             if horiz:
@@ -174,11 +230,15 @@ def plot_compare(reports, *, labels=None, title: str | None = None) -> Figure:
         label_layer_axis(ax, names, is_horizontal=horiz)
         value_axis(ax, unit, is_horizontal=horiz)
         total_axis(ax_total, is_horizontal=horiz)
+        if partial:
+            tick = f"total over\n{len(common)} common\nlayer{'s' if len(common) > 1 else ''}"
+            (ax_total.set_yticks if horiz else ax_total.set_xticks)(
+                [0], [tick], fontsize=8, fontweight="bold")
         value_axis(ax_total, unit if horiz else "", is_horizontal=horiz)
         if horiz and cell_l is cells[1][0]:
             ax.set_yticklabels([])
             ax.set_ylabel("")
     handles, leg = fig.axes[0].get_legend_handles_labels()
-    figure_legend(fig, handles, leg)
-    fig.suptitle(title or _title(frames, labels))
+    figure_legend(fig, handles, leg, note=note)
+    figure_title(fig, title or _title(frames, labels))
     return fig

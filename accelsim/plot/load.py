@@ -16,6 +16,16 @@ provenance; a Parquet report carries it when the writer kept ``attrs``.
 
 :func:`load_sweep` reads a sweep table (CSV or Parquet, one row per design
 point and trace) for the Pareto figure.
+
+A sweep's per-layer table (``<out>.layers.parquet`` of a ``keep: layers``
+sweep: one row per point, trace and layer, see :mod:`accelsim.sweeps.runner`)
+is a report of many runs: :func:`load_report` takes one (point, trace) of it
+(``point`` and ``trace``, needed only when it holds several) and returns that
+run's layers as a report, ``layer`` and ``layer_reason`` read as ``name`` and
+``reason``, without a ``total`` row (figures sum the simulated layers, which
+is what a run's total is). Its ``arch`` is the sweep's base architecture file
+with the point and its swept values (``eyeriss_v1 point 3 (pe_array.rows=12)``),
+its ``network`` the trace's file stem.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import pandas as pd
 from accelsim.errors import AccelsimError
 
 REPORT_SUFFIXES = (".json", ".csv", ".parquet", ".pq")
+SWEEP_ID_COLUMNS = ("point_id", "trace")
 SWEEP_SUFFIXES = (".csv", ".parquet", ".pq")
 
 # JSON object key -> prefix of the flat (CSV) column names it becomes
@@ -89,6 +100,89 @@ def _existing(path: str | os.PathLike, suffixes: tuple[str, ...], what: str) -> 
     return path
 
 
+def _id_ranges(ids, *, at_most: int = 12) -> str:
+    """``0-15, 20, 22-24``: sorted integers as runs (the first ``at_most`` runs)."""
+    ids = sorted({int(i) for i in ids})
+    runs: list[list[int]] = []
+    for i in ids:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:at_most])
+    return text + (f", ... ({len(ids)} in all)" if len(runs) > at_most else "")
+
+
+def _trace_matches(traces: pd.Series, trace: str) -> pd.Series:
+    """Rows whose trace is ``trace`` as written in the sweep file, or its file name or stem."""
+    traces = traces.astype(str)
+    return ((traces == trace) | (traces.map(lambda t: Path(t).name) == trace)
+            | (traces.map(lambda t: Path(t).stem) == trace))
+
+
+def _sweep_point(df: pd.DataFrame, source: str, point, trace) -> pd.DataFrame:
+    """One (point, trace) of a sweep's per-layer table, as a report frame."""
+    if df.empty:
+        raise AccelsimError(f"{source}: this sweep's per-layer table has no layer rows "
+                            "(no point was simulated)")
+    sel = df
+    if point is not None:
+        if isinstance(point, bool) or not isinstance(point, (int, np.integer)):
+            raise AccelsimError(f"--point {point!r}: must be a point_id, an integer")
+        sel = sel[sel["point_id"].astype("int64") == int(point)]
+    if trace is not None:
+        sel = sel[_trace_matches(sel["trace"], str(trace))]
+    pairs = sel[list(SWEEP_ID_COLUMNS)].drop_duplicates()
+    points = f"points {_id_ranges(df['point_id'])}"
+    traces = list(dict.fromkeys(df["trace"].astype(str)))
+    available = f"{points}; trace{'s' if len(traces) > 1 else ''} {', '.join(traces)}"
+    if pairs.empty:
+        asked = " and ".join(x for x in (f"point {point}" if point is not None else "",
+                                         f"trace {trace!r}" if trace is not None else "") if x)
+        raise AccelsimError(f"{source}: no rows for {asked} in this sweep's per-layer table "
+                            f"({available})")
+    if len(pairs) > 1 and point is not None and trace is not None:
+        raise AccelsimError(f"{source}: trace {trace!r} names several traces of this sweep "
+                            f"({', '.join(pairs['trace'].astype(str))}); give it as written "
+                            "in the sweep file")
+    if len(pairs) > 1:
+        need = [opt for opt, given, n in (("--point ID", point, pairs["point_id"].nunique()),
+                                           ("--trace NAME", trace, pairs["trace"].nunique()))
+                if given is None and n > 1]
+        raise AccelsimError(f"{source}: a sweep's per-layer table of {len(pairs)} runs; choose "
+                            f"one with {' and '.join(need)} ({available})")
+    pid, trace_name = int(pairs.iloc[0]["point_id"]), str(pairs.iloc[0]["trace"])
+    cols = list(df.columns)
+    # the swept keys sit between the id columns and the layer's own (sweeps.runner)
+    swept = cols[cols.index("reason") + 1:cols.index("layer")] if "reason" in cols else []
+    first = sel.iloc[0]
+    values = ", ".join(f"{c}={first[c]}" for c in swept)
+    base = (df.attrs.get("accelsim") or {}).get("base") or {}
+    arch = f"point {pid}" + (f" ({values})" if values else "")
+    if isinstance(base, Mapping) and base.get("path"):
+        arch = f"{Path(str(base['path'])).stem} {arch}"
+    out = sel.drop(columns=[c for c in ("reason", "name") if c in sel.columns])
+    out = out.rename(columns={"layer": "name", "layer_reason": "reason"})
+    out.attrs = {"arch": arch, "network": Path(trace_name).stem}
+    return out
+
+
+def _as_report_frame(df: pd.DataFrame, source: str, point, trace) -> pd.DataFrame:
+    """``df`` itself, or one run of a sweep's per-layer table; errors say what else it is."""
+    columns = set(df.columns)
+    if "name" not in columns and {*SWEEP_ID_COLUMNS, "layer"} <= columns:
+        return _sweep_point(df, source, point, trace)
+    if "name" not in columns and set(SWEEP_ID_COLUMNS) <= columns:
+        raise AccelsimError(f"{source}: a sweep's totals table (one row per point and trace, "
+                            "no layers): plot it with --kind pareto; for a point's layers, "
+                            "sweep with 'keep: layers' and plot the <stem>.layers table it "
+                            "writes with --point ID")
+    if point is not None or trace is not None:
+        raise AccelsimError(f"{source}: --point/--trace choose a run of a sweep's per-layer "
+                            "table; this is a report of one run")
+    return df
+
+
 def _normalize(df: pd.DataFrame, source: str, *, keep_label: bool = False) -> pd.DataFrame:
     """Common shape: a ``name`` column, a boolean ``simulated``, attrs filled in.
 
@@ -130,7 +224,7 @@ def _run_result_report(src) -> dict | None:
     return None
 
 
-def load_report(src) -> pd.DataFrame:
+def load_report(src, *, point: int | None = None, trace: str | None = None) -> pd.DataFrame:
     """Load a report (JSON, CSV or Parquet path; JSON dict; DataFrame; or a run's result).
 
     Parameters
@@ -139,7 +233,11 @@ def load_report(src) -> pd.DataFrame:
         A report file written by ``accelsim run --format json|csv`` (or a
         Parquet file of the same columns), the dict of
         :func:`accelsim.report_dict`, the frame of :func:`accelsim.report_frame`,
-        or what :func:`accelsim.run` returned.
+        what :func:`accelsim.run` returned, or a sweep's per-layer table.
+    point, trace : optional
+        Of a sweep's per-layer table, the run to take: its ``point_id`` and its
+        trace (as written in the sweep file, or the file's name or stem).
+        Needed only to choose among several; an error for any other report.
 
     Returns
     -------
@@ -151,16 +249,21 @@ def load_report(src) -> pd.DataFrame:
     Raises
     ------
     AccelsimError
-        The file is missing, of an unknown format, or not a report.
+        The file is missing, of an unknown format, or not a report; a sweep
+        table's run is not chosen, or not in it.
     """
     if isinstance(src, pd.DataFrame):
         source = src.attrs.get("source") or "<DataFrame>"
-        return _normalize(src.copy(), source, keep_label=True)
+        df = _as_report_frame(src, source, point, trace)
+        return _normalize(df.copy(), source, keep_label=df is src)
     if isinstance(src, Mapping):
-        return _normalize(_frame_from_dict(src, "<dict>"), "<dict>")
+        df = _as_report_frame(_frame_from_dict(src, "<dict>"), "<dict>", point, trace)
+        return _normalize(df, "<dict>")
     report = _run_result_report(src)
     if report is not None:
-        return _normalize(_frame_from_dict(report, "<RunResult>"), "<RunResult>")
+        df = _as_report_frame(_frame_from_dict(report, "<RunResult>"), "<RunResult>", point,
+                              trace)
+        return _normalize(df, "<RunResult>")
     if not isinstance(src, (str, os.PathLike)):
         raise AccelsimError(f"a report must be a file path, a report dict, a report DataFrame "
                             f"or an accelsim.RunResult (got {type(src).__name__})")
@@ -175,7 +278,7 @@ def load_report(src) -> pd.DataFrame:
         df = _frame_from_dict(report, str(path))
     else:
         df = _read_table(path, "report")
-    return _normalize(df, str(path))
+    return _normalize(_as_report_frame(df, str(path), point, trace), str(path))
 
 
 def load_sweep(src) -> pd.DataFrame:
@@ -208,6 +311,24 @@ def layer_rows(df: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         raise AccelsimError(f"{df.attrs.get('source', '<report>')}: no simulated layers to plot")
     return rows
+
+
+def unsimulated_mac_layers(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """(name, reason) of each layer whose MACs the totals leave out, in report order.
+
+    Those are the rows not simulated that carry MACs (``macs`` > 0): a MAC
+    layer no mapping fits, or an operator the simulator does not take (a
+    transposed conv). Pooling and other MAC-free layers are not listed. A
+    report without ``macs`` or ``reason`` columns (older than them) gives no
+    layers or empty reasons.
+    """
+    if "macs" not in df.columns:
+        return []
+    rows = df[~is_total(df) & ~df["simulated"]]
+    rows = rows[pd.to_numeric(rows["macs"], errors="coerce").fillna(0) > 0]
+    reasons = (rows["reason"] if "reason" in rows.columns else pd.Series("", index=rows.index))
+    return [(str(name), "" if pd.isna(reason) else str(reason).strip())
+            for name, reason in zip(rows["name"], reasons)]
 
 
 def total_row(df: pd.DataFrame, columns: Iterable[str]) -> pd.Series:

@@ -21,12 +21,13 @@ from matplotlib import colormaps
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import (EngFormatter, Formatter, FuncFormatter, MaxNLocator,
-                               NullFormatter, PercentFormatter, ScalarFormatter)
+from matplotlib.ticker import (Formatter, MaxNLocator, NullFormatter, PercentFormatter,
+                               ScalarFormatter)
 
 from accelsim.errors import AccelsimError
 from accelsim.plot.load import load_sweep, require_columns
-from accelsim.plot.style import CATEGORY_CMAP, MARKER_COLOR, figure_legend, new_figure
+from accelsim.plot.style import (CATEGORY_CMAP, MARKER_COLOR, figure_legend, figure_title,
+                                 new_figure)
 from accelsim.sweeps.pareto import pareto
 
 CMAP = CATEGORY_CMAP
@@ -34,8 +35,9 @@ SINGLE_COLOR = colormaps[CMAP](0.35)  # points all of one colour: no parameter v
 DISCRETE_UP_TO = 8     # parameter values; more and the points get a colour bar
 DEFAULT_X = "latency_s"
 DEFAULT_Y = "energy_pj_total"
-# column -> (axis label, unit, display scale): ticks read "12 ms", "32 mJ" while
-# the data stay in the sweep table's own units
+# column -> (axis label, unit, scale to that unit): the axis label carries the
+# unit with the SI prefix its ticks use ("latency (ms)" over ticks 225, 250, ...)
+# while the data stay in the sweep table's own units
 METRICS = {"latency_s": ("latency", "s", 1.0),
            "processing_latency_s": ("processing latency", "s", 1.0),
            "cycles": ("cycles", "", 1.0), "processing_cycles": ("processing cycles", "", 1.0),
@@ -43,22 +45,91 @@ METRICS = {"latency_s": ("latency", "s", 1.0),
            "utilization": ("utilization", "%", 100.0)}
 
 
-def metric_axis(column: str, *, unit: bool = True) -> tuple[str, Formatter]:
-    """Axis label and tick formatter of a metric column, with its unit."""
+SI_PREFIXES = {-12: "p", -9: "n", -6: "µ", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T"}
+# a count (cycles, MACs) has no unit to prefix: its label says the multiple
+COUNT_MULTIPLES = {3: "thousands", 6: "millions", 9: "billions", 12: "trillions"}
+
+
+def metric_unit(column: str) -> tuple[str, str, float]:
+    """(label, unit symbol, scale to that unit) of a metric column; no symbol for a count.
+
+    An unknown column is its own label with an empty symbol and scale 1.
+    """
     if column in METRICS:
-        label, symbol, scale = METRICS[column]
-    elif column.startswith("energy_pj_"):
-        label, symbol, scale = f"{column[len('energy_pj_'):]} energy", "J", 1e-12
-    elif column.endswith("_bytes"):
-        label, symbol, scale = column[:-len("_bytes")].replace("_", " ") + " traffic", "B", 1.0
-    else:
+        return METRICS[column]
+    if column.startswith("energy_pj_"):
+        return f"{column[len('energy_pj_'):]} energy", "J", 1e-12
+    if column.endswith("_bytes"):
+        return column[:-len("_bytes")].replace("_", " ") + " traffic", "B", 1.0
+    return column, "", 1.0
+
+
+def _exponent(values: np.ndarray, *, count: bool) -> int:
+    """The power of 1000 that puts the largest magnitude in [1, 1000) (0 for counts < 1000)."""
+    finite = np.abs(values[np.isfinite(values) & (values != 0)])
+    if not finite.size:
+        return 0
+    exp = 3 * int(np.floor(np.log10(finite.max()) / 3))
+    return int(np.clip(exp, 0 if count else -12, 12))
+
+
+class ScaledFormatter(Formatter):
+    """Ticks as plain numbers in one unit (``factor`` x value), with one number of decimals.
+
+    On a linear axis every tick gets as many decimals as the finest tick needs
+    (225.0, 237.5, 250.0; never 40, 40.2, 41); on a log axis each tick is
+    written as short as it goes (0.1, 1, 10).
+    """
+
+    def __init__(self, factor: float, *, log: bool = False) -> None:
+        super().__init__()
+        self.factor = factor
+        self.log = log
+        self.decimals = 0
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        vals = np.asarray([v * self.factor for v in locs], dtype=float)
+        vals = vals[np.isfinite(vals)]
+        self.decimals = 0
+        if self.log or vals.size == 0:
+            return
+        tol = 1e-6 * max(float(np.abs(vals).max()), 1e-300)
+        for d in range(7):
+            self.decimals = d
+            if np.all(np.abs(np.round(vals, d) - vals) <= tol):
+                break
+
+    def __call__(self, x, pos=None) -> str:
+        v = x * self.factor
+        if self.log:
+            return f"{v:,.6g}"
+        if abs(v) < 0.5 * 10.0 ** -self.decimals:
+            v = 0.0  # a tick at 0 that arithmetic left at -1e-17 is not "-0.0"
+        return f"{v:,.{self.decimals}f}"
+
+
+def metric_axis(column: str, values=None, *, log: bool = False) -> tuple[str, Formatter]:
+    """Axis label of a metric column and the tick formatter that matches it.
+
+    The unit's SI prefix is chosen from ``values`` (the data on the axis) so
+    that the largest reads between 1 and 1000, and the label carries it:
+    ``total energy (mJ)`` over ticks ``17.28``, ``17.34``; a count says its
+    multiple, ``cycles (millions)``. Utilization is in percent.
+    """
+    label, symbol, scale = metric_unit(column)
+    if column not in METRICS and not symbol:  # not a known metric: the number as it is
         return column, ScalarFormatter()
     if symbol == "%":
-        fmt = PercentFormatter(1.0)
-        return (f"{label} (%)" if unit else label), fmt
-    eng = EngFormatter(unit=symbol)
-    fmt = FuncFormatter(lambda v, _pos: eng.format_data(v * scale))
-    return (f"{label} ({symbol})" if symbol and unit else label), fmt
+        return f"{label} (%)", PercentFormatter(1.0)
+    vals = np.asarray([] if values is None else values, dtype=float) * scale
+    exp = _exponent(vals, count=not symbol)
+    if symbol:
+        unit = f"{SI_PREFIXES[exp]}{symbol}"
+    else:
+        unit = COUNT_MULTIPLES.get(exp, "")
+    return (f"{label} ({unit})" if unit else label), ScaledFormatter(scale / 10.0 ** exp,
+                                                                      log=log)
 
 
 def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -172,13 +243,15 @@ def plot_pareto(sweep, *, x: str = DEFAULT_X, y: str = DEFAULT_Y, color: str | N
                    linewidths=1.2, zorder=4, label="_front points")
         for axis, col, set_scale in ((ax.xaxis, x, ax.set_xscale), (ax.yaxis, y, ax.set_yscale)):
             # per panel: two traces far apart (AlexNet and LeNet-5) are each linear
-            if _log_scale(grp[col].to_numpy(float)):
+            values = grp[col].to_numpy(float)
+            log = _log_scale(values)
+            if log:
                 set_scale("log")
                 # decades only: minor labels in another notation would collide
                 axis.set_minor_formatter(NullFormatter())
             else:
                 axis.set_major_locator(MaxNLocator(nbins=6))
-            label, fmt = metric_axis(col)
+            label, fmt = metric_axis(col, values, log=log)
             axis.set_major_formatter(fmt)
             axis.set_label_text(label)
         ax.grid(alpha=0.3)
@@ -198,7 +271,6 @@ def plot_pareto(sweep, *, x: str = DEFAULT_X, y: str = DEFAULT_Y, color: str | N
     if mappable is not None:
         fig.colorbar(mappable, ax=list(axes[:len(groups)]), label=color, shrink=0.9)
     n_ok, n_all = len(rows), len(df)
-    fig.suptitle(title or f"Pareto front: {metric_axis(y, unit=False)[0]} vs "
-                 f"{metric_axis(x, unit=False)[0]} "
+    figure_title(fig, title or f"Pareto front: {metric_unit(y)[0]} vs {metric_unit(x)[0]} "
                  f"({n_ok} of {n_all} rows ok)")
     return fig

@@ -13,6 +13,7 @@ names down the left, one per row, the figure growing with the layer count).
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -189,12 +190,67 @@ def split_layers_total(fig: Figure, n_layers: int, *, is_horizontal: bool):
     return fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
 
 
-def figure_legend(fig: Figure, handles, labels) -> None:
-    """One legend for the whole figure, below the axes, in as many columns as fit."""
+NOTE_FONT_PT = 8
+
+
+def figure_legend(fig: Figure, handles, labels, *, note=()) -> None:
+    """One legend for the whole figure, below the axes, in as many columns as fit.
+
+    ``note``: paragraphs on what the bars leave out (layers not simulated,
+    values undefined), written between the axes and the legend's entries,
+    wrapped to the figure's width: a figure that silently drops them reads as
+    complete. The note is the legend's title: the constrained layout makes
+    room for the legend as a whole, while a second text at the figure's
+    bottom (a ``supxlabel``) would share the legend's margin and overlap it.
+    """
     longest = max((len(lab) for lab in labels), default=1)
     per_row = max(1, int(fig.get_figwidth() / (0.35 + 0.075 * longest)))
-    ncols = min(len(labels), per_row)
-    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, frameon=False)
+    ncols = max(1, min(len(labels), per_row))
+    note = [line for line in note if line]
+    # a character at 8 pt is about 0.55 x 8 points wide; keep a margin
+    width = max(40, int(fig.get_figwidth() * 72 / (0.6 * NOTE_FONT_PT)) - 4)
+    title = "\n".join(textwrap.fill(line, width) for line in note) or None
+    leg = fig.legend(handles, labels, loc="outside lower center", ncols=ncols, frameon=False,
+                     title=title, title_fontproperties={"size": NOTE_FONT_PT})
+    leg.get_title().set_color("#444444")
+
+
+def figure_note(fig: Figure) -> str:
+    """The note :func:`figure_legend` wrote (lines joined by spaces), or ``""``."""
+    if not fig.legends:
+        return ""
+    return " ".join(fig.legends[0].get_title().get_text().split())
+
+
+def name_list(names, *, at_most: int = 8) -> str:
+    """``a, b, c`` or ``a, b, ... and 12 more``."""
+    names = list(names)
+    if len(names) <= at_most:
+        return ", ".join(names)
+    return ", ".join(names[:at_most]) + f" and {len(names) - at_most} more"
+
+
+def layers_with_reasons(pairs, *, at_most: int = 4) -> str:
+    """``conv1 (reason a); conv3, conv4 (reason b)``: names grouped by their reason.
+
+    ``pairs`` are (name, reason); an empty reason (a report older than the
+    ``reason`` column) gives the names alone. At most ``at_most`` reasons are
+    spelled out, the rest counted.
+    """
+    groups: dict[str, list[str]] = {}
+    for name, reason in pairs:
+        groups.setdefault(reason, []).append(name)
+    parts = [name_list(names) + (f" ({reason})" if reason else "")
+             for reason, names in list(groups.items())[:at_most]]
+    rest = sum(len(names) for names in list(groups.values())[at_most:])
+    return "; ".join(parts) + (f"; and {rest} more" if rest else "")
+
+
+def figure_title(fig: Figure, text: str) -> None:
+    """The figure's title, wrapped to its width (a long one would run off both edges)."""
+    # the title's 12 pt characters are about 0.55 x 12 points wide
+    width = max(30, int(fig.get_figwidth() * 72 / (0.58 * 12)))
+    fig.suptitle("\n".join(textwrap.fill(line, width) for line in text.splitlines()))
 
 
 def default_title(what: str, df) -> str:

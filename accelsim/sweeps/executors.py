@@ -22,7 +22,10 @@ runner sorts the table, so the numbers are the same on every executor.
   to try reaching a scheduler is Dask's ``distributed.comm.timeouts.connect``.
 
 Local workers exit when the sweeping process dies, however it dies
-(:func:`_watch_lifeline`). At most ``window`` batches are in flight at a
+(:func:`_watch_lifeline`). A Ctrl-C reaches the sweeping process only, never a
+local Dask cluster's workers; pressed while that cluster starts, it stops the
+sweep as soon as the cluster is up (and closed again), see
+:func:`_sigint_held_for_start_up`. At most ``window`` batches are in flight at a
 time, so a large sweep does not queue every point's arch document at once.
 """
 
@@ -173,27 +176,53 @@ class ProcessExecutor:
 
 
 @contextlib.contextmanager
-def _children_ignore_sigint():
-    """Processes started inside inherit SIGINT ignored, so Ctrl-C reaches this process only.
+def _sigint_held_for_start_up():
+    """Hold Ctrl-C while a local cluster starts; yield a list that records one if it came.
 
     A terminal sends Ctrl-C to every process of its foreground group: a local
-    Dask cluster's worker processes would each die printing a traceback. They
-    are stopped by closing the cluster instead. Python leaves SIGINT ignored in
-    a child that starts with it ignored (it installs its KeyboardInterrupt
-    handler only over the default). The price: a Ctrl-C during the second or
-    two the cluster takes to start is ignored. Signal handlers belong to the
-    main thread: elsewhere this does nothing.
+    Dask cluster's worker processes would each die printing a traceback, so
+    they must not take it (they are stopped by closing the cluster instead).
+    Ignoring SIGINT here while they start (SIG_IGN, which children inherit)
+    did that, but also dropped a Ctrl-C pressed during those seconds: the
+    sweep then ran to completion. Instead:
+
+    - SIGINT is blocked in this thread. Threads started meanwhile (Dask's IO
+      loop, and its per-process watcher threads that start the workers)
+      inherit the blocked mask, and so do the worker processes they start
+      (``fork`` and ``exec`` keep the mask): the workers never take a Ctrl-C,
+      nor do workers Dask restarts later. One thing unblocks it: starting
+      multiprocessing's resource tracker, which the first ``spawn`` does,
+      blocks SIGINT around the tracker's launch and then *unblocks* it in the
+      launching thread (``multiprocessing/resource_tracker.py``,
+      ``ensure_running``), so a worker spawned next would take Ctrl-C again.
+      The tracker is started here first, before the mask changes.
+    - This process's Python handler only records the Ctrl-C (whichever thread
+      the kernel hands it to, Python runs the handler in the main thread),
+      and the previous handler is back on exit. The caller raises
+      KeyboardInterrupt once the cluster is up and closed again.
+
+    Outside the main thread no handler can be set: only the mask is changed,
+    and a Ctrl-C goes to the main thread's handler as usual. Where there is
+    no ``pthread_sigmask`` (Windows) nothing is changed.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    caught: list[int] = []
+    if not hasattr(signal, "pthread_sigmask"):
+        yield caught
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if previous is None:  # a handler not set from Python: the default is the nearest
-        previous = signal.SIG_DFL
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum)) \
+        if main else None
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        yield
+        yield caught
     finally:
-        signal.signal(signal.SIGINT, previous)
+        # a Ctrl-C held back by the mask is handled (recorded) as it is unblocked
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if main:
+            signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 class DaskExecutor:
@@ -225,12 +254,15 @@ class DaskExecutor:
             raise AccelsimError("--dask needs Dask distributed: pip install "
                                 "'accelsim[dask]'") from None
         if isinstance(self.target, str):
+            self._own_client = True
             try:
                 if self.target == "local":
-                    with _children_ignore_sigint():
+                    with _sigint_held_for_start_up() as ctrl_c:
                         self._cluster = LocalCluster(
                             n_workers=self.jobs, threads_per_worker=1, processes=True,
                             dashboard_address=None, silence_logs=logging.CRITICAL)
+                    if ctrl_c:  # pressed while the cluster started: stop now, not at the end
+                        raise KeyboardInterrupt
                     self._client = Client(self._cluster)
                 else:
                     self._client = Client(self.target)
@@ -238,7 +270,9 @@ class DaskExecutor:
                 self._close()
                 raise AccelsimError(f"cannot reach the Dask scheduler at {self.target} "
                                     f"({exc})") from None
-            self._own_client = True
+            except BaseException:  # Ctrl-C: __exit__ will not run, so close here
+                self._close()
+                raise
         else:
             self._client = self.target
         self.workers = max(1, sum(self._client.nthreads().values()))
