@@ -125,8 +125,13 @@ def test_unicast_counts_a_bus_word_per_destination(base):
     ("yes", "noc.multicast: must be true or false (got 'yes')"),
 ])
 def test_multicast_errors(eyeriss_dict, value, expected):
+    _assert_spec_error(eyeriss_dict, ("noc", "multicast"), value, expected)
+
+
+def _assert_spec_error(eyeriss_dict, key, value, expected):
+    """Setting ``key`` (section, name) to ``value`` fails with ``expected``."""
     d = copy.deepcopy(eyeriss_dict)
-    d["noc"]["multicast"] = value
+    d[key[0]][key[1]] = value
     with pytest.raises(ConfigError) as exc:
         arch_from_dict(d, "a.yaml")
     assert f"a.yaml: {expected}" in str(exc.value)
@@ -298,11 +303,7 @@ def test_rlc_value_field_too_narrow_is_an_error(eyeriss_dict, tmp_path, capsys):
      "formats.rlc: run_bits+value_bits = 68 exceeds word_bits (got 64)"),
 ])
 def test_rlc_spec_errors(eyeriss_dict, rlc, expected):
-    d = copy.deepcopy(eyeriss_dict)
-    d["formats"]["rlc"] = rlc
-    with pytest.raises(ConfigError) as exc:
-        arch_from_dict(d, "a.yaml")
-    assert f"a.yaml: {expected}" in str(exc.value)
+    _assert_spec_error(eyeriss_dict, ("formats", "rlc"), rlc, expected)
 
 
 def test_rlc_data_width_too_wide_for_the_word(eyeriss_dict):
