@@ -213,6 +213,7 @@ def out_dir(tmp_path, monkeypatch):
     (["run", "a.yaml", "t.npz", "--plot", ""], "--plot: must name a file (got an empty path)"),
     (["opcost", "a.yaml", "t.npz", "--out", ""], "--out: must name a file (got an empty path)"),
     (["synth", "lenet5", "-o", ""], "-o: must name a file (got an empty path)"),
+    (["pareto", "t.csv", "--x", "a", "--y", "b", "-o", ""], "-o: must name a file (got an empty path)"),
 ])
 def test_bad_output_paths_fail_before_any_work(out_dir, capsys, argv, expected):
     before = sorted(p.name for p in out_dir.rglob("*"))

@@ -402,15 +402,17 @@ def test_command_prints_error_and_storage(small, tmp_path, capsys):
     (["--exponents", "0..-7"], "--exponents: must be MIN..MAX with integers MIN < MAX, e.g. "
                                "-7..0 (got '0..-7')"),
     (["--exponents", "-7:0"], "--exponents: must be MIN..MAX"),
+    (["--exponents=-1000..1000"], "--exponents: spans at most 30 exponents (the codes +-2**k "
+                                  "must fit 32-bit integers) (got '-1000..1000')"),
 ])
 def test_command_errors_are_one_line(small, tmp_path, capsys, args, message):
     argv = {"--layers": "conv,fc", "--rank": "3", "--nonzeros": "2"}
-    it = iter(args)
-    extra = dict(zip(it, it))
-    argv.update(extra)
+    flags = [a for a in args if "=" in a]  # --opt=value, kept whole
+    it = iter([a for a in args if "=" not in a])
+    argv.update(dict(zip(it, it)))
     out = tmp_path / "o.npz"
     code, _, err = _cli(["decompose", str(small.path), *[x for kv in argv.items() for x in kv],
-                         "-o", str(out)], capsys)
+                         *flags, "-o", str(out)], capsys)
     assert code == 2
     assert err.startswith("accelsim: error: ") and message in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -459,7 +461,6 @@ def test_end_to_end_on_the_reconfigurable_core_saves_weight_bytes(small, tmp_pat
     assert after["fc.coefficients"].layer.operator == "shift"
     assert after["conv.coefficients"].layer.operator == "shift"
     assert all(r.simulated for r in after.values() if r.layer.is_mac)
-    assert after["conv.coefficients"].counts.macs == after["conv.coefficients"].layer.macs
 
     from accelsim.enums import Level, Tensor
 
@@ -484,3 +485,30 @@ def test_end_to_end_on_the_reconfigurable_core_saves_weight_bytes(small, tmp_pat
     assert rows["fc.coefficients"]["part"] == "coefficients"
     assert rows["conv.basis"]["decomposed_from"] == "conv"
     assert "part" not in rows["flat"] and "decomposed_from" not in rows["flat"]
+
+
+def test_adjacent_decomposed_layers_read_each_others_coefficients(tmp_path):
+    """A bridge trace's ``inputs`` name producers: when fc1 and fc2 are both
+    decomposed, fc2.basis reads fc1.coefficients, not the fc1 that is gone."""
+    src = Path(__file__).resolve().parents[1] / "workloads" / "lenet5_digits.npz"
+    dec = decompose_trace(read_trace(src), ["fc1", "fc2"], rank=4, nonzeros=2,
+                          exponent_range=(-7, 0))
+    out = tmp_path / "d.npz"
+    dec.write(out)
+    with np.load(out) as npz:
+        entries = {e["name"]: e for e in json.loads(str(npz[HEADER_KEY][()]))["layers"]}
+    assert entries["fc2.basis"]["inputs"] == ["fc1.coefficients"]
+    names = set(entries)
+    for entry in entries.values():
+        assert set(entry.get("inputs", [])) - {"@input"} <= names, entry["name"]
+
+
+def test_a_routed_trace_is_refused(tmp_path):
+    from accelsim.workload.route import route_traces
+
+    a = _write_small_trace(tmp_path / "a.npz", seed=0)
+    b = _write_small_trace(tmp_path / "b.npz", seed=1)
+    routed = route_traces({"m": a, "g": b}, ["m"] * a.batch)
+    with pytest.raises(AccelsimError, match="a routed trace; decompose each variant's trace "
+                                            "first, then route them"):
+        decompose_trace(routed, ["fc@m"], rank=3, nonzeros=2, exponent_range=(-7, 0))

@@ -753,6 +753,9 @@ def test_pareto_plot_draws_ok_points_and_the_front(tmp_path):
     fig.draw_without_rendering()
     for axis, col, scale in ((ax.xaxis, "latency_s", 1e3), (ax.yaxis, "energy_pj_total",
                                                             1e-9)):
+        # each axis plots its own column: the data lie within its view
+        lo, hi = sorted(axis.get_view_interval())
+        assert lo <= ok[col].min() and ok[col].max() <= hi
         ticks = [t for t in axis.get_majorticklocs()]
         texts = [t.get_text() for t in axis.get_ticklabels()]
         assert [float(t) for t in texts] == pytest.approx([v * scale for v in ticks])

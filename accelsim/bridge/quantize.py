@@ -85,6 +85,9 @@ from __future__ import annotations
 import numpy as np
 
 from accelsim.errors import AccelsimError
+from accelsim.workload import quant as _quant
+from accelsim.workload.quant import int_dtype, qmax
+from accelsim.workload.quant import per_channel as per_channel_shape
 
 MIN_BITS = 2
 MAX_BITS = 32
@@ -103,50 +106,27 @@ def check_bits(key: str, bits) -> int:
     return int(bits)
 
 
-def qmax(bits: int) -> int:
-    """Largest integer magnitude of a ``bits``-bit symmetric code."""
-    return 2 ** (bits - 1) - 1
-
-
-def int_dtype(bits: int) -> type:
-    """The NumPy dtype holding ``bits``-bit integers."""
-    return np.int8 if bits <= 8 else np.int16 if bits <= 16 else np.int32
-
-
 def scale_of(x: np.ndarray, bits: int, *, per_channel: bool = False) -> float | np.ndarray:
     """Max-calibrated scale: a float, or float64 [K] over axis 0 if ``per_channel``."""
-    a = np.abs(np.asarray(x, dtype=np.float64))
-    if per_channel:
-        m = a.reshape(a.shape[0], -1).max(axis=1) if a.size else np.zeros(a.shape[0])
-        return np.where(m > 0, m / qmax(bits), 1.0)
-    m = float(a.max()) if a.size else 0.0
-    return m / qmax(bits) if m > 0 else 1.0
-
-
-def _broadcast(scale, ndim: int):
-    s = np.asarray(scale, dtype=np.float64)
-    return s.reshape((-1,) + (1,) * (ndim - 1)) if s.ndim else s
+    return _quant.scale_of(x, bits, per_channel_axis0=per_channel)
 
 
 def quantize(x: np.ndarray, bits: int, *, per_channel: bool = False
              ) -> tuple[np.ndarray, float | np.ndarray]:
     """Quantize ``x``; returns ``(integers, scale)`` (see the module docstring)."""
-    x = np.asarray(x, dtype=np.float64)
-    scale = scale_of(x, bits, per_channel=per_channel)
-    q = np.clip(np.rint(x / _broadcast(scale, x.ndim)), -qmax(bits), qmax(bits))
-    return q.astype(int_dtype(bits)), scale
+    return _quant.quantize(x, bits, per_channel_axis0=per_channel)
 
 
 def quantize_with(x: np.ndarray, scale, dtype=np.int64) -> np.ndarray:
     """Quantize with a given scale (per channel on axis 0 if ``scale`` is 1-d), no clip."""
     x = np.asarray(x, dtype=np.float64)
-    return np.rint(x / _broadcast(scale, x.ndim)).astype(dtype)
+    return np.rint(x / per_channel_shape(scale, x.ndim)).astype(dtype)
 
 
 def dequantize(q: np.ndarray, scale) -> np.ndarray:
     """``q * scale`` in float64 (``scale`` per channel on axis 0 if 1-d)."""
     q = np.asarray(q, dtype=np.float64)
-    return q * _broadcast(scale, q.ndim)
+    return q * per_channel_shape(scale, q.ndim)
 
 
 def operator_widths(operator: str, weight_bits: int, act_bits: int) -> tuple[int, int]:
@@ -179,7 +159,7 @@ def quantize_shift(w: np.ndarray, bits: int = SHIFT_WEIGHT_BITS, *, per_channel:
     else:
         m = float(a.max()) if a.size else 0.0
         scale = m / 2.0 ** top if m > 0 else 1.0
-    r = a / _broadcast(scale, w.ndim)
+    r = a / per_channel_shape(scale, w.ndim)
     with np.errstate(divide="ignore"):
         k = np.clip(np.rint(np.log2(np.where(r > 0, r, 1.0))), 0, top)
     q = np.where(r < 0.5, 0.0, np.sign(w) * 2.0 ** k)

@@ -37,11 +37,17 @@ def parse_exponents(text: str) -> tuple[int, int]:
     """``"-7..0"`` -> ``(-7, 0)``; an :class:`AccelsimError` if it is not MIN..MAX, MIN < MAX."""
     from accelsim.errors import AccelsimError
 
+    from accelsim.workload.decompose import MAX_EXPONENT_SPAN
+
     m = _RANGE.match(text)
     if not m or int(m.group(1)) >= int(m.group(2)):
         raise AccelsimError(f"--exponents: must be MIN..MAX with integers MIN < MAX, e.g. "
                             f"-7..0 (got {text!r})")
-    return int(m.group(1)), int(m.group(2))
+    lo, hi = int(m.group(1)), int(m.group(2))
+    if hi - lo > MAX_EXPONENT_SPAN:
+        raise AccelsimError(f"--exponents: spans at most {MAX_EXPONENT_SPAN} exponents (the "
+                            f"codes +-2**k must fit 32-bit integers) (got {text!r})")
+    return lo, hi
 
 
 def parse_layers(text: str) -> list[str]:

@@ -39,7 +39,7 @@ def main(args) -> int:
     from accelsim.sweeps.pareto import pareto
     from accelsim.sweeps.runner import read_table, write_table
 
-    if args.output:
+    if args.output is not None:
         check_output_path(args.output, "-o")
     df = read_table(args.results)
     front = pareto(df, x=args.x, y=args.y, by=args.by)
@@ -47,7 +47,7 @@ def main(args) -> int:
         print(front[_shown_columns(front, args.x, args.y, args.by)].to_string(index=False))
     print(f"{len(front)} non-dominated of {len(df)} rows (minimizing {args.x} and {args.y}"
           + (f", per {args.by}" if args.by else "") + ")")
-    if args.output:
+    if args.output is not None:
         write_table(front, args.output)
         print(f"wrote {args.output}")
     return 0

@@ -112,6 +112,7 @@ import numpy as np
 from accelsim.errors import AccelsimError
 from accelsim.workload.layer import (LAYER_KEYS, Layer, LayerKind, layer_from_header,
                                      layer_to_header)
+from accelsim.workload.quant import int_dtype, per_channel, qmax, quantize
 from accelsim.workload.reference import layer_output
 from accelsim.workload.trace import HEADER_KEY, Trace, write_trace
 
@@ -130,6 +131,20 @@ DEFAULT_EXPONENTS = (-7, 0)
 _BRIDGE_SCALES = ("act_scale", "weight_scale", "output_scale")
 
 
+# codes +-2**k for k < span + 1 and biases rescaled by 2**span stay within int32
+MAX_EXPONENT_SPAN = 30
+
+
+def _check_exponents(exponent_range) -> None:
+    lo, hi = exponent_range
+    if not (isinstance(lo, int) and isinstance(hi, int)) or lo >= hi:
+        raise AccelsimError(f"exponent_range: must be two integers min < max (got "
+                            f"{exponent_range!r})")
+    if hi - lo > MAX_EXPONENT_SPAN:
+        raise AccelsimError(f"exponent_range: spans at most {MAX_EXPONENT_SPAN} exponents, so "
+                            f"that the codes +-2**k and the rescaled biases fit 32-bit "
+                            f"integers (got {lo}..{hi})")
+
 def shift_code_bits(exponent_range: tuple[int, int]) -> int:
     """Bits of a shift weight for ``exponent_range``: a sign and ``ceil(log2(span + 1))``
     bits (at least 1), the width :mod:`accelsim.spec.load` requires of a core."""
@@ -142,15 +157,6 @@ def shift_levels(exponent_range: tuple[int, int]) -> int:
     (a ``bits``-bit code spends one magnitude code on zero)."""
     span = exponent_range[1] - exponent_range[0]
     return min(span + 1, 2 ** (shift_code_bits(exponent_range) - 1) - 1)
-
-
-def _qmax(bits: int) -> int:
-    return 2 ** (bits - 1) - 1
-
-
-def _int_dtype(bits: int):
-    return np.int8 if bits <= 8 else np.int16 if bits <= 16 else np.int32 if bits <= 32 \
-        else np.int64
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -256,10 +262,10 @@ def _refine(a: np.ndarray, support: np.ndarray, w: np.ndarray, b: np.ndarray,
 
 
 def _quantized(b: np.ndarray, bits: int) -> tuple[np.ndarray, float]:
-    """Symmetric, max-calibrated integers of ``b`` and their scale (1.0 if b is 0)."""
-    m = float(np.abs(b).max()) if b.size else 0.0
-    scale = m / _qmax(bits) if m > 0 else 1.0
-    return np.clip(np.rint(b / scale), -_qmax(bits), _qmax(bits)), scale
+    """Symmetric, max-calibrated codes of ``b`` (as float64, for the refits) and
+    their scale (:func:`accelsim.workload.quant.quantize`)."""
+    codes, scale = quantize(b, bits)
+    return codes.astype(np.float64), scale
 
 
 def _factorize(w: np.ndarray, rank: int, nonzeros: int, levels: int, weight_bits: int
@@ -310,10 +316,8 @@ def decompose_weight(w: np.ndarray, *, rank: int, nonzeros: int,
         raise AccelsimError(f"weight: must be a non-empty [K, D] or [G, K, D] array "
                             f"(got shape {list(w.shape)})")
     g, k, d = w.shape
-    lo, hi = exponent_range
-    if not (isinstance(lo, int) and isinstance(hi, int)) or lo >= hi:
-        raise AccelsimError(f"exponent_range: must be two integers min < max (got "
-                            f"{exponent_range!r})")
+    _check_exponents(exponent_range)
+    hi = exponent_range[1]
     if isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= min(k, d):
         raise AccelsimError(f"rank: must be an integer in 1..min(K, D) = {min(k, d)} "
                             f"(got {rank!r})")
@@ -329,9 +333,9 @@ def decompose_weight(w: np.ndarray, *, rank: int, nonzeros: int,
     # A real = a_rel * 2**hi: the basis is scaled by 2**-hi so that A @ B is unchanged
     b_codes, b_scale = _quantized(np.stack([p[1] for p in parts]) * 2.0 ** -hi, weight_bits)
     e_lo = hi - (levels - 1)
-    a_codes = np.rint(a_rel * 2.0 ** (levels - 1)).astype(_int_dtype(levels + 1))
+    a_codes = np.rint(a_rel * 2.0 ** (levels - 1)).astype(int_dtype(levels + 1))
     dec = WeightDecomposition(a_codes=a_codes, a_scale=2.0 ** e_lo,
-                              b_codes=b_codes.astype(_int_dtype(weight_bits)),
+                              b_codes=b_codes.astype(int_dtype(weight_bits)),
                               b_scale=float(b_scale), exponents=(e_lo, hi),
                               code_bits=shift_code_bits(exponent_range),
                               weight_bits=weight_bits, relative_error=0.0)
@@ -438,10 +442,10 @@ def _check_request(trace: Trace, names: list[str], rank: int, nonzeros: int,
     if isinstance(nonzeros, bool) or not isinstance(nonzeros, int) \
             or not 1 <= nonzeros <= rank:
         raise AccelsimError(f"nonzeros: must be between 1 and the rank {rank} (got {nonzeros!r})")
-    lo, hi = exponent_range
-    if not (isinstance(lo, int) and isinstance(hi, int)) or lo >= hi:
-        raise AccelsimError(f"exponent_range: must be two integers min < max (got "
-                            f"{exponent_range!r})")
+    _check_exponents(exponent_range)
+    if trace.routing is not None:
+        raise AccelsimError(f"{where}: a routed trace; decompose each variant's trace first, "
+                            f"then route them (accelsim route)")
     by_name = {layer.name: layer for layer in trace.layers}
     mac_names = ", ".join(layer.name for layer in trace.mac_layers)
     chosen = []
@@ -479,11 +483,6 @@ def _scale(entry: dict, key: str):
     return 1.0 if v is None else np.asarray(v, dtype=np.float64)
 
 
-def _per_channel(scale, ndim: int):
-    s = np.asarray(scale, dtype=np.float64)
-    return s.reshape((-1,) + (1,) * (ndim - 1)) if s.ndim else s
-
-
 def _decompose_layer(layer: Layer, trace: Trace, entry: dict, bias_arrays: dict, *,
                      rank: int, nonzeros: int, exponent_range: tuple[int, int],
                      taken: set[str]) -> tuple[LayerDecomposition, list[dict], dict]:
@@ -491,7 +490,7 @@ def _decompose_layer(layer: Layer, trace: Trace, entry: dict, bias_arrays: dict,
     g, k = layer.groups, layer.k
     w_codes = trace.tensor(layer, "weight")
     ws = _scale(entry, "weight_scale")
-    w = np.asarray(w_codes, dtype=np.float64) * _per_channel(ws, w_codes.ndim)
+    w = np.asarray(w_codes, dtype=np.float64) * per_channel(ws, w_codes.ndim)
     dec = decompose_weight(w.reshape(g, k, -1), rank=rank, nonzeros=nonzeros,
                            exponent_range=exponent_range, weight_bits=layer.weight_bits)
     names = {part: f"{layer.name}.{part}" for part in ("basis", "coefficients")}
@@ -543,11 +542,11 @@ def _decompose_layer(layer: Layer, trace: Trace, entry: dict, bias_arrays: dict,
     coeff = dataclasses.replace(coeff, activation=layer.activation)
     if "output_scale" in entry:
         so = float(entry["output_scale"])
-        out_codes = np.clip(np.rint(acc / so), -_qmax(layer.act_bits), _qmax(layer.act_bits))
+        out_codes = np.clip(np.rint(acc / so), -qmax(layer.act_bits), qmax(layer.act_bits))
     else:
         out_codes, so = _quantized(acc, layer.act_bits)
 
-    act = _int_dtype(layer.act_bits)
+    act = int_dtype(layer.act_bits)
     new_arrays = {basis.tensors["weight"]: b_codes, basis.tensors["output"]: y_codes.astype(act),
                   coeff.tensors["weight"]: a_codes, coeff.tensors["output"]: out_codes.astype(act)}
     heads = [layer_to_header(basis), layer_to_header(coeff)]
@@ -609,6 +608,8 @@ def decompose_trace(trace: Trace, layers: list[str], *, rank: int, nonzeros: int
                                            taken=taken)
         taken |= set(new)
         arrays.update(new)
+        if "inputs" in heads[0]:  # L may read a layer decomposed before it
+            heads[0]["inputs"] = [renamed.get(x, x) for x in heads[0]["inputs"]]
         headers.extend(heads)
         results.append(res)
     used = set().union(*(_referenced(h) for h in headers))

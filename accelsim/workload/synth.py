@@ -25,6 +25,7 @@ import numpy as np
 from accelsim.errors import AccelsimError
 from accelsim.workload.layer import layer_from_header
 from accelsim.workload.networks import NETWORKS, network_layers
+from accelsim.workload.quant import int_dtype
 from accelsim.workload.sparsity import nm_mask
 from accelsim.workload.trace import write_trace
 
@@ -63,10 +64,6 @@ def parse_fractions(text: str | None, layer_names: list[str], option: str
     return default, per
 
 
-def _int_dtype(bits: int):
-    return np.int8 if bits <= 8 else np.int16 if bits <= 16 else np.int32
-
-
 def random_tensor(rng: np.random.Generator, shape, bits: int, zero_fraction: float,
                   signed: bool) -> np.ndarray:
     """A tensor with exactly ``round(zero_fraction * size)`` zeros."""
@@ -78,7 +75,7 @@ def random_tensor(rng: np.random.Generator, shape, bits: int, zero_fraction: flo
     zeros = int(round(zero_fraction * size))
     if zeros:
         vals[rng.choice(size, zeros, replace=False)] = 0
-    return vals.astype(_int_dtype(bits)).reshape(shape)
+    return vals.astype(int_dtype(bits)).reshape(shape)
 
 
 def parse_pattern(pattern: str) -> tuple[int, int] | None:

@@ -1,0 +1,53 @@
+"""Symmetric integer codes shared by everything that writes trace tensors.
+
+Place in the pipeline: ``workload``. The PyTorch/ONNX bridges
+(:mod:`accelsim.bridge.quantize`, which documents the scheme and its sources:
+symmetric, zero point 0, max calibration, Wu et al. arXiv:2004.09602), the
+synthetic traces (:mod:`accelsim.workload.synth`) and decomposed layers
+(:mod:`accelsim.workload.decompose`) all code values with these, so a
+``bits``-bit code means the same everywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def qmax(bits: int) -> int:
+    """Largest integer magnitude of a ``bits``-bit symmetric code."""
+    return 2 ** (bits - 1) - 1
+
+
+def int_dtype(bits: int) -> type:
+    """The narrowest NumPy integer dtype holding ``bits``-bit signed codes."""
+    return (np.int8 if bits <= 8 else np.int16 if bits <= 16 else np.int32 if bits <= 32
+            else np.int64)
+
+
+def per_channel(scale, ndim: int):
+    """``scale`` shaped to broadcast over axis 0 of an ``ndim``-d array (a float
+    stays a float)."""
+    s = np.asarray(scale, dtype=np.float64)
+    return s.reshape((-1,) + (1,) * (ndim - 1)) if s.ndim else s
+
+
+def scale_of(x: np.ndarray, bits: int, *, per_channel_axis0: bool = False
+             ) -> float | np.ndarray:
+    """Max-calibrated scale ``max|x| / qmax``: a float, or float64 [K] over axis 0.
+    An all-zero tensor (or channel) gets 1.0."""
+    a = np.abs(np.asarray(x, dtype=np.float64))
+    if per_channel_axis0:
+        m = a.reshape(a.shape[0], -1).max(axis=1) if a.size else np.zeros(a.shape[0])
+        return np.where(m > 0, m / qmax(bits), 1.0)
+    m = float(a.max()) if a.size else 0.0
+    return m / qmax(bits) if m > 0 else 1.0
+
+
+def quantize(x: np.ndarray, bits: int, *, per_channel_axis0: bool = False
+             ) -> tuple[np.ndarray, float | np.ndarray]:
+    """``(codes, scale)``: codes ``clip(rint(x / scale), -qmax, qmax)`` in
+    :func:`int_dtype`, so that ``x ~ codes * scale``."""
+    x = np.asarray(x, dtype=np.float64)
+    scale = scale_of(x, bits, per_channel_axis0=per_channel_axis0)
+    q = np.clip(np.rint(x / per_channel(scale, x.ndim)), -qmax(bits), qmax(bits))
+    return q.astype(int_dtype(bits)), scale
