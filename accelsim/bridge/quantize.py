@@ -86,7 +86,7 @@ import numpy as np
 
 from accelsim.errors import AccelsimError
 from accelsim.workload import quant as _quant
-from accelsim.workload.quant import int_dtype, qmax
+from accelsim.workload.quant import int_dtype, qmax, shift_exponents
 from accelsim.workload.quant import per_channel as per_channel_shape
 
 MIN_BITS = 2
@@ -138,11 +138,6 @@ def operator_widths(operator: str, weight_bits: int, act_bits: int) -> tuple[int
     if operator == "shift":
         return SHIFT_WEIGHT_BITS, act_bits
     return weight_bits, act_bits
-
-
-def shift_exponents(bits: int) -> int:
-    """How many exponents a ``bits``-bit shift weight codes (zero has its own code)."""
-    return 2 ** (bits - 1) - 1
 
 
 def quantize_shift(w: np.ndarray, bits: int = SHIFT_WEIGHT_BITS, *, per_channel: bool = False

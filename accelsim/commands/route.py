@@ -72,7 +72,7 @@ def read_route(args, known: list[str]) -> tuple[list[str], str]:
 def main(args) -> int:
     from accelsim.errors import AccelsimError
     from accelsim.fileio import check_output_path
-    from accelsim.workload.route import parse_route, route_traces, write_routed_trace
+    from accelsim.workload.route import route_traces, write_routed_trace
     from accelsim.workload.trace import read_trace
 
     check_output_path(args.output, "-o")
@@ -82,7 +82,7 @@ def main(args) -> int:
                             f"{len(paths)}: {', '.join(paths)})")
     route, option = read_route(args, list(paths))
     traces = {name: read_trace(path) for name, path in paths.items()}
-    routed = route_traces(traces, parse_route(route, traces, option))
+    routed = route_traces(traces, route, option=option)
     write_routed_trace(args.output, routed, compress=args.compress)
     parts = []
     for name in paths:

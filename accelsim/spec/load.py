@@ -20,6 +20,7 @@ from typing import Any
 from accelsim.errors import ConfigError
 from accelsim.spec.yamlio import read_yaml, version_problems
 from accelsim.workload.layer import OPERATORS, operator_bits_ok
+from accelsim.workload.quant import shift_code_bits
 from accelsim.spec.arch import (COMPRESSION_FORMATS, MAC_KINDS, MAPPER_OBJECTIVES,
                                 MULTICAST_TENSORS, SERIAL_OPERANDS, SPARSITY_MODES,
                                 STRIP_MINING, MulticastSpec, OperatorSupport,
@@ -380,7 +381,8 @@ def _mac_checks(mac: dict, problems: list[str]) -> None:
                                     f"bits {bits} (got {e[key]})")
         if op == "shift":
             span = e["exponent_max"] - e["exponent_min"]
-            need = 1 + max(1, math.ceil(math.log2(span + 1))) if span > 0 else None
+            need = (shift_code_bits((e["exponent_min"], e["exponent_max"])) if span > 0
+                    else None)
             if span <= 0:
                 problems.append(f"{where}.exponent_max: must exceed exponent_min "
                                 f"{e['exponent_min']} (got {e['exponent_max']})")

@@ -10,7 +10,7 @@ approximated as ``A_g B_g``:
 
 - ``B_g`` [rank, D], the basis: dense, quantized to the layer's
   ``weight_bits``, symmetric, zero point 0, one scale for the whole layer, max
-  calibrated (the scheme of :mod:`accelsim.bridge.quantize`).
+  calibrated (the codes of :mod:`accelsim.workload.quant`, the bridge's scheme).
 - ``A_g`` [K, rank], the coefficients: at most ``nonzeros`` nonzeros in each
   row, each ``+-2**e``, the ``shift`` operator's value set (DeepShift:
   M. Elhoushi et al., "DeepShift: Towards Multiplication-Less Neural
@@ -112,7 +112,8 @@ import numpy as np
 from accelsim.errors import AccelsimError
 from accelsim.workload.layer import (LAYER_KEYS, Layer, LayerKind, layer_from_header,
                                      layer_to_header)
-from accelsim.workload.quant import int_dtype, per_channel, qmax, quantize
+from accelsim.workload.quant import (int_dtype, per_channel, qmax, quantize, shift_code_bits,
+                                     shift_exponents)
 from accelsim.workload.reference import layer_output
 from accelsim.workload.trace import HEADER_KEY, Trace, write_trace
 
@@ -130,7 +131,6 @@ DEFAULT_EXPONENTS = (-7, 0)
 """The shift exponent range a MAC core declares by default (accelsim.spec.arch.OperatorSupport)."""
 _BRIDGE_SCALES = ("act_scale", "weight_scale", "output_scale")
 
-
 # codes +-2**k for k < span + 1 and biases rescaled by 2**span stay within int32
 MAX_EXPONENT_SPAN = 30
 
@@ -145,18 +145,12 @@ def _check_exponents(exponent_range) -> None:
                             f"that the codes +-2**k and the rescaled biases fit 32-bit "
                             f"integers (got {lo}..{hi})")
 
-def shift_code_bits(exponent_range: tuple[int, int]) -> int:
-    """Bits of a shift weight for ``exponent_range``: a sign and ``ceil(log2(span + 1))``
-    bits (at least 1), the width :mod:`accelsim.spec.load` requires of a core."""
-    span = exponent_range[1] - exponent_range[0]
-    return 1 + max(1, math.ceil(math.log2(span + 1)))
-
 
 def shift_levels(exponent_range: tuple[int, int]) -> int:
     """Exponents the coefficients use: the range's, at most ``2**(bits-1) - 1``
     (a ``bits``-bit code spends one magnitude code on zero)."""
     span = exponent_range[1] - exponent_range[0]
-    return min(span + 1, 2 ** (shift_code_bits(exponent_range) - 1) - 1)
+    return min(span + 1, shift_exponents(shift_code_bits(exponent_range)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

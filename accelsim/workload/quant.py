@@ -10,6 +10,8 @@ synthetic traces (:mod:`accelsim.workload.synth`) and decomposed layers
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -51,3 +53,17 @@ def quantize(x: np.ndarray, bits: int, *, per_channel_axis0: bool = False
     scale = scale_of(x, bits, per_channel_axis0=per_channel_axis0)
     q = np.clip(np.rint(x / per_channel(scale, x.ndim)), -qmax(bits), qmax(bits))
     return q.astype(int_dtype(bits)), scale
+
+
+def shift_code_bits(exponent_range: tuple[int, int]) -> int:
+    """Bits of a shift weight for ``exponent_range`` (min < max): a sign and
+    ``ceil(log2(span + 1))`` bits (at least 1), the width a MAC core's shift
+    mode must offer (:mod:`accelsim.spec.load`)."""
+    span = exponent_range[1] - exponent_range[0]
+    return 1 + max(1, math.ceil(math.log2(span + 1)))
+
+
+def shift_exponents(bits: int) -> int:
+    """How many exponents a ``bits``-bit shift weight codes (zero has its own
+    code, so a sign and ``bits - 1`` magnitude bits code ``2**(bits-1) - 1``)."""
+    return 2 ** (bits - 1) - 1

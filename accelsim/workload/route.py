@@ -158,7 +158,8 @@ def parse_route(route: list[str], variants: Mapping[str, Trace], option: str = "
     return tuple(route)
 
 
-def route_traces(variants: Mapping[str, Trace], route: list[str]) -> Trace:
+def route_traces(variants: Mapping[str, Trace], route: list[str], *, option: str = "route"
+                 ) -> Trace:
     """One trace running each image of the batch on the variant ``route`` names.
 
     Parameters
@@ -171,6 +172,8 @@ def route_traces(variants: Mapping[str, Trace], route: list[str]) -> Trace:
     route:
         One variant name per image (length N). A variant may have no image:
         it then has no layer instances, and is still listed in the routing.
+    option:
+        What error messages call the route (the command line's ``--route``).
 
     Returns
     -------
@@ -200,7 +203,7 @@ def route_traces(variants: Mapping[str, Trace], route: list[str]) -> Trace:
     problem = architecture_problem(variants)
     if problem is not None:
         raise AccelsimError(problem)
-    route = parse_route(list(route), variants)
+    route = parse_route(list(route), variants, option)
     routing = Routing(variants=tuple(names), route=route)
     ref = variants[names[0]]
     headers: list[dict] = []
