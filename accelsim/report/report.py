@@ -285,6 +285,12 @@ FLOAT_COLUMNS = {"latency_s", "processing_latency_s", "utilization", "pe_utiliza
                  "energy_saving", "mac_pj_per_op", "peak_macs"}
 
 
+def _is_float_column(col: str) -> bool:
+    """A measure written as a float in every format (energies, ratios, latencies),
+    the rest being counts written as integers when whole."""
+    return col in FLOAT_COLUMNS or "energy_pj" in col
+
+
 def _json_row(row: dict) -> dict:
     out = {}
     energy = {}
@@ -292,7 +298,7 @@ def _json_row(row: dict) -> dict:
     mapping = {}
     for k, v in row.items():
         v = _clean(v)
-        is_float = k in FLOAT_COLUMNS or k.startswith("energy_pj")
+        is_float = _is_float_column(k)
         if isinstance(v, float) and v.is_integer() and not is_float:
             v = int(v)
         elif is_float and isinstance(v, int) and not isinstance(v, bool):
@@ -397,7 +403,7 @@ def _csv_frame(rows: list[dict]) -> pd.DataFrame:
 
     df = pd.DataFrame(rows)
     for col in df.columns:
-        if col in FLOAT_COLUMNS or "energy_pj" in col:
+        if _is_float_column(col):
             continue
         vals = [r[col] for r in rows if r.get(col) is not None]
         if vals and all(

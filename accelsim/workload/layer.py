@@ -172,7 +172,6 @@ class Layer:
     # routed traces: the variant this instance belongs to, and the batch indices of its images
     variant: str = ""
     images: tuple[int, ...] = ()
-
     # MAC layers of a decomposed layer (header keys decomposed_from, part, rank)
     decomposed_from: str = ""
     part: str = ""
@@ -376,6 +375,7 @@ def _route_fields(entry: dict, probs: _Problems) -> dict:
     elif images != sorted(images):
         probs.add("images", "must be in increasing order (image order)", images)
     return {"variant": variant, "images": tuple(images)}
+
 
 def _decomposed(entry: dict, probs: _Problems) -> dict:
     """The ``decomposed_from`` / ``part`` / ``rank`` fields of a MAC layer ({} if absent)."""

@@ -44,7 +44,7 @@ import numpy as np
 
 from accelsim.errors import AccelsimError
 from accelsim.workload.layer import Layer, layer_to_header
-from accelsim.workload.trace import (FORMAT_NAME, FORMAT_VERSION, Routing, Trace, _parse_header,
+from accelsim.workload.trace import (FORMAT_NAME, FORMAT_VERSION, Routing, Trace, parse_header,
                                      trace_to_headers, write_trace)
 
 _SEPARATOR = "@"  # instance name: LAYER@VARIANT
@@ -216,7 +216,7 @@ def route_traces(variants: Mapping[str, Trace], route: list[str], *, option: str
                                          images, arrays))
     header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "network": ref.network,
               "batch": ref.batch, "layers": headers, "routing": routing.as_dict()}
-    layers, problems = _parse_header(header)
+    layers, problems = parse_header(header)
     if problems:  # route_traces built something the trace format refuses: a bug here
         raise AssertionError("; ".join(problems))
     return Trace(network=ref.network, batch=ref.batch, layers=tuple(layers), arrays=arrays,

@@ -160,7 +160,7 @@ def read_trace(path: str | Path) -> Trace:
             header = json.loads(str(header_arr[()]))
         except (ValueError, TypeError, RecursionError) as exc:
             raise TraceError(path, f"{HEADER_KEY}: not a JSON object ({exc})") from None
-        layers, problems = _parse_header(header)
+        layers, problems = parse_header(header)
         if problems:
             raise TraceError(path, "; ".join(problems))
         # with no header problem, every entry made a layer, in order
@@ -267,7 +267,7 @@ def _batch_problems(batch: int, layers: list[Layer]) -> list[str]:
     return problems
 
 
-def _parse_header(header: Any) -> tuple[list[Layer], list[str]]:
+def parse_header(header: Any) -> tuple[list[Layer], list[str]]:
     """The layers of a header and every problem found in it (header, layers, batch)."""
     problems = _header_problems(header)
     if problems:
@@ -365,7 +365,7 @@ def write_trace(path: str | Path, *, network: str, batch: int, layers: list[dict
     for key, arr in arrays.items():
         if key == HEADER_KEY or np.asarray(arr).dtype.kind not in "biuf":
             raise ValueError(f"array {key!r}: reserved name or non-numeric dtype")
-    problems = _parse_header(header)[1]
+    problems = parse_header(header)[1]
     if problems:
         raise TraceError(str(path), "not written: " + "; ".join(problems))
     payload = {HEADER_KEY: np.array(json.dumps(header))}
