@@ -380,11 +380,12 @@ def reference_timeline(records, xfer, f_pref, if_db, ps_db, sp_db):
     """When the last pass ends and the last transfer lands, in plain Python.
 
     One DRAM link serves transfers one after another in the order the DMA
-    issues them: first pass 0's tile and filters; then, while pass i runs, the
-    next pass's tile (once an ifmap buffer is free) and filters (from this
-    pass's start when the spads hold two passes' filters, once this pass's
-    filters sit in the spads, or after the pass without prefetch); then
-    the results pass i completes, after it ends.
+    issues them, each when its buffer frees: first pass 0's tile and filters;
+    then, while pass i runs, the next pass's filters (from this pass's start
+    when the spads hold two passes' filters, once this pass's filters sit in
+    the spads, or after the pass without prefetch) and tile (once an ifmap
+    buffer is free), whichever is free first going first; then the results
+    pass i completes, after it ends.
     """
     link_free = 0
 
@@ -411,11 +412,18 @@ def reference_timeline(records, xfer, f_pref, if_db, ps_db, sp_db):
         if nxt is None or nxt["tile"] != ps["tile"]:
             buffer_free[buf] = end
         if nxt is not None:
+            # each request is issued when its buffer frees; the link serves them
+            # in that order (a tie: the tile first)
+            free = start if sp_db else start + ps["fill_filter"] if f_pref else end
+            requests = [(free, 1, "filters")]
             if nxt["tile"] != ps["tile"]:
                 nbuf = nxt["tile"] % 2 if if_db else 0
-                tile_ready[nxt["tile"]] = transfer(buffer_free[nbuf], nxt["tile_bits"])
-            free = start if sp_db else start + ps["fill_filter"] if f_pref else end
-            filt_ready[i + 1] = transfer(free, nxt["filter_bits"])
+                requests.append((buffer_free[nbuf], 0, "tile"))
+            for ready, _, what in sorted(requests):
+                if what == "tile":
+                    tile_ready[nxt["tile"]] = transfer(ready, nxt["tile_bits"])
+                else:
+                    filt_ready[i + 1] = transfer(ready, nxt["filter_bits"])
         if ps["last_cb"]:
             region_free[(region, ps["kb"])] = transfer(end, ps["wb_bits"])
     return max(array_free, link_free)

@@ -338,3 +338,36 @@ def test_next_pass_filter_load_bounds_a_pass_when_spads_hold_two(eyeriss_dict):
     assert double.cycles[Cycle.PROCESSING] >= passes * load  # first load + one per later pass
     assert double.cycles[Cycle.PROCESSING] <= single.cycles[Cycle.PROCESSING]
     assert double.cycles[Cycle.FILL] >= (passes - 1) * load
+
+
+def _pass_table(rows):
+    from accelsim.engine import kernels as K
+
+    table = np.zeros((len(rows), K.PS_LEN), dtype=np.int64)
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            table[i, getattr(K, f"PS_{key.upper()}")] = value
+    return table
+
+
+def test_filters_whose_buffer_is_free_do_not_wait_behind_a_tile():
+    """The DMA issues each request when its buffer frees: pass 1's filters
+    (buffer free 10 cycles into pass 0) go over the link while pass 0 still
+    reads its ifmap tile, not after pass 1's tile, whose buffer frees only when
+    pass 0 ends."""
+    from accelsim.engine import kernels as K
+
+    passes = _pass_table([
+        dict(cycles=1000, fill_filter=10, tile=0, tile_bits=100, filter_bits=100, group=0,
+             first_cb=1),
+        dict(cycles=1000, fill_filter=10, tile=1, tile_bits=400, filter_bits=300, group=0,
+             last_cb=1),
+    ])
+    # one bit a cycle; filter prefetch on, no double buffering anywhere
+    total, ends = K._timeline(passes, 1.0, 1, 0, 0, 0, 1)
+    # pass 0: its tile (100) and filters (100) arrive at 200, it runs 200-1200;
+    # pass 1's filters load 210-510 meanwhile; its tile 1200-1600; it runs
+    # 1600-2600. Were the filters queued behind the tile, they would load
+    # 1600-1900 and pass 1 would end at 2900.
+    assert ends.tolist() == [1200, 2600]
+    assert total == 2600

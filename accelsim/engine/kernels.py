@@ -758,9 +758,11 @@ def _timeline(passes, bits_per_cycle, f_pref, if_db, ps_db, sp_db, n_kb):
     if_db, ps_db : 1 if the GLB has room for two ifmap tiles / two psum regions.
     n_kb : filter blocks per GLB block (size of the per-region release table).
 
-    The link serves requests in the order the DMA issues them: the data of
-    pass i+1 (its ifmap tile if new, its filters) as soon as a buffer is free
-    for it, then the results pass i completes, after pass i ends. A pass starts
+    The link serves requests in the order the DMA issues them, and the DMA
+    issues each as soon as a buffer is free for it: the data of pass i+1 (its
+    filters, its ifmap tile if new, in the order their buffers free; a request
+    whose buffer is still in use does not hold back one whose buffer is free),
+    then the results pass i completes, after pass i ends. A pass starts
     when the array is free and its tile, its filters and (on its group's first
     channel block) its psum space are there.
     Returns (total cycles, finish time of each pass) as (int64, int64 [passes]).
@@ -795,20 +797,33 @@ def _timeline(passes, bits_per_cycle, f_pref, if_db, ps_db, sp_db, n_kb):
         if last_of_tile:
             tile_release[buf] = end
         if i + 1 < n:
-            # prefetch the next pass's data
-            if last_of_tile:
-                nbuf = passes[i + 1, PS_TILE] % 2 if if_db else 0
-                link = max(link, tile_release[nbuf]) + _xfer(passes[i + 1, PS_TILE_BITS],
-                                                             bits_per_cycle)
-                tile_ready[nbuf] = link
+            # prefetch the next pass's data: each request is issued when its
+            # buffer frees, so the link serves them in that order (the filters
+            # usually first: their buffer frees once this pass's filters sit in
+            # the spads, the ifmap tile's only when this pass ends)
             if sp_db:
                 free_at = start
             elif f_pref:
                 free_at = start + passes[i, PS_FILL_FILTER]
             else:
                 free_at = end
-            link = max(link, free_at) + _xfer(passes[i + 1, PS_FILTER_BITS], bits_per_cycle)
-            filt_ready = link
+            f_xfer = _xfer(passes[i + 1, PS_FILTER_BITS], bits_per_cycle)
+            if last_of_tile:
+                nbuf = passes[i + 1, PS_TILE] % 2 if if_db else 0
+                t_xfer = _xfer(passes[i + 1, PS_TILE_BITS], bits_per_cycle)
+                if free_at < tile_release[nbuf]:
+                    link = max(link, free_at) + f_xfer
+                    filt_ready = link
+                    link = max(link, tile_release[nbuf]) + t_xfer
+                    tile_ready[nbuf] = link
+                else:
+                    link = max(link, tile_release[nbuf]) + t_xfer
+                    tile_ready[nbuf] = link
+                    link = max(link, free_at) + f_xfer
+                    filt_ready = link
+            else:
+                link = max(link, free_at) + f_xfer
+                filt_ready = link
         if passes[i, PS_LAST_CB] == 1:
             link = max(link, end) + _xfer(passes[i, PS_WB_BITS], bits_per_cycle)
             region_free[region, passes[i, PS_KB]] = link
