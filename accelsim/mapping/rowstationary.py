@@ -184,7 +184,7 @@ def _fixed_problems(layer: Layer, arch: ArchSpec, fixed: dict[str, int], *, q_ma
                    f"(the layer has {K})" if p is not None
                    else f"t = {t} exceeds the layer's {K} filters")
     if gp is not None and gp > layer.groups:
-        out.append(f"gp = {gp} exceeds the layer's {layer.groups} groups")
+        out.append(f"gp = {gp} exceeds the layer's group count {layer.groups}")
     if n is not None and n > layer.n:
         out.append(f"n = {n} exceeds the batch's {layer.n} images")
     if m is not None and p is not None and t is not None:
@@ -198,9 +198,9 @@ def _fixed_problems(layer: Layer, arch: ArchSpec, fixed: dict[str, int], *, q_ma
 
 
 def _sets_reason(fixed: dict[str, int], have: int, e: int, layer: Layer, arch: ArchSpec) -> str:
-    """The PE sets the fixed replication (t, r, gp) needs and the most the array holds
+    """The PE sets the fixed replication (r, t, gp) needs and the most the array holds
     (``have`` sets of R x ``e``, the largest number over the strip heights tried)."""
-    keys = [k for k in ("t", "r", "gp") if k in fixed]
+    keys = [k for k in ("r", "t", "gp") if k in fixed]
     need = int(np.prod([fixed[k] for k in keys]))
     most = "" if "e" in fixed else "at most "
     return (f"{'*'.join(keys)} = {need} PE sets exceed the {most}{have} sets of "
