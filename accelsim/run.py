@@ -23,6 +23,7 @@ from accelsim.engine.counts import LayerCounts
 from accelsim.engine.formats import encoded_bits, rlc_problem
 from accelsim.engine.simulate import nonzero_mask, simulate_layer, weight_mask
 from accelsim.errors import AccelsimError
+from accelsim.mapping.constraints import check_constraints
 from accelsim.mapping.estimate import estimate
 from accelsim.mapping.rowstationary import (Mapping, MappingResult, candidates,
                                             mapping_from_row)
@@ -61,6 +62,9 @@ class RunResult:
     trace: Trace
     layers: tuple[LayerResult, ...]
     arch_path: str = "<memory>"
+    # the mapping file's constraints per layer name, and where they came from
+    mapping_constraints: dict[str, dict[str, int]] | None = None
+    mapping_path: str | None = None
 
 
 def _coded_ratio(nz: np.ndarray, arch: ArchSpec, bits: int, fmt: str) -> float:
@@ -82,10 +86,18 @@ def _objective(arch: ArchSpec, energy: float, cycles: float) -> tuple[float, flo
 
 def search_mapping(layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
                    output_nz: np.ndarray, weight_nz: np.ndarray, first_layer: bool,
-                   data_cache: dict | None = None
+                   data_cache: dict | None = None, fixed: dict[str, int] | None = None
                    ) -> tuple[MappingResult, LayerCounts | None, dict, np.ndarray | None]:
-    """Choose the mapping of one layer; returns it with its exact counts and energy."""
-    cands, reason = candidates(layer, arch)
+    """Choose the mapping of one layer; returns it with its exact counts and energy.
+
+    ``fixed`` (a mapping file's entry for the layer) restricts the candidates
+    to those with its values (:func:`accelsim.mapping.candidates`); the search
+    then ranks and executes them as usual, so a complete entry gives that one
+    mapping. Nothing the search chooses is cached: ``data_cache`` holds only
+    what the data gives (coded ratios, and tiles keyed by every mapping
+    parameter they depend on), the same with or without ``fixed``.
+    """
+    cands, reason = candidates(layer, arch, fixed)
     if len(cands) == 0:
         return MappingResult(mapping=None, reason=reason), None, {}, None
     in_fmt = ("none" if first_layer and not arch.dram.compress_first_layer_input
@@ -173,8 +185,17 @@ def dense_arch(arch: ArchSpec) -> ArchSpec:
 
 def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
               mapping: Mapping | None = None, sporadic_window: int = 3,
-              dense_baseline: bool = False) -> LayerResult:
+              dense_baseline: bool = False,
+              mapping_constraint: dict[str, int] | None = None) -> LayerResult:
     """Simulate one MAC layer of a trace (searching its mapping unless given).
+
+    ``mapping_constraint`` (the layer's entry of a mapping file,
+    :mod:`accelsim.mapping.constraints`; not with ``mapping``) restricts the
+    search to mappings with its values; when no legal mapping has them the
+    layer is unmapped, its reason naming the constraint (it is not searched
+    without it). The dense baseline's search is restricted the same way: the
+    constraint is a choice of mapping for the layer on this chip, and the
+    baseline is the same chip with its sparsity features off.
 
     A trace's ``input_mask`` for the layer is applied to its input first (a
     zero in the mask zeroes the value); densities and the sporadic degree are
@@ -195,10 +216,13 @@ def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
         cache[key] = _layer_data(layer, trace, sporadic_window, zero_free)
     input_nz, output_nz, weight_nz, measured = cache[key]
     extra: dict = dict(measured)
+    if mapping is not None and mapping_constraint:
+        raise AccelsimError(f"layer {layer.name}: give a mapping or a mapping constraint, "
+                            "not both")
     if mapping is None:
         mres, counts, energy, per_tensor = search_mapping(
             layer, arch, input_nz=input_nz, output_nz=output_nz, weight_nz=weight_nz,
-            first_layer=first_layer, data_cache=cache)
+            first_layer=first_layer, data_cache=cache, fixed=mapping_constraint)
     else:
         counts = simulate_layer(layer, arch, mapping, input_nz=input_nz, output_nz=output_nz,
                                 weight_nz=weight_nz, first_layer=first_layer, tile_cache=cache)
@@ -207,7 +231,8 @@ def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
     if dense_baseline and mres.feasible:
         d_res, d_counts, d_energy, d_tensor = search_mapping(
             layer, dense_arch(arch), input_nz=input_nz, output_nz=output_nz,
-            weight_nz=weight_nz, first_layer=first_layer, data_cache=cache)
+            weight_nz=weight_nz, first_layer=first_layer, data_cache=cache,
+            fixed=mapping_constraint)
         extra["dense"] = LayerResult(layer=layer, mapping=d_res, counts=d_counts,
                                      energy_pj=d_energy, energy_by_tensor_pj=d_tensor)
     return LayerResult(layer=layer, mapping=mres, counts=counts, energy_pj=energy,
@@ -295,8 +320,16 @@ def data_problems(arch: ArchSpec, trace: Trace) -> list[str]:
 
 
 def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
-        sporadic_window: int = 3, dense_baseline: bool = False) -> RunResult:
+        sporadic_window: int = 3, dense_baseline: bool = False,
+        mapping_constraints: dict[str, dict[str, int]] | None = None,
+        mapping_path: str | None = None) -> RunResult:
     """Simulate every layer of ``trace`` on ``arch``.
+
+    ``mapping_constraints`` (``{layer name: {key: value}}``, the ``layers`` of a
+    mapping file: :func:`accelsim.mapping.constraints.read_mapping_constraints`)
+    restricts the named layers' mapping search (:func:`run_layer`); every name
+    must be a MAC layer of the trace, else :class:`~accelsim.errors.ConfigError`
+    naming ``mapping_path`` (the file, recorded in the report's provenance).
 
     MAC layers are mapped and simulated; other layers (pooling, adds, ...) are
     carried through unsimulated, with their sizes, so nothing disappears.
@@ -312,6 +345,10 @@ def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
     """
     if sporadic_window < 3 or sporadic_window % 2 == 0:
         raise AccelsimError(f"--sporadic-window: must be odd and >= 3 (got {sporadic_window})")
+    constraints = None
+    if mapping_constraints:  # None or {}: no constraints
+        constraints = check_constraints(trace, mapping_constraints,
+                                        mapping_path or "<mapping constraints>")
     check_support(arch, trace)
     results = []
     first_name = first_mac_name(trace)
@@ -323,5 +360,7 @@ def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
                                                                           reason=reason)))
             continue
         results.append(run_layer(layer, trace, arch, first_layer=layer.base_name == first_name,
-                                 sporadic_window=sporadic_window, dense_baseline=dense_baseline))
-    return RunResult(arch=arch, trace=trace, layers=tuple(results), arch_path=arch_path)
+                                 sporadic_window=sporadic_window, dense_baseline=dense_baseline,
+                                 mapping_constraint=(constraints or {}).get(layer.name)))
+    return RunResult(arch=arch, trace=trace, layers=tuple(results), arch_path=arch_path,
+                     mapping_constraints=constraints, mapping_path=mapping_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -391,6 +392,64 @@ def test_rerun_reuses_the_store_and_keep_layers_upgrades_it(files, tmp_path):
                                                "scratchpads.filter.entries": [24, 48]}),
                       out, jobs=1)
     assert (grown.computed, grown.reused) == (2, 4)    # keyed by content, not point_id
+
+
+def _mapping_file(folder: Path, layers: dict, name: str = "mapping.yaml") -> Path:
+    path = folder / name
+    path.write_text(yaml.safe_dump({"version": 1, "layers": layers}))
+    return path
+
+
+def test_a_mapping_file_applies_to_every_point_and_keys_the_store(files, tmp_path):
+    """``--mapping`` constrains every point like ``accelsim run --mapping``, and
+    its results are other results: neither kind is reused for the other."""
+    sweep = write_sweep(files, "mapped.yaml", keep="layers")
+    mapping = _mapping_file(tmp_path, {"c1": {"p": 1, "t": 1}})
+    out = tmp_path / "r.parquet"
+    free = run_sweep(sweep, out, jobs=1)
+    fixed = run_sweep(sweep, out, jobs=1, mapping=mapping)
+    assert (fixed.computed, fixed.reused) == (4, 0)
+    assert (run_sweep(sweep, out, jobs=1, mapping=mapping).reused,
+            run_sweep(sweep, out, jobs=1).reused) == (4, 4)
+    c1 = fixed.layers[fixed.layers["layer"] == "c1"]
+    assert (c1["map_p"] == 1).all() and (c1["map_t"] == 1).all()
+    assert not ((free.layers["layer"] == "c1") & (free.layers["map_t"] == 1)
+                & (free.layers["map_p"] == 1)).all()
+    arch = accelsim.load_arch(files / "tiny.yaml")  # point 3 is the base itself
+    want = accelsim.report_frame(accelsim.run(
+        arch, accelsim.read_trace(files / "a.npz"),
+        mapping_constraints={"c1": {"p": 1, "t": 1}})).iloc[-1]
+    row = fixed.totals[fixed.totals["point_id"] == 3].iloc[0]
+    assert (row["cycles"], row["energy_pj_total"]) == (want["cycles"], want["energy_pj_total"])
+    prov = fixed.totals.attrs["accelsim"]["mapping"]
+    assert prov == {"path": str(mapping), "sha256": hashlib.sha256(
+        mapping.read_bytes()).hexdigest(), "layers": {"c1": {"p": 1, "t": 1}}}
+    assert "mapping" not in free.totals.attrs["accelsim"]
+
+
+def test_a_point_where_the_constraint_cannot_fit_is_infeasible(files):
+    df = accelsim.sweep(write_sweep(files, axes={"scratchpads.filter.entries": [24, 48]}),
+                        jobs=1, mapping={"c1": {"p": 4, "q": 3}})
+    assert list(df["status"]) == ["infeasible", "ok"]
+    assert df["reason"][0] == ("c1: no legal mapping satisfies mapping constraint {p: 4, q: 3}: "
+                               "p*q*S = 36 filter values exceed the filter scratchpad's 24 "
+                               "16-bit values")
+
+
+def test_a_bad_mapping_file_fails_the_sweep_on_one_line_before_anything_runs(files, tmp_path):
+    """Every named layer must be a MAC layer of every trace of the sweep."""
+    sweep = write_sweep(files, "two.yaml", traces=["a.npz", "b.npz"])
+    out = tmp_path / "r.parquet"
+    for layers, message in (
+            ({"c2": {"q": 1}}, "layers.c2: no such layer in {b} (MAC layers: c1)"),
+            ({"c1": {"q": 0}}, "layers.c1.q: must be a positive integer (got 0)")):
+        mapping = _mapping_file(tmp_path, layers)
+        status, stdout, stderr = run_cli("sweep", sweep, "-o", out, "--jobs", "1",
+                                         "--mapping", mapping)
+        assert status == 2 and stdout == ""
+        assert stderr == (f"accelsim: error: {mapping}: "
+                          + message.replace("{b}", str(files / "b.npz")) + "\n")
+        assert not out.exists() and not (tmp_path / "r.parquet.d").exists()
 
 
 def test_keep_totals_removes_the_layer_table_of_an_earlier_run(files, tmp_path):

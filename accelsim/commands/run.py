@@ -21,6 +21,10 @@ def add_arguments(p) -> None:
     p.add_argument("--assign", metavar="YAML",
                    help="per-layer operator and widths overriding the trace's "
                         "(version: 1, layers: {name: {operator, weight_bits, act_bits}})")
+    p.add_argument("--mapping", metavar="YAML",
+                   help="per-layer row-stationary mapping constraints (version: 1, layers: "
+                        "{name: {e, p, q, r, t, gp, m, n}}): the search keeps only mappings "
+                        "with the given values")
     p.add_argument("--plot", metavar="FIG",
                    help="also draw the energy breakdown to FIG (.png, .svg or .pdf)")
 
@@ -47,8 +51,14 @@ def main(args) -> int:
         from accelsim.workload.assign import apply_assignment, read_assignment
 
         trace = apply_assignment(trace, read_assignment(args.assign), args.assign)
+    constraints = None
+    if args.mapping:
+        from accelsim.mapping.constraints import read_mapping_constraints
+
+        constraints = read_mapping_constraints(args.mapping)
     result = run(arch, trace, arch_path=args.arch, dense_baseline=args.dense_baseline,
-                 sporadic_window=args.sporadic_window)
+                 sporadic_window=args.sporadic_window, mapping_constraints=constraints,
+                 mapping_path=args.mapping)
     text = write_report(result, args.format, args.out)
     if args.out:
         print(f"wrote {args.out}")

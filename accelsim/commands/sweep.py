@@ -24,6 +24,9 @@ def add_arguments(p) -> None:
     p.add_argument("--dask", metavar="ADDRESS", default=None,
                    help="run on a Dask cluster: a scheduler address (tcp://host:8786) or "
                         "'local' to start a LocalCluster")
+    p.add_argument("--mapping", metavar="YAML",
+                   help="per-layer mapping constraints applied to every point and trace "
+                        "(as accelsim run --mapping)")
 
 
 class ProgressBar:
@@ -81,7 +84,7 @@ def main(args) -> int:
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     try:
         outcome = run_sweep(args.sweep, args.output, jobs=args.jobs, dask=args.dask,
-                            progress=bar)
+                            progress=bar, mapping=args.mapping or None)
     finally:
         if bar is not None:
             bar.close()

@@ -39,6 +39,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from accelsim.mapping.constraints import format_constraint
 from accelsim.spec.arch import ArchSpec
 from accelsim.workload.layer import Layer, ceil_div
 
@@ -144,7 +145,70 @@ def _e_options(p_out: int) -> list[int]:
     return sorted({ceil_div(p_out, k) for k in range(1, p_out + 1)})
 
 
-def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
+def _fixed_problems(layer: Layer, arch: ArchSpec, fixed: dict[str, int], *, q_max: int,
+                    if_values: int, filt_values: int) -> list[str]:
+    """What makes the fixed values illegal whatever the other parameters are.
+
+    Cheap checks on the layer and the arch alone, each with the other
+    parameters at their smallest (1), which is where every check is easiest to
+    pass: a value failing here fails for every mapping. Checks that depend on
+    the strip height (how many PE sets fit) or on the GLB are left to the
+    enumeration in :func:`candidates`.
+    """
+    R, S, C, K = layer.r, layer.s, layer.c, layer.k
+    e, p, q, r, t, gp, m, n = (fixed.get(k) for k in ("e", "p", "q", "r", "t", "gp", "m", "n"))
+    p1, q1 = p or 1, q or 1
+    out = []
+    if e is not None and e > layer.p:
+        out.append(f"e = {e} exceeds the layer's {layer.p} ofmap rows")
+    if q is not None and q > C:
+        out.append(f"q = {q} exceeds the layer's {C} channels")
+    elif q is not None and q > q_max:
+        out.append(f"q*S = {q * S} ifmap values exceed the ifmap scratchpad's {if_values} "
+                   f"{layer.act_bits}-bit values")
+    if p is not None and p > K:
+        out.append(f"p = {p} exceeds the layer's {K} filters")
+    elif p is not None and p > arch.psum_spad.entries:
+        out.append(f"p = {p} psums exceed the psum scratchpad's {arch.psum_spad.entries} "
+                   "entries")
+    if (p is not None or q is not None) and p1 * q1 * S > filt_values:
+        expr = "*".join(k for k, v in (("p", p), ("q", q)) if v is not None) + "*S"
+        out.append(f"{expr} = {p1 * q1 * S} filter values exceed the filter scratchpad's "
+                   f"{filt_values} {layer.weight_bits}-bit values")
+    if r is not None and r > ceil_div(C, q1):
+        out.append(f"r = {r} sets of q = {q1} channels leave a set without channels "
+                   f"(the layer has {C})" if q is not None
+                   else f"r = {r} exceeds the layer's {C} channels")
+    if t is not None and t > ceil_div(K, p1):
+        out.append(f"t = {t} sets of p = {p1} filters leave a set without filters "
+                   f"(the layer has {K})" if p is not None
+                   else f"t = {t} exceeds the layer's {K} filters")
+    if gp is not None and gp > layer.groups:
+        out.append(f"gp = {gp} exceeds the layer's group count {layer.groups}")
+    if n is not None and n > layer.n:
+        out.append(f"n = {n} exceeds the batch's {layer.n} images")
+    if m is not None and p is not None and t is not None:
+        pt = p * t
+        if m % pt:
+            out.append(f"m = {m} is not a multiple of p*t = {pt}")
+        elif m > ceil_div(K, pt) * pt:
+            out.append(f"m = {m} exceeds the layer's {K} filters rounded up to a multiple "
+                       f"of p*t = {pt}")
+    return out
+
+
+def _sets_reason(fixed: dict[str, int], have: int, e: int, layer: Layer, arch: ArchSpec) -> str:
+    """The PE sets the fixed replication (r, t, gp) needs and the most the array holds
+    (``have`` sets of R x ``e``, the largest number over the strip heights tried)."""
+    keys = [k for k in ("r", "t", "gp") if k in fixed]
+    need = int(np.prod([fixed[k] for k in keys]))
+    most = "" if "e" in fixed else "at most "
+    return (f"{'*'.join(keys)} = {need} PE sets exceed the {most}{have} sets of "
+            f"{layer.r} x {e} that fit the {arch.pe_array.rows} x {arch.pe_array.cols} array")
+
+
+def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
+               ) -> tuple[np.ndarray, str]:
     """Every legal mapping worth ranking, as rows of an int64 array.
 
     Columns: e, p, q, r, t, gp, m, n, segments. Returns (array, reason); the
@@ -157,13 +221,25 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
     one of them (JSSC 2017 Sec. IV-B). A pass's filters need not fit the
     filter buffer: larger ones stream through it from DRAM, as the chip does,
     and the engine then gives up prefetching the next pass's filters
-    (``engine.simulate.hw_params``).
+    (``engine.simulate.hw_params``). Also required, as the enumeration builds
+    them: e <= P, q <= C, p <= K, r <= ceil(C/q), t <= ceil(K/p), gp <= G,
+    n <= N, m a multiple of p*t and at most ceil(K/(p*t))*(p*t).
 
     Pruning (documented so the search is reproducible): for given (e, q, p, r,
     gp) only the largest t that fits is kept; for given everything else only
     the largest m that fits the GLB and the m that balances the filter blocks;
-    gp is 1 or as large as fits.
+    gp is 1 or as large as fits; e is the smallest giving each number of strips.
+
+    ``fixed`` (a mapping file's entry, :mod:`accelsim.mapping.constraints`)
+    maps some of e, p, q, r, t, gp, m, n to values: each is enumerated as
+    exactly that value, bypassing the pruning above (any legal e, t, m or gp),
+    and the legality checks still apply. When no legal mapping has the fixed
+    values, ``reason`` starts ``no legal mapping satisfies mapping constraint
+    {...}:`` and says which check failed; when the layer fits no mapping at
+    all, constrained or not, it is the unconstrained reason. With ``fixed``
+    None or empty the result is exactly the unconstrained enumeration.
     """
+    fixed = dict(fixed or {})
     rows, cols = arch.pe_array.rows, arch.pe_array.cols
     R, S = layer.r, layer.s
     empty = np.zeros((0, 9), np.int64)
@@ -183,37 +259,67 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
     if S > filt_values:
         return empty, (f"a filter row of {S} taps exceeds the filter scratchpad's "
                        f"{filt_values} {layer.weight_bits}-bit values")
+    if fixed:
+        problems = _fixed_problems(layer, arch, fixed, q_max=q_max, if_values=if_values,
+                                   filt_values=filt_values)
+        if problems:
+            return empty, _constraint_reason(layer, arch, fixed, "; ".join(problems))
     act_bytes = layer.act_bits / 8
     psum_bytes = arch.psum_spad.word_bits / 8
     bank, banks = arch.glb.bank_size_bytes, arch.glb.banks
     out = []
     reasons = set()
-    for e in _e_options(layer.p):
+    sets_short = None  # constrained: (most sets held, at e) when the replication did not fit
+
+    def fixed_or(key, values):
+        return np.array([fixed[key]], np.int64) if key in fixed else values
+
+    for e in ([fixed["e"]] if "e" in fixed else _e_options(layer.p)):
         segments = ceil_div(e, cols)
         set_rows, set_cols = R * segments, min(e, cols)
         if set_rows > rows:
-            reasons.add(f"a PE set of {R} x {e} does not fit the {rows} x {cols} array")
+            # under a constraint that leaves e free, another e's failure is the reason
+            # (if every e fails here the layer fits nothing: _constraint_reason)
+            if not fixed or "e" in fixed:
+                reasons.add(f"a PE set of {R} x {e} does not fit the {rows} x {cols} array")
             continue
         n_sets = (rows // set_rows) * (cols // set_cols)
         g_rows, _, g_width = glb_ifmap_rows(layer, arch, strip_table(layer, e))
         rows_in_max = int(g_rows.max())
-        gps = np.array(sorted({1, min(layer.groups, n_sets)}), np.int64)
+        gps = fixed_or("gp", np.array(sorted({1, min(layer.groups, n_sets)}), np.int64))
         # the spad and replication checks do not involve n: filter on the 4-D
         # broadcast (q, p, gp, r) first, then pair the survivors with every n
-        qa = np.arange(1, q_max + 1, dtype=np.int64)[:, None, None, None]
-        pa = np.arange(1, min(arch.psum_spad.entries, layer.k) + 1,
-                       dtype=np.int64)[None, :, None, None]
+        qa = fixed_or("q", np.arange(1, q_max + 1, dtype=np.int64))[:, None, None, None]
+        pa = fixed_or("p", np.arange(1, min(arch.psum_spad.entries, layer.k) + 1,
+                                     dtype=np.int64))[None, :, None, None]
         ga = gps[None, None, :, None]
-        ra = np.arange(1, n_sets + 1, dtype=np.int64)[None, None, None, :]
+        ra = fixed_or("r", np.arange(1, n_sets + 1, dtype=np.int64))[None, None, None, :]
         ok = (pa * qa * S <= filt_values) & (ra <= (layer.c + qa - 1) // qa) & (ra * ga <= n_sets)
         iq, ip, ig, ir = np.nonzero(ok)
-        n_all = np.arange(1, layer.n + 1, dtype=np.int64)
-        q = np.repeat(qa.ravel()[iq], layer.n)
-        p = np.repeat(pa.ravel()[ip], layer.n)
-        gp = np.repeat(gps[ig], layer.n)
-        r = np.repeat(ra.ravel()[ir], layer.n)
+        if len(iq) == 0:
+            # only fixed values get here (p = q = r = gp = 1 always fits), and after
+            # _fixed_problems only the sets can be short: r*gp > n_sets
+            if sets_short is None or n_sets > sets_short[0]:
+                sets_short = (n_sets, e)
+            continue
+        n_all = fixed_or("n", np.arange(1, layer.n + 1, dtype=np.int64))
+        q = np.repeat(qa.ravel()[iq], len(n_all))
+        p = np.repeat(pa.ravel()[ip], len(n_all))
+        gp = np.repeat(gps[ig], len(n_all))
+        r = np.repeat(ra.ravel()[ir], len(n_all))
         n = np.tile(n_all, len(iq))
         t = np.minimum(n_sets // (r * gp), (layer.k + p - 1) // p)
+        if "t" in fixed:
+            # any t up to the largest that fits, not only the largest
+            fits = fixed["t"] <= t
+            if not fits.any():
+                # p = 1 and r, gp at their fixed values or 1 are among the survivors,
+                # and t <= K was checked: only the sets are short, t*r*gp > n_sets
+                if sets_short is None or n_sets > sets_short[0]:
+                    sets_short = (n_sets, e)
+                continue
+            q, p, gp, r, n = (a[fits] for a in (q, p, gp, r, n))
+            t = np.full_like(q, fixed["t"])
         pt = p * t
         ifmap_b = np.ceil(gp * n * q * r * rows_in_max * g_width * act_bytes / bank)
         free = banks - ifmap_b
@@ -229,21 +335,50 @@ def candidates(layer: Layer, arch: ArchSpec) -> tuple[np.ndarray, str]:
             continue
         q, p, gp, r, n, t, pt, free, per_m = (a[ok] for a in (q, p, gp, r, n, t, pt, free, per_m))
         mk_max = np.minimum((layer.k + pt - 1) // pt, (free * bank // (per_m * pt)).astype(np.int64))
+        seg = np.full_like(q, segments)
+        ev = np.full_like(q, e)
+        if "m" in fixed:
+            mv = fixed["m"]
+            # any multiple of p*t up to the largest that fits, not only the two kept
+            fits = (mv % pt == 0) & (mv // pt <= mk_max)
+            if fits.any():
+                out.append(np.stack([ev, p, q, r, t, gp, np.full_like(q, mv), n, seg],
+                                    axis=1)[fits])
+            elif not (mv % pt == 0).any():
+                reasons.add(f"m = {mv} is not a multiple of p*t for any legal p and t")
+            elif not ((mv % pt == 0) & (mv <= (layer.k + pt - 1) // pt * pt)).any():
+                reasons.add(f"m = {mv} exceeds the layer's {layer.k} filters rounded up to "
+                            "a multiple of p*t")
+            else:
+                reasons.add(f"the psums of m = {mv} filters do not fit the GLB banks the "
+                            "ifmap tile leaves")
+            continue
         m_big = mk_max * pt
         blocks = (layer.k + m_big - 1) // m_big
         m_bal = ((layer.k + pt - 1) // pt + blocks - 1) // blocks * pt
-        seg = np.full_like(q, segments)
-        ev = np.full_like(q, e)
         out.append(np.stack([ev, p, q, r, t, gp, m_big, n, seg], axis=1))
         dif = m_bal != m_big
         if dif.any():
             out.append(np.stack([ev, p, q, r, t, gp, m_bal, n, seg], axis=1)[dif])
     if not out:
-        return empty, "; ".join(sorted(reasons)) or "no row-stationary mapping fits"
+        if sets_short is not None:
+            reasons.add(_sets_reason(fixed, *sets_short, layer, arch))
+        why = "; ".join(sorted(reasons)) or "no row-stationary mapping fits"
+        return empty, (_constraint_reason(layer, arch, fixed, why) if fixed else why)
     cands = np.concatenate(out)
     if arch.mapper.strip_mining == "when_needed" and (cands[:, 0] == layer.p).any():
         cands = cands[cands[:, 0] == layer.p]
     return cands, ""
+
+
+def _constraint_reason(layer: Layer, arch: ArchSpec, fixed: dict[str, int], why: str) -> str:
+    """Why no legal mapping has the fixed values; the unconstrained reason when
+    the layer fits no mapping at all (the constraint is then not the cause).
+    Runs the unconstrained enumeration, so only on the way to an unmapped layer."""
+    base, base_why = candidates(layer, arch)
+    if len(base) == 0:
+        return base_why
+    return f"no legal mapping satisfies mapping constraint {format_constraint(fixed)}: {why}"
 
 
 def mapping_from_row(row, layer: Layer) -> Mapping:

@@ -31,7 +31,14 @@ a ``keep: totals`` run removes a per-layer table an earlier run left there.
 
 Output format by extension: ``.parquet`` or ``.csv``; both written atomically.
 Parquet files also carry the sweep's provenance (``DataFrame.attrs["accelsim"]``:
-accelsim version, sweep file, base arch and traces with their SHA-256).
+accelsim version, sweep file, base arch and traces with their SHA-256, and the
+mapping file with its SHA-256 and constraints when the sweep has one).
+
+Mapping constraints (``mapping=``, ``accelsim sweep --mapping FILE``): one
+file for the whole sweep, applied to every point and every trace, so each
+layer it names must be a MAC layer of every trace (checked before any point
+runs). A point whose arch leaves no legal mapping with a layer's constraint
+is ``infeasible``, with the reason.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ import pandas as pd
 
 from accelsim.errors import AccelsimError
 from accelsim.fileio import atomic_open, atomic_write_text
+from accelsim.mapping.constraints import check_constraints, read_mapping_constraints
 from accelsim.sweeps.executors import DaskExecutor, ProcessExecutor, SerialExecutor, check_dask
 from accelsim.sweeps.points import Point, generate_points, point_arch
 from accelsim.sweeps.spec import SweepSpec, read_sweep
@@ -131,13 +139,32 @@ def _frame(records: list[dict], columns: list[str], float_columns: tuple = ()) -
 
 
 def _tasks(spec: SweepSpec, todo: list[tuple[Point, int, str]], shas: list[str],
-           size: int):
+           size: int, constraints: dict | None = None):
     """Batches of :class:`Task`, each arch document built only when its batch is sent."""
     keep_layers = spec.keep == "layers"
     for start in range(0, len(todo), size):
         yield [Task(key=key, arch=point_arch(spec, point), trace_path=spec.trace_paths[ti],
-                    trace_sha256=shas[ti], keep_layers=keep_layers)
+                    trace_sha256=shas[ti], keep_layers=keep_layers,
+                    mapping_constraints=constraints)
                for point, ti, key in todo[start:start + size]]
+
+
+def _mapping(mapping: Any, spec: SweepSpec, shas: list[str]) -> tuple[dict | None, dict | None]:
+    """(constraints, provenance) of a sweep's ``mapping`` argument: a mapping
+    file's path or an already parsed ``{layer: {key: value}}``; every named
+    layer must be a MAC layer of every trace of the sweep."""
+    if mapping is None:
+        return None, None
+    if isinstance(mapping, dict):
+        source, sha = "<mapping constraints>", None
+        constraints = mapping
+    else:
+        source = str(mapping)
+        constraints = read_mapping_constraints(source)
+        sha = file_sha256(source)
+    for path, trace_sha in zip(spec.trace_paths, shas):
+        constraints = check_constraints(cached_trace(path, trace_sha), constraints, source)
+    return constraints, {"path": source, "sha256": sha, "layers": constraints}
 
 
 def _executor(dask: Any, jobs: int, n_batches: int):
@@ -153,7 +180,8 @@ def _executor(dask: Any, jobs: int, n_batches: int):
 def run_sweep(sweep: str | Path | SweepSpec, output: str | Path | None = None, *,
               jobs: int | None = None, dask: Any = None,
               progress: Callable[[int, int], None] | None = None,
-              store: str | Path | None = None, batch_size: int = 1) -> SweepOutcome:
+              store: str | Path | None = None, batch_size: int = 1,
+              mapping: str | Path | dict | None = None) -> SweepOutcome:
     """Run a sweep and assemble its tables; see :func:`sweep` for the parameters.
 
     ``batch_size`` is how many (point, trace) a worker computes per call: 1 (the
@@ -179,13 +207,14 @@ def run_sweep(sweep: str | Path | SweepSpec, output: str | Path | None = None, *
     shas = [file_sha256(p) for p in spec.trace_paths]
     for path, sha in zip(spec.trace_paths, shas):
         cached_trace(path, sha)  # a bad trace fails here, before any point runs
+    constraints, mapping_info = _mapping(mapping, spec, shas)  # so does a bad mapping file
     points = generate_points(spec)
     keep_layers = spec.keep == "layers"
     keys = {}
     for p in points:
         arch = point_arch(spec, p)
         for ti, sha in enumerate(shas):
-            keys[p.point_id, ti] = result_key(arch, sha)
+            keys[p.point_id, ti] = result_key(arch, sha, mapping_constraints=constraints)
     results = DirStore(store) if store is not None else MemoryStore()
     with results:
         todo, queued = [], set()
@@ -202,14 +231,15 @@ def run_sweep(sweep: str | Path | SweepSpec, output: str | Path | None = None, *
             progress(done, total)
         n_batches = math.ceil(len(todo) / batch_size)
         with _executor(dask, jobs, n_batches) as executor:
-            for batch in executor.run(evaluate_tasks, _tasks(spec, todo, shas, batch_size)):
+            for batch in executor.run(evaluate_tasks, _tasks(spec, todo, shas, batch_size,
+                                                             constraints)):
                 for key, kind, text in batch:
                     results.put(key, kind, text)
                     done += 1
                 if progress is not None:
                     progress(done, total)
         totals, layers = _assemble(spec, points, keys, results)
-    totals.attrs["accelsim"] = _provenance(spec, shas)
+    totals.attrs["accelsim"] = _provenance(spec, shas, mapping_info)
     stale = None
     if output is not None:
         write_table(totals, output)
@@ -250,17 +280,21 @@ def _assemble(spec: SweepSpec, points: list[Point], keys: dict, results) -> tupl
     return table, _frame(layer_rows, layer_columns)
 
 
-def _provenance(spec: SweepSpec, shas: list[str]) -> dict:
-    return {"accelsim_version": __version__, "sweep": spec.source,
-            "base": {"path": spec.base_path, "sha256": file_sha256(spec.base_path)},
-            "traces": [{"path": t, "sha256": s} for t, s in zip(spec.trace_paths, shas)],
-            "strategy": spec.strategy, "count": spec.count, "seed": spec.seed}
+def _provenance(spec: SweepSpec, shas: list[str], mapping_info: dict | None = None) -> dict:
+    out = {"accelsim_version": __version__, "sweep": spec.source,
+           "base": {"path": spec.base_path, "sha256": file_sha256(spec.base_path)},
+           "traces": [{"path": t, "sha256": s} for t, s in zip(spec.trace_paths, shas)],
+           "strategy": spec.strategy, "count": spec.count, "seed": spec.seed}
+    if mapping_info is not None:
+        out["mapping"] = mapping_info
+    return out
 
 
 def sweep(sweep: str | Path | SweepSpec, output: str | Path | None = None, *,
           jobs: int | None = None, dask: Any = None,
           progress: Callable[[int, int], None] | None = None,
-          store: str | Path | None = None) -> pd.DataFrame:
+          store: str | Path | None = None,
+          mapping: str | Path | dict | None = None) -> pd.DataFrame:
     """Run every (point, trace) of a sweep file and return the results table.
 
     Parameters
@@ -285,6 +319,12 @@ def sweep(sweep: str | Path | SweepSpec, output: str | Path | None = None, *,
         The result store folder (default ``<output>.d`` with an output, else
         results are kept in memory only). Results already in the store are
         reused, so an interrupted sweep resumes where it stopped.
+    mapping:
+        A mapping file (or its parsed ``{layer: {key: value}}``,
+        :mod:`accelsim.mapping.constraints`) applied to every point and trace:
+        the named layers' mapping search keeps only mappings with its values.
+        Results are keyed by it, so the store never mixes constrained and
+        unconstrained results.
 
     Returns
     -------
@@ -298,4 +338,4 @@ def sweep(sweep: str | Path | SweepSpec, output: str | Path | None = None, *,
     sweep with ``jobs > 1`` needs the ``if __name__ == "__main__":`` guard.
     """
     return run_sweep(sweep, output, jobs=jobs, dask=dask, progress=progress,
-                     store=store).totals
+                     store=store, mapping=mapping).totals

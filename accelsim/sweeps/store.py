@@ -4,9 +4,11 @@ Place in the pipeline: ``sweeps.worker -> sweeps.store`` (this module) ``->
 sweeps.runner``, which assembles the final table from the store.
 
 A result is keyed by :func:`result_key`: the SHA-256 of the canonical JSON of
-the point's arch document, the trace file's SHA-256 and the accelsim version,
-so a result is reused exactly when its inputs are the same, whatever its
-point_id in this or another sweep file.
+the point's arch document, the trace file's SHA-256, the accelsim version and
+the mapping constraints when the sweep has some (``--mapping``), so a result
+is reused exactly when its inputs are the same, whatever its point_id in this
+or another sweep file (a constrained result never serves an unconstrained
+sweep, nor the other way round).
 
 On disk (:class:`DirStore`, by default ``<output>.d/`` next to the output)::
 
@@ -45,9 +47,16 @@ def canonical_json(doc: Any) -> str:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
 
 
-def result_key(arch: dict, trace_sha256: str, version: str = __version__) -> str:
-    """The store key of (arch document, trace, accelsim version)."""
+def result_key(arch: dict, trace_sha256: str, version: str = __version__,
+               mapping_constraints: dict | None = None) -> str:
+    """The store key of (arch document, trace, accelsim version[, mapping constraints]).
+
+    Without constraints the key is what it was before constraints existed, so
+    stores written then are reused.
+    """
     doc = {"arch": arch, "trace_sha256": trace_sha256, "accelsim_version": version}
+    if mapping_constraints:
+        doc["mapping_constraints"] = mapping_constraints
     return hashlib.sha256(canonical_json(doc).encode("ascii")).hexdigest()
 
 

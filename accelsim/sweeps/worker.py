@@ -53,6 +53,8 @@ class Task:
     trace_sha256: str
     keep_layers: bool
     version: str = __version__
+    # the sweep's mapping constraints ({layer: {key: value}}), the same for every task
+    mapping_constraints: dict | None = None
 
 
 _traces: OrderedDict[tuple[str, str], Any] = OrderedDict()
@@ -89,14 +91,20 @@ def _native(v: Any) -> Any:
     return None if v != v else str(v)  # pandas' NA-like values compare unequal to themselves
 
 
-def evaluate(arch_doc: dict, trace, *, keep_layers: bool) -> dict:
-    """Status, reason, totals (and per-layer rows) of one arch document on one trace."""
+def evaluate(arch_doc: dict, trace, *, keep_layers: bool,
+             mapping_constraints: dict | None = None) -> dict:
+    """Status, reason, totals (and per-layer rows) of one arch document on one trace.
+
+    ``mapping_constraints`` restrict the named layers' mapping search
+    (:func:`accelsim.run.run`); a point on which no legal mapping satisfies
+    one is ``infeasible``, its reason naming the layer and the constraint.
+    """
     try:
         arch = arch_from_dict(arch_doc, "<point>")
     except ConfigError as exc:
         return {"status": "error", "reason": "; ".join(exc.problems)}
     try:
-        result = run(arch, trace)
+        result = run(arch, trace, mapping_constraints=mapping_constraints)
     except AccelsimError as exc:
         return {"status": "error", "reason": str(exc)}
     df = report_frame(result)
@@ -131,7 +139,8 @@ def evaluate_tasks(tasks: list[Task]) -> list[tuple[str, str, str]]:
                                 f"keys its results by {task.version}; install the same "
                                 "version on every worker")
         trace = cached_trace(task.trace_path, task.trace_sha256)
-        record = evaluate(task.arch, trace, keep_layers=task.keep_layers)
+        record = evaluate(task.arch, trace, keep_layers=task.keep_layers,
+                          mapping_constraints=task.mapping_constraints)
         record.update(key=task.key, arch=task.arch, trace_sha256=task.trace_sha256,
                       accelsim_version=__version__)
         kind = "layers" if task.keep_layers else "totals"
