@@ -447,6 +447,15 @@ def test_an_assignment_is_a_what_if_on_the_declared_values(tmp_path, capsys):
     assign.write_text(yaml.safe_dump({"version": 1, "layers": {
         "c": {"operator": "int", "weight_bits": 8, "act_bits": 8}}}))
     assert main(["run", str(RECONF_YAML), trace.path, "--assign", str(assign)]) == 0
+    # the assignment is an input of the run: the JSON report records it
+    out = tmp_path / "r.json"
+    assert main(["run", str(RECONF_YAML), trace.path, "--assign", str(assign), "--format",
+                 "json", "--out", str(out)]) == 0
+    import hashlib
+    import json
+    rec = json.loads(out.read_text())["assignment"]
+    assert rec == {"path": str(assign), "sha256": hashlib.sha256(assign.read_bytes()).hexdigest(),
+                   "layers": {"c": {"operator": "int", "weight_bits": 8, "act_bits": 8}}}
     bad = _value_trace(tmp_path, w=_w(-30000, 30000, dtype=np.int16), name="b.npz",
                        weight_bits=8, act_bits=8)
     assert main(["run", str(RECONF_YAML), bad.path]) == 2

@@ -29,7 +29,8 @@ The JSON report's ``arch`` object also gives ``mac_array_area_um2``, the MAC
 datapaths' area (:func:`accelsim.energy.operators.mac_array_area_um2`). A run
 with mapping constraints (``accelsim run --mapping``) records them as an input
 beside the arch and the trace: ``mapping_constraints`` with the file's
-``path``, ``sha256`` and the ``layers`` as applied.
+``path``, ``sha256`` and the ``layers`` as applied; a run with an assignment
+file (``--assign``) records it the same way as ``assignment``.
 Utilization: ``utilization`` = ``macs_performed / peak_macs``, the share of
 the array's MAC slots (over the layer's cycles, DRAM stalls included) doing
 useful work. A gated MAC spends its slot on a zero and counts as idle there;
@@ -329,7 +330,10 @@ def report_dict(result: RunResult, rows: list[dict] | None = None) -> dict:
     records = [_json_row(r) for r in rows]
     routing = routing_sums(result, rows)
     extra = {} if routing is None else {"routing": routing}
-    if result.mapping_constraints:  # an input like the arch and the trace
+    if result.trace.assignment is not None:  # an input like the arch and the trace
+        path, layers = result.trace.assignment
+        extra["assignment"] = {"path": path, "sha256": _sha256(path), "layers": layers}
+    if result.mapping_constraints:
         path = result.mapping_path or "<memory>"
         extra["mapping_constraints"] = {"path": path, "sha256": _sha256(path),
                                         "layers": result.mapping_constraints}

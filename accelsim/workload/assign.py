@@ -109,7 +109,8 @@ def apply_assignment(trace: Trace, assignment: dict[str, dict],
     if problems:
         raise ConfigError(source, problems)
     remember_declared(trace)  # trace values are checked against these, not the assignment
-    return dataclasses.replace(trace, layers=tuple(new_layers), derived=trace.derived)
+    return dataclasses.replace(trace, layers=tuple(new_layers), derived=trace.derived,
+                               assignment=(source, assignment))
 
 
 __all__ = ["apply_assignment", "assignment_from_dict", "read_assignment", "ASSIGN_KEYS"]

@@ -87,6 +87,9 @@ class Trace:
     arrays: dict[str, np.ndarray] = field(repr=False)
     path: str = "<memory>"
     routing: Routing | None = None  # a routed trace's variants and per-image route
+    # the assignment file applied to the layers (accelsim.workload.assign), as
+    # (path, {layer name: entry}); an input of the run, recorded in reports
+    assignment: tuple[str, dict] | None = None
     # what the engine derives from the tensors alone (masks, zero counts, row
     # summaries per format), kept so that many arch points reuse it
     derived: dict = field(default_factory=dict, repr=False, compare=False)
