@@ -1,3 +1,15 @@
-"""The accelsim version, recorded in every result."""
+"""The accelsim version, recorded in every result, and the model revision.
+
+``MODEL_REVISION`` counts changes of the model itself: bump it in any commit
+after which the same inputs (arch, trace, options) give different numbers,
+as a regenerated golden file shows (tests/golden/regenerate.py). Sweep stores
+key their results on ``MODEL_VERSION``, so a store never hands back numbers an
+older model computed, and a sweep refuses workers that run another revision.
+
+Revisions: 1, up to 2026-11-25; 2, the DMA serves each transfer when its
+buffer frees (``engine.kernels._timeline``).
+"""
 
 __version__ = "0.1.0"
+MODEL_REVISION = 2
+MODEL_VERSION = f"{__version__}+model.{MODEL_REVISION}"

@@ -42,6 +42,10 @@ def alexnet_run(alexnet_trace):
 
 
 def test_counts_equal_golden(alexnet_run):
+    from accelsim.version import MODEL_REVISION
+
+    # the golden file was written by this model revision (tests/golden/regenerate.py)
+    assert GOLDEN["model_revision"] == MODEL_REVISION
     _, results = alexnet_run
     assert set(results) == set(GOLDEN["layers"])
     for name, want in GOLDEN["layers"].items():

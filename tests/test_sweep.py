@@ -394,6 +394,18 @@ def test_rerun_reuses_the_store_and_keep_layers_upgrades_it(files, tmp_path):
     assert (grown.computed, grown.reused) == (2, 4)    # keyed by content, not point_id
 
 
+def test_a_new_model_revision_recomputes_the_store(files, tmp_path, monkeypatch):
+    """Results an older model computed are never handed back: the store keys on
+    the model revision (accelsim.version.MODEL_VERSION)."""
+    import accelsim.sweeps.store as store
+
+    out = tmp_path / "r.parquet"
+    assert run_sweep(write_sweep(files), out, jobs=1).computed == 4
+    monkeypatch.setattr(store, "MODEL_VERSION", store.MODEL_VERSION + "-next")
+    again = run_sweep(write_sweep(files), out, jobs=1)
+    assert (again.computed, again.reused) == (4, 0)
+
+
 def _mapping_file(folder: Path, layers: dict, name: str = "mapping.yaml") -> Path:
     path = folder / name
     path.write_text(yaml.safe_dump({"version": 1, "layers": layers}))

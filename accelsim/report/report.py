@@ -72,7 +72,7 @@ from accelsim.energy.operators import mac_array_area_um2, op_energy_pj
 from accelsim.run import LayerResult, RunResult
 from accelsim.spec.arch import ArchSpec
 from accelsim.spec.mac import peak_macs_per_pe_per_cycle
-from accelsim.version import __version__
+from accelsim.version import MODEL_REVISION, __version__
 
 if TYPE_CHECKING:  # pandas is imported only where a DataFrame is made
     import pandas as pd
@@ -339,6 +339,7 @@ def report_dict(result: RunResult, rows: list[dict] | None = None) -> dict:
                                         "layers": result.mapping_constraints}
     return {
         "accelsim_version": __version__,
+        "model_revision": MODEL_REVISION,
         "arch": {"name": result.arch.name, "path": result.arch_path,
                  "sha256": _sha256(result.arch_path),
                  "mac_array_area_um2": mac_array_area_um2(result.arch)},

@@ -59,7 +59,7 @@ from accelsim.sweeps.points import Point, generate_points, point_arch
 from accelsim.sweeps.spec import SweepSpec, read_sweep
 from accelsim.sweeps.store import DirStore, MemoryStore, file_sha256, result_key
 from accelsim.sweeps.worker import TOTAL_COLUMNS, Task, cached_trace, evaluate_tasks
-from accelsim.version import __version__
+from accelsim.version import MODEL_REVISION, __version__
 
 ID_COLUMNS = ("point_id", "trace", "status", "reason")
 TABLE_SUFFIXES = (".parquet", ".csv")
@@ -281,7 +281,8 @@ def _assemble(spec: SweepSpec, points: list[Point], keys: dict, results) -> tupl
 
 
 def _provenance(spec: SweepSpec, shas: list[str], mapping_info: dict | None = None) -> dict:
-    out = {"accelsim_version": __version__, "sweep": spec.source,
+    out = {"accelsim_version": __version__, "model_revision": MODEL_REVISION,
+           "sweep": spec.source,
            "base": {"path": spec.base_path, "sha256": file_sha256(spec.base_path)},
            "traces": [{"path": t, "sha256": s} for t, s in zip(spec.trace_paths, shas)],
            "strategy": spec.strategy, "count": spec.count, "seed": spec.seed}

@@ -37,7 +37,7 @@ from typing import Any
 
 from accelsim.errors import AccelsimError
 from accelsim.fileio import atomic_write_text
-from accelsim.version import __version__
+from accelsim.version import MODEL_VERSION
 
 KINDS = ("totals", "layers")
 
@@ -47,14 +47,17 @@ def canonical_json(doc: Any) -> str:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
 
 
-def result_key(arch: dict, trace_sha256: str, version: str = __version__,
+def result_key(arch: dict, trace_sha256: str, version: str | None = None,
                mapping_constraints: dict | None = None) -> str:
-    """The store key of (arch document, trace, accelsim version[, mapping constraints]).
+    """The store key of (arch document, trace, accelsim and model version[, mapping
+    constraints]).
 
-    Without constraints the key is what it was before constraints existed, so
-    stores written then are reused.
+    The version includes the model revision (``accelsim.version``), so results
+    an older model computed are never reused. Without constraints the key has
+    no constraint entry.
     """
-    doc = {"arch": arch, "trace_sha256": trace_sha256, "accelsim_version": version}
+    doc = {"arch": arch, "trace_sha256": trace_sha256,
+           "accelsim_version": MODEL_VERSION if version is None else version}
     if mapping_constraints:
         doc["mapping_constraints"] = mapping_constraints
     return hashlib.sha256(canonical_json(doc).encode("ascii")).hexdigest()

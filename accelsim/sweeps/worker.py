@@ -32,7 +32,7 @@ from accelsim.report.report import report_frame
 from accelsim.run import run
 from accelsim.spec.load import arch_from_dict
 from accelsim.sweeps.store import file_sha256
-from accelsim.version import __version__
+from accelsim.version import MODEL_REVISION, MODEL_VERSION, __version__
 from accelsim.workload.trace import read_trace
 
 TOTAL_COLUMNS = ("cycles", "processing_cycles", "latency_s", "energy_pj_total",
@@ -52,7 +52,7 @@ class Task:
     trace_path: str
     trace_sha256: str
     keep_layers: bool
-    version: str = __version__
+    version: str = MODEL_VERSION
     # the sweep's mapping constraints ({layer: {key: value}}), the same for every task
     mapping_constraints: dict | None = None
 
@@ -134,15 +134,15 @@ def evaluate_tasks(tasks: list[Task]) -> list[tuple[str, str, str]]:
     """
     out = []
     for task in tasks:
-        if task.version != __version__:
-            raise AccelsimError(f"a sweep worker runs accelsim {__version__} but the sweep "
+        if task.version != MODEL_VERSION:
+            raise AccelsimError(f"a sweep worker runs accelsim {MODEL_VERSION} but the sweep "
                                 f"keys its results by {task.version}; install the same "
                                 "version on every worker")
         trace = cached_trace(task.trace_path, task.trace_sha256)
         record = evaluate(task.arch, trace, keep_layers=task.keep_layers,
                           mapping_constraints=task.mapping_constraints)
         record.update(key=task.key, arch=task.arch, trace_sha256=task.trace_sha256,
-                      accelsim_version=__version__)
+                      accelsim_version=__version__, model_revision=MODEL_REVISION)
         kind = "layers" if task.keep_layers else "totals"
         out.append((task.key, kind, json.dumps(record)))  # key order kept: report order
     return out

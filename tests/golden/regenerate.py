@@ -5,7 +5,10 @@ Usage: python tests/golden/regenerate.py
 Golden case: AlexNet at batch 4 with the Eyeriss v1 paper's ifmap zero
 fractions, synthesized with seed 0, run on arch_configs/eyeriss_v1.yaml. The
 expected counts are exact integers: any change to them is a change of the
-model and must be explained in the commit that regenerates this file.
+model and must be explained in the commit that regenerates this file. Such a
+change also needs ``MODEL_REVISION`` in accelsim/version.py bumped (sweep
+stores key results on it): the script refuses to write changed counts under
+the revision the file was written with.
 """
 
 from __future__ import annotations
@@ -39,8 +42,11 @@ def golden_counts(trace_path: str) -> dict:
             "bits": c.bits.tolist(),
             "macs": c.macs, "macs_performed": c.macs_performed, "macs_gated": c.macs_gated,
         }
+    from accelsim.version import MODEL_REVISION
+
     return {"workload": f"accelsim synth alexnet --batch 4 --seed 0 --ifmap-zeros {ZEROS}",
-            "arch": "arch_configs/eyeriss_v1.yaml", "layers": layers}
+            "arch": "arch_configs/eyeriss_v1.yaml", "model_revision": MODEL_REVISION,
+            "layers": layers}
 
 
 def main() -> None:
@@ -51,6 +57,12 @@ def main() -> None:
         trace = str(Path(tmp) / "alexnet_b4.npz")
         synth_trace("alexnet", trace, batch=4, seed=0, ifmap_zeros=ZEROS)
         data = golden_counts(trace)
+    old = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else None
+    if (old is not None and old["layers"] != data["layers"]
+            and data["model_revision"] <= old.get("model_revision", 1)):
+        sys.exit(f"regenerate: the counts changed but MODEL_REVISION is still "
+                 f"{data['model_revision']} (the file's: {old.get('model_revision', 1)}); "
+                 "bump it in accelsim/version.py")
     GOLDEN.write_text(json.dumps(data, indent=1) + "\n")
     print(f"wrote {GOLDEN}")
 
