@@ -132,23 +132,29 @@ def table6() -> dict:
 def chip_consistent_mapping(layer, arch, trace, pub: dict):
     """The mapping the model's objective prefers among those consistent with
     what Table VI says of the chip's mapping. Table VI publishes no mappings;
-    three things about them can be read off it and Table III:
+    the candidates are narrowed in three steps:
 
-    - channels per pass (q*r): each channel block writes every psum to the
-      GLB once and reads it back once, so the psum banks move about
-      2 x 2 bytes x outputs x C/(q*r); taking the chip's GLB accesses as
-      these round trips, the q*r that comes nearest is kept. (The ifmap
-      banks' share is left out: the GLB count alone cannot tell a mapping
-      with fewer channels a pass from one that rereads its ifmaps for many
-      small filter blocks; on CONV5_x, whose ifmap share is about a fifth,
-      this picks 7 channels a pass where the search's 8 match the chip's
-      counts better);
-    - PE sets at least 7 columns wide (or the ofmap height, when smaller): the
-      narrowest set the chip is published to use (Table III, CONV1's 11 x 7);
-    - active PEs: the candidates nearest the chip's count are kept.
+    - channels per pass (q*r), read off Table VI: each channel block writes
+      every psum to the GLB once and reads it back once, so the psum banks
+      move about 2 x 2 bytes x outputs x C/(q*r); taking the chip's GLB
+      accesses as these round trips, the q*r that comes nearest is kept. (The
+      ifmap banks' share is left out: the GLB count alone cannot tell a
+      mapping with fewer channels a pass from one that rereads its ifmaps for
+      many small filter blocks; on CONV5_x, whose ifmap share is about a
+      fifth, this picks 7 channels a pass where the search's 8 match the
+      chip's counts better.) On psum-bound layers the processing time then
+      follows from that traffic over the psum bus, so agreement there checks
+      the bus, not an independent prediction;
+    - PE sets at least 7 columns wide (or the ofmap height, when smaller), an
+      assumption: the narrowest set the chip is published to use (Table III,
+      CONV1's 11 x 7);
+    - active PEs: the candidates nearest the chip's count, read off Table VI.
 
-    Strip heights are otherwise open (``strip_mining: search``). Returns the
-    layer's result under that mapping.
+    Strip heights are otherwise open (``strip_mining: search``). The rest is
+    ranked as the search ranks, but by the dense estimate (coded DRAM sizes
+    taken as dense), then the best ``top_k`` are simulated. Returns the
+    layer's result under that mapping, or None when the layer has no legal
+    mapping with sets that wide.
     """
     import dataclasses
 
@@ -162,6 +168,8 @@ def chip_consistent_mapping(layer, arch, trace, pub: dict):
                                                                 strip_mining="search"))
     cands, _ = candidates(layer, arch)
     cands = cands[cands[:, 0] >= min(7, layer.p)]
+    if len(cands) == 0:
+        return None
     outs = layer.n * layer.groups * layer.k * layer.p * layer.q
     n_c = -(-layer.c // (cands[:, 2] * cands[:, 3]))
     miss = np.abs(n_c - float(pub["glb_accesses_mb"]) * 1e6 / (4 * outs))
@@ -202,6 +210,9 @@ def vgg16_check(tmp: Path, markdown: bool) -> str:
         for source, r in (("accelsim", res),
                           ("chip-consistent", chip_consistent_mapping(res.layer, arch, trace,
                                                                       chip))):
+            if r is None:
+                rows.append([name, source, "no legal mapping with sets 7 wide"])
+                continue
             c = r.counts
             mp = r.mapping.mapping
             vals = (c.cycles[1] / clock, c.cycles[0] / clock,

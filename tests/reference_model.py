@@ -385,7 +385,8 @@ def reference_timeline(records, xfer, f_pref, if_db, ps_db, sp_db):
     when the spads hold two passes' filters, once this pass's filters sit in
     the spads, or after the pass without prefetch) and tile (once an ifmap
     buffer is free), whichever is free first going first; then the results
-    pass i completes, after it ends.
+    pass i completes, after it ends. A new tile is requested only at the last
+    pass of the tile before it, even when a second ifmap buffer freed earlier.
     """
     link_free = 0
 

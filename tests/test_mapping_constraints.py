@@ -181,6 +181,19 @@ def test_fixed_m_and_gp_take_any_legal_value(tmp_path, eyeriss):
     assert got.layers[0].counts.macs == layer.macs
 
 
+def test_a_fixed_m_without_t_tries_every_t_whose_p_t_divides_it(trace, eyeriss):
+    """m fixed, t free: the largest t that fits need not divide m, a smaller one
+    may; every candidate has p*t dividing m, and m = 1 (p = t = 1) is legal."""
+    layer = _layer(trace, "c2")
+    for m in (1, 3, 6):
+        fixed, why = candidates(layer, eyeriss, {"m": m})
+        assert len(fixed) and not why, m
+        assert ((fixed[:, 6] == m) & (m % (fixed[:, 1] * fixed[:, 4]) == 0)).all()
+    assert (candidates(layer, eyeriss, {"m": 1})[0][:, [1, 4]] == 1).all()
+    mp = run(eyeriss, trace, mapping_constraints={"c2": {"m": 3}}).layers[1].mapping.mapping
+    assert mp.m == 3 and 3 % (mp.p * mp.t) == 0
+
+
 def test_the_dense_baseline_searches_under_the_same_constraint(trace, eyeriss):
     res = run(eyeriss, trace, dense_baseline=True, mapping_constraints={"c2": {"t": 1}})
     assert res.layers[1].dense.mapping.mapping.t == 1
@@ -264,7 +277,7 @@ def test_no_constraints_change_nothing(trace, eyeriss):
 def test_api_constraints_are_validated_like_the_file(trace, eyeriss):
     with pytest.raises(ConfigError, match=r"^<mapping constraints>: layers.c9: no such layer"):
         run(eyeriss, trace, mapping_constraints={"c9": {"q": 1}})
-    with pytest.raises(ConfigError, match=r"layers.c1.q: must be a positive integer \(got 0\)"):
+    with pytest.raises(ConfigError, match=r"layers.c1.q: must be a positive integer up to 2147483647 \(got 0\)"):
         run(eyeriss, trace, mapping_constraints={"c1": {"q": 0}}, mapping_path="m.yaml")
     layer = _layer(trace, "c1")
     mp = run(eyeriss, trace).layers[0].mapping.mapping
@@ -277,15 +290,17 @@ def test_api_constraints_are_validated_like_the_file(trace, eyeriss):
 
 BAD_FILES = [
     ({"version": 1, "layers": {"c1": {"q": True}}},
-     "layers.c1.q: must be a positive integer (got True)"),
+     "layers.c1.q: must be a positive integer up to 2147483647 (got True)"),
     ({"version": 1, "layers": {"c1": {"q": 2.0}}},
-     "layers.c1.q: must be a positive integer (got 2.0)"),
+     "layers.c1.q: must be a positive integer up to 2147483647 (got 2.0)"),
     ({"version": 1, "layers": {"c1": {"q": "4"}}},
-     "layers.c1.q: must be a positive integer (got '4')"),
+     "layers.c1.q: must be a positive integer up to 2147483647 (got '4')"),
     ({"version": 1, "layers": {"c1": {"e": 0}}},
-     "layers.c1.e: must be a positive integer (got 0)"),
+     "layers.c1.e: must be a positive integer up to 2147483647 (got 0)"),
     ({"version": 1, "layers": {"c1": {"m": -16}}},
-     "layers.c1.m: must be a positive integer (got -16)"),
+     "layers.c1.m: must be a positive integer up to 2147483647 (got -16)"),
+    ({"version": 1, "layers": {"c1": {"m": 10**20}}},
+     f"layers.c1.m: must be a positive integer up to 2147483647 (got {10**20})"),
     ({"version": 1, "layers": {"c1": {"k": 4}}},
      "layers.c1.k: unknown key (known: e, p, q, r, t, gp, m, n)"),
     ({"version": 1, "layers": {"c1": {}}},
@@ -326,8 +341,8 @@ def test_every_problem_of_a_file_is_reported_at_once(trace, tmp_path, capsys):
                                                       "c2": {"t": 1.5}}})
     assert main(["run", str(EYERISS_YAML), trace.path, "--mapping", str(path)]) == 2
     err = capsys.readouterr().err
-    for part in ("version: unsupported", "layers.c1.q: must be a positive integer (got 0)",
-                 "layers.c1.z: unknown key", "layers.c2.t: must be a positive integer (got 1.5)"):
+    for part in ("version: unsupported", "layers.c1.q: must be a positive integer up to 2147483647 (got 0)",
+                 "layers.c1.z: unknown key", "layers.c2.t: must be a positive integer up to 2147483647 (got 1.5)"):
         assert part in err
     assert err.count("\n") == 1
 

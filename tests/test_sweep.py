@@ -423,6 +423,8 @@ def test_a_mapping_file_applies_to_every_point_and_keys_the_store(files, tmp_pat
     assert (fixed.computed, fixed.reused) == (4, 0)
     assert (run_sweep(sweep, out, jobs=1, mapping=mapping).reused,
             run_sweep(sweep, out, jobs=1).reused) == (4, 4)
+    # {} is no constraints, as for accelsim.run: the unconstrained results
+    assert run_sweep(sweep, out, jobs=1, mapping={}).reused == 4
     c1 = fixed.layers[fixed.layers["layer"] == "c1"]
     assert (c1["map_p"] == 1).all() and (c1["map_t"] == 1).all()
     assert not ((free.layers["layer"] == "c1") & (free.layers["map_t"] == 1)
@@ -454,7 +456,7 @@ def test_a_bad_mapping_file_fails_the_sweep_on_one_line_before_anything_runs(fil
     out = tmp_path / "r.parquet"
     for layers, message in (
             ({"c2": {"q": 1}}, "layers.c2: no such layer in {b} (MAC layers: c1)"),
-            ({"c1": {"q": 0}}, "layers.c1.q: must be a positive integer (got 0)")):
+            ({"c1": {"q": 0}}, "layers.c1.q: must be a positive integer up to 2147483647 (got 0)")):
         mapping = _mapping_file(tmp_path, layers)
         status, stdout, stderr = run_cli("sweep", sweep, "-o", out, "--jobs", "1",
                                          "--mapping", mapping)

@@ -758,11 +758,14 @@ def _timeline(passes, bits_per_cycle, f_pref, if_db, ps_db, sp_db, n_kb):
     if_db, ps_db : 1 if the GLB has room for two ifmap tiles / two psum regions.
     n_kb : filter blocks per GLB block (size of the per-region release table).
 
-    The link serves requests in the order the DMA issues them, and the DMA
-    issues each as soon as a buffer is free for it: the data of pass i+1 (its
-    filters, its ifmap tile if new, in the order their buffers free; a request
-    whose buffer is still in use does not hold back one whose buffer is free),
-    then the results pass i completes, after pass i ends. A pass starts
+    The link serves requests in the order the DMA issues them. While pass i
+    runs, the DMA issues pass i+1's data: its filters and, when pass i+1
+    starts a new ifmap tile, that tile, in the order their buffers free (a
+    request whose buffer is still in use does not hold back one whose buffer
+    is free); then the results pass i completes, after pass i ends. A new
+    tile is requested only at the last pass of the tile before it, even when
+    a second ifmap buffer (if_db) freed earlier: with two buffers it can wait
+    behind that tile's filter prefetches and result write-backs. A pass starts
     when the array is free and its tile, its filters and (on its group's first
     channel block) its psum space are there.
     Returns (total cycles, finish time of each pass) as (int64, int64 [passes]).

@@ -38,6 +38,11 @@ MAPPING_KEYS = ("e", "p", "q", "r", "t", "gp", "m", "n")
 SUPPORTED_VERSIONS = (1,)
 
 
+# no layer dimension comes near it; larger values would overflow the int64
+# candidate arrays
+MAX_VALUE = 2**31 - 1
+
+
 def format_constraint(fixed: dict[str, int]) -> str:
     """``{e: 13, p: 30}``: a layer's constraint as written in the file, keys in
     :data:`MAPPING_KEYS` order."""
@@ -54,8 +59,9 @@ def _entry_problems(name: str, entry: Any) -> tuple[dict[str, int], list[str]]:
         if key not in MAPPING_KEYS:
             problems.append(f"{where}.{key}: unknown key (known: {', '.join(MAPPING_KEYS)})")
         # YAML's true equals 1 in Python and 2.0 equals 2; neither is a count
-        elif isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            problems.append(f"{where}.{key}: must be a positive integer (got {v!r})")
+        elif isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_VALUE:
+            problems.append(f"{where}.{key}: must be a positive integer up to {MAX_VALUE} "
+                            f"(got {v!r})")
     fixed = {k: entry[k] for k in MAPPING_KEYS if k in entry}
     if "gp" not in fixed and all(k in fixed for k in MAPPING_KEYS if k != "gp"):
         fixed["gp"] = 1  # a complete Table III mapping (module docstring)

@@ -320,6 +320,17 @@ def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
                 continue
             q, p, gp, r, n = (a[fits] for a in (q, p, gp, r, n))
             t = np.full_like(q, fixed["t"])
+        elif "m" in fixed:
+            # a fixed m with t free: every t up to the largest that fits whose
+            # p*t divides m (the largest alone may not)
+            tv = np.arange(1, int(t.max()) + 1, dtype=np.int64)
+            ii, jj = np.nonzero((tv[None, :] <= t[:, None])
+                                & (fixed["m"] % (p[:, None] * tv[None, :]) == 0))
+            if len(ii) == 0:
+                reasons.add(f"m = {fixed['m']} is not a multiple of p*t for any legal p and t")
+                continue
+            q, p, gp, r, n = (a[ii] for a in (q, p, gp, r, n))
+            t = tv[jj]
         pt = p * t
         ifmap_b = np.ceil(gp * n * q * r * rows_in_max * g_width * act_bytes / bank)
         free = banks - ifmap_b

@@ -153,8 +153,8 @@ def _mapping(mapping: Any, spec: SweepSpec, shas: list[str]) -> tuple[dict | Non
     """(constraints, provenance) of a sweep's ``mapping`` argument: a mapping
     file's path or an already parsed ``{layer: {key: value}}``; every named
     layer must be a MAC layer of every trace of the sweep."""
-    if mapping is None:
-        return None, None
+    if mapping is None or (isinstance(mapping, dict) and not mapping):
+        return None, None  # {} is no constraints, as for accelsim.run
     if isinstance(mapping, dict):
         source, sha = "<mapping constraints>", None
         constraints = mapping
