@@ -17,6 +17,17 @@ ROOT = Path(__file__).resolve().parents[1]
 EYERISS_YAML = ROOT / "arch_configs" / "eyeriss_v1.yaml"
 
 
+def validate_eyeriss():
+    """benchmarks/validate_eyeriss.py as a module (it is a script, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("validate_eyeriss",
+                                                  ROOT / "benchmarks" / "validate_eyeriss.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="session")
 def eyeriss_dict() -> dict:
     return read_yaml(EYERISS_YAML)

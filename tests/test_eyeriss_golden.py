@@ -17,6 +17,7 @@ import pytest
 import accelsim
 from accelsim.enums import Cycle, Level, Tensor
 from accelsim.workload.synth import synth_trace
+from conftest import validate_eyeriss
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -127,7 +128,7 @@ def test_search_finds_table3_or_a_mapping_the_model_rates_better(alexnet_run, al
     from accelsim.run import _objective, run_layer
 
     arch, results = alexnet_run
-    v = _validate_module()
+    v = validate_eyeriss()
     _, t3 = v.published()
     for name, res in results.items():
         if name not in t3:
@@ -143,16 +144,6 @@ def test_search_finds_table3_or_a_mapping_the_model_rates_better(alexnet_run, al
             assert res.mapping.mapping == mp, name
 
 
-def _validate_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("validate_eyeriss",
-                                                  ROOT / "benchmarks" / "validate_eyeriss.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_vgg16_processing_within_10_percent_of_table6_under_chip_consistent_mappings(
         tmp_path):
     """The same Eyeriss v1 model on VGG-16 (batch 3, Table VI's zero fractions):
@@ -163,7 +154,7 @@ def test_vgg16_processing_within_10_percent_of_table6_under_chip_consistent_mapp
     psum-bound layers this checks the psum bus against the chip's pairing of
     GLB traffic and time (the channels per pass come from the GLB count); on
     the compute-bound ones, the array."""
-    v = _validate_module()
+    v = validate_eyeriss()
     pub = v.table6()
     path = tmp_path / "vgg16_b3.npz"
     synth_trace("vgg16", str(path), batch=3, seed=0,

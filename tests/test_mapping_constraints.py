@@ -21,7 +21,7 @@ from accelsim.mapping.constraints import MAPPING_KEYS, constraints_from_dict
 from accelsim.mapping.rowstationary import _e_options, candidates, mapping_from_row
 from accelsim.run import run, run_layer
 from accelsim.spec.load import arch_from_dict
-from conftest import EYERISS_YAML, ROOT, conv_header, make_trace
+from conftest import EYERISS_YAML, ROOT, conv_header, make_trace, validate_eyeriss
 
 COUNT_FIELDS = ("cycles", "words", "bits", "macs", "macs_padded", "macs_performed",
                 "macs_gated", "macs_skipped", "active_pes", "pe_busy_max_cycles",
@@ -35,17 +35,6 @@ def trace(tmp_path_factory):
     path = tmp_path_factory.mktemp("mapping") / "t.npz"
     return make_trace(path, [conv_header("c1", 2, 3, 10, 10, 8, 3, 3, pad=1),
                              conv_header("c2", 2, 8, 10, 10, 32, 3, 3)], ifmap_zeros=0.3)
-
-
-def _validate_eyeriss():
-    """benchmarks/validate_eyeriss.py as a module (it is a script, not a package)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("validate_eyeriss",
-                                                  ROOT / "benchmarks" / "validate_eyeriss.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +100,7 @@ def test_table3_conv1_through_the_mapping_file_equals_run_layer(tmp_path, eyeris
     path = ROOT / "workloads" / "alexnet_table3_mapping.yaml"
     constraints = accelsim.read_mapping_constraints(path)
     row = {k: str(v) for k, v in constraints["conv1"].items()}
-    mp = _validate_eyeriss().table3_mapping(row, layer)
+    mp = validate_eyeriss().table3_mapping(row, layer)
     got = run(eyeriss, tr, mapping_constraints={"conv1": constraints["conv1"]},
               mapping_path=str(path)).layers[0]
     want = run_layer(layer, tr, eyeriss, first_layer=True, mapping=mp)
@@ -381,7 +370,7 @@ def test_the_table3_file_is_table3():
     """The shipped AlexNet file holds JSSC 2017 Table III's parameters (checked
     against ../shared/validation when it is beside the repo)."""
     got = accelsim.read_mapping_constraints(ROOT / "workloads" / "alexnet_table3_mapping.yaml")
-    v = _validate_eyeriss()
+    v = validate_eyeriss()
     try:
         _, t3 = v.published()
     except SystemExit:

@@ -111,13 +111,7 @@ def check_constraints(trace: Trace, constraints: dict, source: str = "<mapping c
     does.
     """
     out, problems = constraints_problems(constraints)
-    by_name = {layer.name: layer for layer in trace.layers}
-    for name in out:
-        if name not in by_name:
-            problems.append(f"layers.{name}: no such layer in {trace.path} (MAC layers: "
-                            + ", ".join(l.name for l in trace.mac_layers) + ")")
-        elif not by_name[name].is_mac:
-            problems.append(f"layers.{name}: a {by_name[name].op} layer has no MACs to map")
+    problems.extend(trace.mac_name_problems(out, "map"))
     if problems:
         raise ConfigError(source, problems)
     return out

@@ -86,14 +86,7 @@ def apply_assignment(trace: Trace, assignment: dict[str, dict],
     new trace shares the tensors and the data-derived cache (masks and zero
     counts do not depend on widths; width-dependent entries name them).
     """
-    by_name = {layer.name: layer for layer in trace.layers}
-    problems = []
-    for name in assignment:
-        if name not in by_name:
-            problems.append(f"layers.{name}: no such layer in {trace.path} (MAC layers: "
-                            + ", ".join(l.name for l in trace.mac_layers) + ")")
-        elif not by_name[name].is_mac:
-            problems.append(f"layers.{name}: a {by_name[name].op} layer has no MACs to assign")
+    problems = trace.mac_name_problems(assignment, "assign")
     new_layers = []
     for layer in trace.layers:
         entry = assignment.get(layer.name)

@@ -103,6 +103,21 @@ class Trace:
     def mac_layers(self) -> tuple[Layer, ...]:
         return tuple(layer for layer in self.layers if layer.is_mac)
 
+    def mac_name_problems(self, names, what: str) -> list[str]:
+        """``layers.NAME: ...`` for each of ``names`` that is not a layer of
+        this trace (listing its MAC layers) or is one without MACs to ``what``
+        (a per-layer file's entries: assign, map)."""
+        by_name = {layer.name: layer for layer in self.layers}
+        problems = []
+        for name in names:
+            if name not in by_name:
+                problems.append(f"layers.{name}: no such layer in {self.path} (MAC layers: "
+                                + ", ".join(x.name for x in self.mac_layers) + ")")
+            elif not by_name[name].is_mac:
+                problems.append(f"layers.{name}: a {by_name[name].op} layer has no MACs to "
+                                f"{what}")
+        return problems
+
 
 def _expected_shape(layer: Layer, role: str) -> tuple[int, ...]:
     if role in ("input", "input_mask"):
