@@ -197,3 +197,50 @@ def test_rlc_pairs_by_hand():
     assert rlc_pairs([0, 0, 0, 5], 31) == 1
     assert rlc_pairs([0] * 40, 31) == 2
     assert rlc_pairs([1, 2, 3], 31) == 3
+
+
+@st.composite
+def pass_tables(draw):
+    """A random pass table as _simulate_nest lays it out: tiles in runs of
+    consecutive passes (bits on a tile's first pass only), psum groups in runs,
+    a group's first and last channel blocks flagged, results on its last."""
+    n_kb = draw(st.integers(1, 3))
+    rows = []
+    tile = group = 0
+    for _ in range(draw(st.integers(1, 6))):          # psum groups
+        n_cb = draw(st.integers(1, 3))
+        for cb in range(n_cb):                        # channel blocks: one tile each
+            for kb in range(draw(st.integers(1, n_kb))):
+                rows.append(dict(
+                    cycles=draw(st.integers(0, 400)), fill_filter=draw(st.integers(0, 60)),
+                    tile=tile, tile_bits=draw(st.integers(0, 900)) if kb == 0 else 0,
+                    filter_bits=draw(st.integers(0, 500)), kb=kb, group=group,
+                    first_cb=int(cb == 0), last_cb=int(cb == n_cb - 1),
+                    wb_bits=draw(st.integers(0, 700)) if cb == n_cb - 1 else 0))
+            tile += 1
+        group += 1
+    return rows, n_kb
+
+
+@settings(max_examples=400, deadline=None)
+@given(table=pass_tables(), flags=st.tuples(*[st.integers(0, 1)] * 4),
+       bits_per_cycle=st.sampled_from([1.0, 2.5, 8.0]))
+def test_timeline_equals_reference(table, flags, bits_per_cycle):
+    """The DMA timeline (_timeline) equals the plain-Python statement of its
+    rule (reference_timeline) on random pass tables, under every combination
+    of filter prefetch, ifmap and psum double buffering and spad double
+    buffering."""
+    from reference_model import reference_timeline
+
+    rows, n_kb = table
+    f_pref, if_db, ps_db, sp_db = flags
+    passes = np.zeros((len(rows), K.PS_LEN), dtype=np.int64)
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            passes[i, getattr(K, f"PS_{key.upper()}")] = value
+    total, _ = K._timeline(passes, bits_per_cycle, f_pref, if_db, ps_db, sp_db, n_kb)
+
+    def xfer(b):
+        return int(math.ceil(b / bits_per_cycle))
+
+    assert total == reference_timeline(rows, xfer, f_pref, if_db, ps_db, sp_db)
