@@ -100,6 +100,17 @@ def search_mapping(layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
     cands, reason = candidates(layer, arch, fixed)
     if len(cands) == 0:
         return MappingResult(mapping=None, reason=reason), None, {}, None
+    return choose_mapping(cands, layer, arch, input_nz=input_nz, output_nz=output_nz,
+                          weight_nz=weight_nz, first_layer=first_layer, data_cache=data_cache)
+
+
+def choose_mapping(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
+                   output_nz: np.ndarray, weight_nz: np.ndarray, first_layer: bool,
+                   data_cache: dict | None = None
+                   ) -> tuple[MappingResult, LayerCounts, dict, np.ndarray]:
+    """The best of ``cands`` (rows of :func:`accelsim.mapping.candidates`, at least
+    one) on the arch's objective: all ranked by the closed-form estimate with the
+    data's coded sizes, the best ``top_k`` executed, the best of those kept."""
     in_fmt = ("none" if first_layer and not arch.dram.compress_first_layer_input
               else arch.dram.ifmap_compression)
     cache = {} if data_cache is None else data_cache

@@ -151,18 +151,16 @@ def chip_consistent_mapping(layer, arch, trace, pub: dict):
     - active PEs: the candidates nearest the chip's count, read off Table VI.
 
     Strip heights are otherwise open (``strip_mining: search``). The rest is
-    ranked as the search ranks, but by the dense estimate (coded DRAM sizes
-    taken as dense), then the best ``top_k`` are simulated. Returns the
-    layer's result under that mapping, or None when the layer has no legal
-    mapping with sets that wide.
+    ranked and executed as the search does (``accelsim.run.choose_mapping``).
+    Returns the layer's result under that mapping, or None when the layer has
+    no legal mapping with sets that wide.
     """
     import dataclasses
 
     import numpy as np
 
-    from accelsim.mapping.estimate import estimate
-    from accelsim.mapping.rowstationary import candidates, mapping_from_row
-    from accelsim.run import _objective, first_mac_name, run_layer
+    from accelsim.mapping.rowstationary import candidates
+    from accelsim.run import LayerResult, _layer_data, choose_mapping, first_mac_name
 
     arch = dataclasses.replace(arch, mapper=dataclasses.replace(arch.mapper,
                                                                 strip_mining="search"))
@@ -177,16 +175,12 @@ def chip_consistent_mapping(layer, arch, trace, pub: dict):
     pes = cands[:, 5] * cands[:, 4] * cands[:, 3] * layer.r * cands[:, 0]  # Mapping.active_pes
     off = np.abs(pes - int(pub["active_pes"]))
     cands = cands[off == off.min()]
-    en, cyc = estimate(cands, layer, arch, ifmap_ratio=1.0, ofmap_ratio=1.0)
-    k1, k0 = _objective(arch, en, cyc)
-    best = None
-    for idx in np.lexsort((k0, k1))[:arch.mapper.top_k]:
-        res = run_layer(layer, trace, arch, first_layer=layer.name == first_mac_name(trace),
-                        mapping=mapping_from_row(cands[idx], layer))
-        key = _objective(arch, res.energy_pj["total"], float(res.counts.cycles[0]))
-        if best is None or key < best[0]:
-            best = (key, res)
-    return best[1]
+    input_nz, output_nz, weight_nz, measured = _layer_data(layer, trace, 3, ())
+    mres, counts, energy, per_tensor = choose_mapping(
+        cands, layer, arch, input_nz=input_nz, output_nz=output_nz, weight_nz=weight_nz,
+        first_layer=layer.name == first_mac_name(trace))
+    return LayerResult(layer=layer, mapping=mres, counts=counts, energy_pj=energy,
+                       energy_by_tensor_pj=per_tensor, **measured)
 
 
 def vgg16_check(tmp: Path, markdown: bool) -> str:
@@ -270,12 +264,7 @@ def energy_table(trace_path: Path, markdown: bool) -> str:
                           for k in ("dram", "glb", "noc", "spad", "mac", "total")),
              f"{r['energy_pj_total'] / r['macs']:.2f}"]
             for r in rows if r["simulated"] or r["name"] == "total"]
-    if markdown:
-        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
-                          *("| " + " | ".join(b) + " |" for b in body), ""])
-    widths = [max(len(x) for x in col) for col in zip(head, *body)]
-    return "\n".join("  ".join(x.ljust(w) for x, w in zip(line, widths))
-                     for line in (head, *body)) + "\n"
+    return _table(head, body, markdown)
 
 
 def _err(a: float, b: float) -> str:
@@ -297,18 +286,8 @@ def render(rows: list[dict], markdown: bool) -> str:
             f"{r['filter_buffer_mb']:.2f}", f"{r['energy_uj']:.0f}"])
     maps = [[r["layer"], r["source"], " ".join(f"{k}={v}" for k, v in r["mapping"].items()),
              " ".join(f"{k}={v}" for k, v in r["pub_mapping"].items())] for r in rows]
-    out = []
-    for header, body in ((head, lines), (["layer", "source", "mapping", "Table III"], maps)):
-        if markdown:
-            out.append("| " + " | ".join(header) + " |")
-            out.append("|" + "---|" * len(header))
-            out.extend("| " + " | ".join(b) + " |" for b in body)
-        else:
-            widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
-            out.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-            out.extend("  ".join(str(x).ljust(w) for x, w in zip(b, widths)) for b in body)
-        out.append("")
-    return "\n".join(out)
+    return (_table(head, lines, markdown) + "\n"
+            + _table(["layer", "source", "mapping", "Table III"], maps, markdown))
 
 
 def main() -> None:
