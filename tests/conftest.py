@@ -91,3 +91,14 @@ def make_trace(path, headers, *, seed=0, ifmap_zeros=0.0, weight_zeros=0.0, with
     write_trace(path, network="test", batch=headers[0]["input_shape"][0], layers=out_headers,
                 arrays=arrays)
     return read_trace(path)
+
+
+def write_sweep_inputs(folder: Path, eyeriss_dict: dict, layers: list[dict]) -> Path:
+    """A tiny arch file (tiny.yaml) and two tiny traces in ``folder``: a.npz with
+    ``layers`` and b.npz with the first of them, its input half zeros."""
+    import yaml
+
+    (folder / "tiny.yaml").write_text(yaml.safe_dump(tiny_arch_dict(eyeriss_dict)))
+    make_trace(folder / "a.npz", layers, seed=1)
+    make_trace(folder / "b.npz", layers[:1], seed=2, ifmap_zeros=0.5)
+    return folder

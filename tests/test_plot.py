@@ -576,12 +576,9 @@ def test_compare_needs_two_reports_with_energy_and_latency(reports):
 def swept(tmp_path_factory, eyeriss_dict):
     """A ``keep: layers`` sweep: PE rows 2 (3x3 convs do not fit) and 3, on two traces."""
     import yaml
-    from conftest import tiny_arch_dict
+    from conftest import write_sweep_inputs
 
-    folder = tmp_path_factory.mktemp("swept")
-    (folder / "tiny.yaml").write_text(yaml.safe_dump(tiny_arch_dict(eyeriss_dict)))
-    make_trace(folder / "a.npz", TINY_LAYERS, seed=1)
-    make_trace(folder / "b.npz", TINY_LAYERS[:1], seed=2, ifmap_zeros=0.5)
+    folder = write_sweep_inputs(tmp_path_factory.mktemp("swept"), eyeriss_dict, TINY_LAYERS)
     (folder / "sweep.yaml").write_text(yaml.safe_dump({
         "version": 1, "base": "tiny.yaml", "traces": ["a.npz", "b.npz"],
         "axes": {"pe_array.rows": [2, 3]}, "keep": "layers"}))

@@ -31,7 +31,7 @@ from accelsim.sweeps.spec import read_sweep, sweep_from_dict
 from accelsim.sweeps.store import DirStore, result_key
 from accelsim.sweeps.worker import TOTAL_COLUMNS, Task, evaluate_tasks
 
-from conftest import ROOT, conv_header, make_trace, tiny_arch_dict
+from conftest import ROOT, conv_header, make_trace, tiny_arch_dict, write_sweep_inputs
 
 LAYERS = [conv_header("c1", 1, 3, 12, 12, 4, 3, 3, pad=1),
           conv_header("c2", 1, 4, 12, 12, 6, 3, 3)]
@@ -40,11 +40,7 @@ LAYERS = [conv_header("c1", 1, 3, 12, 12, 4, 3, 3, pad=1),
 @pytest.fixture(scope="module")
 def files(tmp_path_factory, eyeriss_dict):
     """A tiny arch file and two tiny traces in one folder."""
-    d = tmp_path_factory.mktemp("sweep_inputs")
-    (d / "tiny.yaml").write_text(yaml.safe_dump(tiny_arch_dict(eyeriss_dict)))
-    make_trace(d / "a.npz", LAYERS, seed=1)
-    make_trace(d / "b.npz", LAYERS[:1], seed=2, ifmap_zeros=0.5)
-    return d
+    return write_sweep_inputs(tmp_path_factory.mktemp("sweep_inputs"), eyeriss_dict, LAYERS)
 
 
 def write_sweep(folder: Path, name: str = "sweep.yaml", **fields) -> Path:

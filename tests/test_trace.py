@@ -224,17 +224,23 @@ def _member_data_offset(path, member: str) -> tuple[int, int]:
     return start, info.compress_size
 
 
+def _flip_16_bytes(path, member: str, *, at_end: bool) -> None:
+    """Flip 16 bytes of an archive member's stored data: its middle, or its end."""
+    start, size = _member_data_offset(path, member)
+    first = start + size - 16 if at_end else start + size // 2
+    data = bytearray(path.read_bytes())
+    for i in range(first, first + 16):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize("compress", [False, True])
 def test_corrupt_array_names_the_file_and_the_array(tmp_path, compress):
     header, arrays = _good(tmp_path)
     path = tmp_path / "t.npz"
     write_trace(path, network="test", batch=2, layers=header["layers"], arrays=arrays,
                 compress=compress)
-    start, size = _member_data_offset(path, "t0.weight.npy")
-    data = bytearray(path.read_bytes())
-    for i in range(start + size // 2, start + size // 2 + 16):
-        data[i] ^= 0xFF  # flip bytes inside the array's data
-    path.write_bytes(bytes(data))
+    _flip_16_bytes(path, "t0.weight.npy", at_end=False)  # inside the array's data
     with pytest.raises(TraceError) as exc:
         read_trace(path)
     msg = str(exc.value)
@@ -255,11 +261,8 @@ def test_corrupt_bias_names_the_file_the_layer_and_the_key(tmp_path, compress):
     write_trace(path, network="test", batch=2, layers=header["layers"], arrays=arrays,
                 compress=compress)
     assert read_trace(path).layers[0].name == "c1"
-    start, size = _member_data_offset(path, "c1.bias.npy")
-    data = bytearray(path.read_bytes())
-    for i in range(start + size - 16, start + size):
-        data[i] ^= 0xFF  # the last bytes: the bias values (or the deflate stream's end)
-    path.write_bytes(bytes(data))
+    # the last bytes: the bias values (or the deflate stream's end)
+    _flip_16_bytes(path, "c1.bias.npy", at_end=True)
     with pytest.raises(TraceError) as exc:
         read_trace(path)
     msg = str(exc.value)
