@@ -31,7 +31,7 @@ from accelsim.sweeps.spec import read_sweep, sweep_from_dict
 from accelsim.sweeps.store import DirStore, result_key
 from accelsim.sweeps.worker import TOTAL_COLUMNS, Task, evaluate_tasks
 
-from conftest import ROOT, conv_header, make_trace, tiny_arch_dict, write_sweep_inputs
+from conftest import ROOT, conv_header, tiny_arch_dict, write_sweep_inputs
 
 LAYERS = [conv_header("c1", 1, 3, 12, 12, 4, 3, 3, pad=1),
           conv_header("c2", 1, 4, 12, 12, 6, 3, 3)]

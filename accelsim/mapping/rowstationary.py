@@ -155,7 +155,7 @@ def _fixed_problems(layer: Layer, arch: ArchSpec, fixed: dict[str, int], *, q_ma
     the strip height (how many PE sets fit) or on the GLB are left to the
     enumeration in :func:`candidates`.
     """
-    R, S, C, K = layer.r, layer.s, layer.c, layer.k
+    S, C, K = layer.s, layer.c, layer.k
     e, p, q, r, t, gp, m, n = (fixed.get(k) for k in ("e", "p", "q", "r", "t", "gp", "m", "n"))
     p1, q1 = p or 1, q or 1
     out = []

@@ -176,7 +176,7 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
     if bad is None and spec.kind in ("int", "number"):
         if spec.minimum is not None and (value < spec.minimum or
                                          (spec.kind == "number" and value <= 0)):
-            bad = f"must be > 0" if spec.kind == "number" else f"must be >= {spec.minimum:g}"
+            bad = "must be > 0" if spec.kind == "number" else f"must be >= {spec.minimum:g}"
         elif spec.maximum is not None and value > spec.maximum:
             bad = f"must be <= {spec.maximum:g}"
     if bad is not None:
