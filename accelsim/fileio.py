@@ -1,4 +1,5 @@
-"""Atomic file writing: a reader never sees a half-written result.
+"""Atomic file writing (a reader never sees a half-written result), and the
+content hash that records a file as an input of a result.
 
 Every file accelsim writes (traces, reports, figures, sweep results) goes
 through here: the content is written to a temporary file in the target's
@@ -13,6 +14,7 @@ work starts, so a typo costs nothing; the folder it goes in must exist already
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
 import tempfile
@@ -20,6 +22,15 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from accelsim.errors import AccelsimError
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, as hex (read in 1 MiB chunks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _chmod_default(path: str) -> None:

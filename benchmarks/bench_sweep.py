@@ -155,7 +155,8 @@ def own_overhead(trace_path: Path) -> None:
     from accelsim.spec.load import arch_from_dict
     from accelsim.sweeps.points import generate_points, point_arch
     from accelsim.sweeps.spec import sweep_from_dict
-    from accelsim.sweeps.store import DirStore, file_sha256, result_key
+    from accelsim.fileio import file_sha256
+    from accelsim.sweeps.store import DirStore, result_key
 
     doc = yaml.safe_load(SWEEP.format(arch=ARCH, trace=trace_path, count=180))
     spec = sweep_from_dict(doc, "<bench>")

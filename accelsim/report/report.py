@@ -57,7 +57,6 @@ it under the table).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -66,7 +65,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from accelsim.energy.model import ENERGY_KEYS
-from accelsim.fileio import atomic_write_text
+from accelsim.fileio import atomic_write_text, file_sha256
 from accelsim.enums import TENSOR_NAMES, Cycle, Level, Tensor
 from accelsim.energy.operators import mac_array_area_um2, op_energy_pj
 from accelsim.run import LayerResult, RunResult
@@ -262,13 +261,8 @@ def report_frame(result: RunResult) -> pd.DataFrame:
 
 
 def _sha256(path: str) -> str | None:
-    if not path or not os.path.isfile(path):
-        return None
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """The file's SHA-256, or None for an input that is not a file (``<memory>``)."""
+    return file_sha256(path) if path and os.path.isfile(path) else None
 
 
 def _clean(v):

@@ -52,12 +52,12 @@ from typing import Any, Callable
 import pandas as pd
 
 from accelsim.errors import AccelsimError
-from accelsim.fileio import atomic_open, atomic_write_text
+from accelsim.fileio import atomic_open, atomic_write_text, file_sha256
 from accelsim.mapping.constraints import check_constraints, read_mapping_constraints
 from accelsim.sweeps.executors import DaskExecutor, ProcessExecutor, SerialExecutor, check_dask
 from accelsim.sweeps.points import Point, generate_points, point_arch
 from accelsim.sweeps.spec import SweepSpec, read_sweep
-from accelsim.sweeps.store import DirStore, MemoryStore, file_sha256, result_key
+from accelsim.sweeps.store import DirStore, MemoryStore, result_key
 from accelsim.sweeps.worker import TOTAL_COLUMNS, Task, cached_trace, evaluate_tasks
 from accelsim.version import MODEL_REVISION, __version__
 

@@ -63,14 +63,6 @@ def result_key(arch: dict, trace_sha256: str, version: str | None = None,
     return hashlib.sha256(canonical_json(doc).encode("ascii")).hexdigest()
 
 
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class MemoryStore:
     """A store in memory, for sweeps with nowhere to write (nothing survives the run)."""
 

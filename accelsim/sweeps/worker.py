@@ -31,7 +31,7 @@ from accelsim.errors import AccelsimError, ConfigError, TraceError
 from accelsim.report.report import report_frame
 from accelsim.run import run
 from accelsim.spec.load import arch_from_dict
-from accelsim.sweeps.store import file_sha256
+from accelsim.fileio import file_sha256
 from accelsim.version import MODEL_REVISION, MODEL_VERSION, __version__
 from accelsim.workload.trace import read_trace
 
