@@ -133,12 +133,11 @@ def choose_mapping(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, input_nz:
     order = keep[np.lexsort(tuple(sub[:, i] for i in range(sub.shape[1] - 1, -1, -1))
                             + (k0[keep], k1[keep]))]
     best = None
-    tile_cache: dict = {} if data_cache is None else data_cache
     for idx in order[:top_k]:
         mp = mapping_from_row(cands[idx], layer)
         counts = simulate_layer(layer, arch, mp, input_nz=input_nz, output_nz=output_nz,
                                 weight_nz=weight_nz, first_layer=first_layer,
-                                tile_cache=tile_cache)
+                                tile_cache=cache)
         energy, per_tensor = layer_energy(counts, arch.energy, mac_op_pj(arch, layer))
         key = (*_objective(arch, energy["total"], float(counts.cycles[0])), tuple(cands[idx]))
         if best is None or key < best[0]:
