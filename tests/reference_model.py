@@ -480,3 +480,50 @@ def brute_force_classes(layer, x, w, sparsity):
         else:
             out[0] += 1
     return tuple(out)
+
+
+def reference_candidates(layer, arch):
+    """The mappings :func:`accelsim.mapping.candidates` keeps, as a set of rows,
+    straight from the rules in its docstring: every (e, q, p, gp, r, n) tried
+    one by one, every multiple m of p*t up to the filters checked against the
+    GLB banks the ifmap tile leaves (sizes in bits), then the pruning kept:
+    the largest t, the largest legal m and the balanced one."""
+    from accelsim.mapping.rowstationary import glb_ifmap_rows, strip_table
+
+    rows, cols = arch.pe_array.rows, arch.pe_array.cols
+    R, S, C, K, N, G, P, Q = (layer.r, layer.s, layer.c, layer.k, layer.n, layer.groups,
+                              layer.p, layer.q)
+    bank_bits = 8 * arch.glb.bank_size_bytes
+    q_most = min(arch.ifmap_spad.values(layer.act_bits) // S, C)
+    out = set()
+    for e in sorted({-(-P // k) for k in range(1, P + 1)}):
+        seg = -(-e // cols)
+        if R * seg > rows:
+            continue
+        n_sets = (rows // (R * seg)) * (cols // min(e, cols))
+        g_rows, _, width = glb_ifmap_rows(layer, arch, strip_table(layer, e))
+        for q in range(1, q_most + 1):
+            for p in range(1, min(arch.psum_spad.entries, K) + 1):
+                if p * q * S > arch.filter_spad.values(layer.weight_bits):
+                    continue
+                for gp in sorted({1, min(G, n_sets)}):
+                    for r in range(1, -(-C // q) + 1):
+                        if r * gp > n_sets:
+                            continue
+                        t = min(n_sets // (r * gp), -(-K // p))
+                        pt = p * t
+                        for n in range(1, N + 1):
+                            ifmap_bits = gp * n * q * r * int(g_rows.max()) * width * layer.act_bits
+                            free = arch.glb.banks - -(-ifmap_bits // bank_bits)
+                            per_filter = gp * n * e * Q * arch.psum_spad.word_bits
+                            legal = [m for m in range(pt, -(-K // pt) * pt + 1, pt)
+                                     if free >= 1 and m * per_filter <= free * bank_bits]
+                            if not legal:
+                                continue
+                            blocks = -(-K // max(legal))
+                            balanced = -(-(-(-K // pt)) // blocks) * pt
+                            out |= {(e, p, q, r, t, gp, m, n, seg)
+                                    for m in (max(legal), balanced)}
+    if arch.mapper.strip_mining == "when_needed" and any(c[0] == P for c in out):
+        out = {c for c in out if c[0] == P}
+    return out

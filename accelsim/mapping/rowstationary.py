@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
 from accelsim.mapping.constraints import format_constraint
 from accelsim.spec.arch import ArchSpec
@@ -207,6 +208,187 @@ def _sets_reason(fixed: dict[str, int], have: int, e: int, layer: Layer, arch: A
             f"{layer.r} x {e} that fit the {arch.pe_array.rows} x {arch.pe_array.cols} array")
 
 
+_FIXED_KEYS = ("e", "p", "q", "r", "t", "gp", "m", "n")
+# what _enumerate found for one strip height e, when it gave no mapping
+(ST_OK, ST_SET_TOO_BIG, ST_SETS_SHORT, ST_M_NO_T, ST_NO_FREE_BANK, ST_PSUMS_NO_FIT,
+ ST_M_NOT_MULTIPLE, ST_M_EXCEEDS, ST_M_PSUMS_NO_FIT) = range(9)
+# indices into _enumerate's integer parameters
+(L_ROWS, L_COLS, L_R, L_S, L_C, L_K, L_N, L_Q, L_G, L_QMAX, L_FILT_VALUES, L_PSUM_ENTRIES,
+ L_BANKS, L_BANK_BYTES, L_WIDTH, L_ACT_BITS, L_PSUM_BITS, L_LEN) = range(18)
+
+
+@njit(cache=True)
+def _emit(out, n_out, row):
+    """Append ``row`` to the growing table ``out``; returns (out, rows used)."""
+    if n_out == out.shape[0]:
+        bigger = np.empty((2 * out.shape[0], out.shape[1]), np.int64)
+        bigger[:n_out] = out[:n_out]
+        out = bigger
+    out[n_out] = row
+    return out, n_out + 1
+
+
+@njit(cache=True, error_model="numpy")
+def _enumerate(e_arr, rows_in_max, lv, fx):
+    """The enumeration of :func:`candidates`, compiled (a batch-1 FC layer has
+    tens of thousands of mappings).
+
+    e_arr : the strip heights to try; rows_in_max : per strip height, the
+    most ifmap rows a strip holds in the GLB; lv : int64 [L_LEN]; fx : int64,
+    the fixed value of each of ``_FIXED_KEYS`` or -1. GLB sizes are compared
+    in bits, exactly. Returns (rows [k, 9], an ST_* status per e, PE sets per e).
+    """
+    rows, cols, R, S = lv[L_ROWS], lv[L_COLS], lv[L_R], lv[L_S]
+    C, K, N, Q, G = lv[L_C], lv[L_K], lv[L_N], lv[L_Q], lv[L_G]
+    banks, bank, width = lv[L_BANKS], lv[L_BANK_BYTES], lv[L_WIDTH]
+    act_bits, psum_word_bits = lv[L_ACT_BITS], lv[L_PSUM_BITS]
+    bank_bits = 8 * bank
+    fp, fq, fr, ft, fgp, fm, fn = fx[1], fx[2], fx[3], fx[4], fx[5], fx[6], fx[7]
+    # room for every row the loops below can emit, capped (it grows if needed):
+    # per e, q x p x gp (2) x r x n x the t values (every t up to the sets, when
+    # m is fixed and t free) x the m values (2: largest and balanced); np.empty
+    # touches no page, so the unused part costs no memory
+    bound = 0
+    for k in range(len(e_arr)):
+        most_sets = rows // (R * -(-e_arr[k] // cols)) * cols
+        t_and_m = most_sets if (fm >= 0 and ft < 0) else 2
+        bound += lv[L_QMAX] * lv[L_PSUM_ENTRIES] * 2 * most_sets * N * t_and_m
+    out = np.empty((min(max(bound, 1), 1 << 20), 9), np.int64)
+    n_out = 0
+    row = np.empty(9, np.int64)
+    status = np.zeros(len(e_arr), np.int64)
+    sets = np.zeros(len(e_arr), np.int64)
+    gps = np.empty(2, np.int64)
+    for k in range(len(e_arr)):
+        e = e_arr[k]
+        segments = -(-e // cols)
+        if R * segments > rows:
+            status[k] = ST_SET_TOO_BIG
+            continue
+        n_sets = (rows // (R * segments)) * (cols // min(e, cols))
+        sets[k] = n_sets
+        n_gp = 1
+        gps[0] = 1
+        if fgp >= 0:
+            gps[0] = fgp
+        elif min(G, n_sets) > 1:
+            gps[1] = min(G, n_sets)
+            n_gp = 2
+        q_lo, q_hi = (fq, fq) if fq >= 0 else (1, lv[L_QMAX])
+        p_lo, p_hi = (fp, fp) if fp >= 0 else (1, min(lv[L_PSUM_ENTRIES], K))
+        r_lo, r_hi = (fr, fr) if fr >= 0 else (1, n_sets)
+        n_lo, n_hi = (fn, fn) if fn >= 0 else (1, N)
+        any_legal = any_t = any_free = any_fit = False
+        any_multiple = any_multiple_in_k = False
+        n_before = n_out
+        for q in range(q_lo, q_hi + 1):
+            r_most = min(r_hi, -(-C // q))
+            for p in range(p_lo, p_hi + 1):
+                if p * q * S > lv[L_FILT_VALUES]:
+                    continue
+                t_filters = -(-K // p)
+                for gi in range(n_gp):
+                    gp = gps[gi]
+                    for r in range(r_lo, min(r_most, n_sets // gp) + 1):
+                        any_legal = True
+                        t_max = min(n_sets // (r * gp), t_filters)
+                        # the t values to try: the largest that fits; a fixed t if it
+                        # fits; with m fixed and t free, every t whose p*t divides m
+                        t_lo, t_hi = t_max, t_max
+                        if ft >= 0:
+                            if ft > t_max:
+                                continue
+                            t_lo, t_hi = ft, ft
+                        elif fm >= 0:
+                            t_lo = 1
+                        for n in range(n_lo, n_hi + 1):
+                            # the GLB in whole banks: the ifmap tile's, then the psums
+                            # of m filters in those left (sizes in bits, exact)
+                            free = banks - -(-(gp * n * q * r * rows_in_max[k] * width
+                                               * act_bits) // bank_bits)
+                            psum_bits = gp * n * e * Q * psum_word_bits
+                            for t in range(t_lo, t_hi + 1):
+                                pt = p * t
+                                if ft < 0 and fm >= 0 and fm % pt != 0:
+                                    continue
+                                any_t = True
+                                any_free = any_free or free >= 1
+                                if not (free >= 1 and -(-(psum_bits * pt) // bank_bits) <= free):
+                                    continue
+                                any_fit = True
+                                blocks_k = -(-K // pt)
+                                mk_max = min(blocks_k, free * bank_bits // (psum_bits * pt))
+                                row[0], row[1], row[2], row[3], row[4] = e, p, q, r, t
+                                row[5], row[7], row[8] = gp, n, segments
+                                if fm >= 0:
+                                    if fm % pt == 0:
+                                        any_multiple = True
+                                        if fm <= blocks_k * pt:
+                                            any_multiple_in_k = True
+                                        if fm // pt <= mk_max:
+                                            row[6] = fm
+                                            out, n_out = _emit(out, n_out, row)
+                                    continue
+                                m_big = mk_max * pt
+                                m_bal = -(-blocks_k // -(-K // m_big)) * pt
+                                row[6] = m_big
+                                out, n_out = _emit(out, n_out, row)
+                                if m_bal != m_big:
+                                    row[6] = m_bal
+                                    out, n_out = _emit(out, n_out, row)
+        if n_out > n_before:
+            status[k] = ST_OK
+        elif not any_legal or (ft >= 0 and not any_t):
+            status[k] = ST_SETS_SHORT
+        elif not any_t:
+            status[k] = ST_M_NO_T
+        elif not any_fit:
+            status[k] = ST_PSUMS_NO_FIT if any_free else ST_NO_FREE_BANK
+        elif not any_multiple:
+            status[k] = ST_M_NOT_MULTIPLE
+        elif not any_multiple_in_k:
+            status[k] = ST_M_EXCEEDS
+        else:
+            status[k] = ST_M_PSUMS_NO_FIT
+    return out[:n_out], status, sets
+
+
+def _reasons(status: np.ndarray, sets: np.ndarray, e_list: list[int], fixed: dict[str, int],
+             layer: Layer, arch: ArchSpec) -> set[str]:
+    """Why each strip height gave no mapping (``_enumerate``'s status), as sentences."""
+    rows, cols, banks = arch.pe_array.rows, arch.pe_array.cols, arch.glb.banks
+    mv = fixed.get("m")
+    text = {
+        ST_NO_FREE_BANK: f"the ifmap tile of one pass leaves none of the {banks} GLB banks "
+                         "for psums",
+        ST_PSUMS_NO_FIT: "the psums of one pass do not fit the GLB banks the ifmap tile leaves",
+        ST_M_NO_T: f"m = {mv} is not a multiple of p*t for any legal p and t",
+        ST_M_NOT_MULTIPLE: f"m = {mv} is not a multiple of p*t for any legal p and t",
+        ST_M_EXCEEDS: f"m = {mv} exceeds the layer's {layer.k} filters rounded up to a "
+                      "multiple of p*t",
+        ST_M_PSUMS_NO_FIT: f"the psums of m = {mv} filters do not fit the GLB banks the "
+                           "ifmap tile leaves",
+    }
+    out = set()
+    short = None  # (most PE sets held, at e) where the fixed replication did not fit
+    for st, n_sets, e in zip(status.tolist(), sets.tolist(), e_list):
+        if st == ST_SET_TOO_BIG:
+            # under a constraint that leaves e free, another e's failure is the reason
+            # (if every e fails here the layer fits nothing: _constraint_reason)
+            if not fixed or "e" in fixed:
+                out.add(f"a PE set of {layer.r} x {e} does not fit the {rows} x {cols} array")
+        elif st == ST_SETS_SHORT:
+            # only fixed values get here (p = q = r = gp = t = 1 always fits), and
+            # after _fixed_problems only the sets can be short
+            if short is None or n_sets > short[0]:
+                short = (n_sets, e)
+        elif st != ST_OK:
+            out.add(text[st])
+    if short is not None:
+        out.add(_sets_reason(fixed, *short, layer, arch))
+    return out
+
+
 def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
                ) -> tuple[np.ndarray, str]:
     """Every legal mapping worth ranking, as rows of an int64 array.
@@ -229,6 +411,8 @@ def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
     gp) only the largest t that fits is kept; for given everything else only
     the largest m that fits the GLB and the m that balances the filter blocks;
     gp is 1 or as large as fits; e is the smallest giving each number of strips.
+    The enumeration runs compiled (``_enumerate``); tests/reference_model.py
+    states these rules as plain loops, and a property test holds the two equal.
 
     ``fixed`` (a mapping file's entry, :mod:`accelsim.mapping.constraints`)
     maps some of e, p, q, r, t, gp, m, n to values: each is enumerated as
@@ -264,119 +448,24 @@ def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
                                    filt_values=filt_values)
         if problems:
             return empty, _constraint_reason(layer, arch, fixed, "; ".join(problems))
-    act_bytes = layer.act_bits / 8
-    psum_bytes = arch.psum_spad.word_bits / 8
-    bank, banks = arch.glb.bank_size_bytes, arch.glb.banks
-    out = []
-    reasons = set()
-    sets_short = None  # constrained: (most sets held, at e) when the replication did not fit
-
-    def fixed_or(key, values):
-        return np.array([fixed[key]], np.int64) if key in fixed else values
-
-    for e in ([fixed["e"]] if "e" in fixed else _e_options(layer.p)):
-        segments = ceil_div(e, cols)
-        set_rows, set_cols = R * segments, min(e, cols)
-        if set_rows > rows:
-            # under a constraint that leaves e free, another e's failure is the reason
-            # (if every e fails here the layer fits nothing: _constraint_reason)
-            if not fixed or "e" in fixed:
-                reasons.add(f"a PE set of {R} x {e} does not fit the {rows} x {cols} array")
-            continue
-        n_sets = (rows // set_rows) * (cols // set_cols)
-        g_rows, _, g_width = glb_ifmap_rows(layer, arch, strip_table(layer, e))
-        rows_in_max = int(g_rows.max())
-        gps = fixed_or("gp", np.array(sorted({1, min(layer.groups, n_sets)}), np.int64))
-        # the spad and replication checks do not involve n: filter on the 4-D
-        # broadcast (q, p, gp, r) first, then pair the survivors with every n
-        qa = fixed_or("q", np.arange(1, q_max + 1, dtype=np.int64))[:, None, None, None]
-        pa = fixed_or("p", np.arange(1, min(arch.psum_spad.entries, layer.k) + 1,
-                                     dtype=np.int64))[None, :, None, None]
-        ga = gps[None, None, :, None]
-        ra = fixed_or("r", np.arange(1, n_sets + 1, dtype=np.int64))[None, None, None, :]
-        ok = (pa * qa * S <= filt_values) & (ra <= (layer.c + qa - 1) // qa) & (ra * ga <= n_sets)
-        iq, ip, ig, ir = np.nonzero(ok)
-        if len(iq) == 0:
-            # only fixed values get here (p = q = r = gp = 1 always fits), and after
-            # _fixed_problems only the sets can be short: r*gp > n_sets
-            if sets_short is None or n_sets > sets_short[0]:
-                sets_short = (n_sets, e)
-            continue
-        n_all = fixed_or("n", np.arange(1, layer.n + 1, dtype=np.int64))
-        q = np.repeat(qa.ravel()[iq], len(n_all))
-        p = np.repeat(pa.ravel()[ip], len(n_all))
-        gp = np.repeat(gps[ig], len(n_all))
-        r = np.repeat(ra.ravel()[ir], len(n_all))
-        n = np.tile(n_all, len(iq))
-        t = np.minimum(n_sets // (r * gp), (layer.k + p - 1) // p)
-        if "t" in fixed:
-            # any t up to the largest that fits, not only the largest
-            fits = fixed["t"] <= t
-            if not fits.any():
-                # p = 1 and r, gp at their fixed values or 1 are among the survivors,
-                # and t <= K was checked: only the sets are short, t*r*gp > n_sets
-                if sets_short is None or n_sets > sets_short[0]:
-                    sets_short = (n_sets, e)
-                continue
-            q, p, gp, r, n = (a[fits] for a in (q, p, gp, r, n))
-            t = np.full_like(q, fixed["t"])
-        elif "m" in fixed:
-            # a fixed m with t free: every t up to the largest that fits whose
-            # p*t divides m (the largest alone may not)
-            tv = np.arange(1, int(t.max()) + 1, dtype=np.int64)
-            ii, jj = np.nonzero((tv[None, :] <= t[:, None])
-                                & (fixed["m"] % (p[:, None] * tv[None, :]) == 0))
-            if len(ii) == 0:
-                reasons.add(f"m = {fixed['m']} is not a multiple of p*t for any legal p and t")
-                continue
-            q, p, gp, r, n = (a[ii] for a in (q, p, gp, r, n))
-            t = tv[jj]
-        pt = p * t
-        ifmap_b = np.ceil(gp * n * q * r * rows_in_max * g_width * act_bytes / bank)
-        free = banks - ifmap_b
-        per_m = gp * n * e * layer.q * psum_bytes
-        ok = (free >= 1) & (np.ceil(per_m * pt / bank) <= free)
-        if not ok.any():
-            if not (free >= 1).any():
-                reasons.add(f"the ifmap tile of one pass leaves none of the {banks} GLB "
-                            "banks for psums")
-            else:
-                reasons.add("the psums of one pass do not fit the GLB banks the ifmap "
-                            "tile leaves")
-            continue
-        q, p, gp, r, n, t, pt, free, per_m = (a[ok] for a in (q, p, gp, r, n, t, pt, free, per_m))
-        mk_max = np.minimum((layer.k + pt - 1) // pt, (free * bank // (per_m * pt)).astype(np.int64))
-        seg = np.full_like(q, segments)
-        ev = np.full_like(q, e)
-        if "m" in fixed:
-            mv = fixed["m"]
-            # any multiple of p*t up to the largest that fits, not only the two kept
-            fits = (mv % pt == 0) & (mv // pt <= mk_max)
-            if fits.any():
-                out.append(np.stack([ev, p, q, r, t, gp, np.full_like(q, mv), n, seg],
-                                    axis=1)[fits])
-            elif not (mv % pt == 0).any():
-                reasons.add(f"m = {mv} is not a multiple of p*t for any legal p and t")
-            elif not ((mv % pt == 0) & (mv <= (layer.k + pt - 1) // pt * pt)).any():
-                reasons.add(f"m = {mv} exceeds the layer's {layer.k} filters rounded up to "
-                            "a multiple of p*t")
-            else:
-                reasons.add(f"the psums of m = {mv} filters do not fit the GLB banks the "
-                            "ifmap tile leaves")
-            continue
-        m_big = mk_max * pt
-        blocks = (layer.k + m_big - 1) // m_big
-        m_bal = ((layer.k + pt - 1) // pt + blocks - 1) // blocks * pt
-        out.append(np.stack([ev, p, q, r, t, gp, m_big, n, seg], axis=1))
-        dif = m_bal != m_big
-        if dif.any():
-            out.append(np.stack([ev, p, q, r, t, gp, m_bal, n, seg], axis=1)[dif])
-    if not out:
-        if sets_short is not None:
-            reasons.add(_sets_reason(fixed, *sets_short, layer, arch))
-        why = "; ".join(sorted(reasons)) or "no row-stationary mapping fits"
+    e_list = [fixed["e"]] if "e" in fixed else _e_options(layer.p)
+    e_arr = np.array(e_list, np.int64)
+    rows_in_max = np.zeros(len(e_list), np.int64)
+    g_width = layer.w
+    for k, e in enumerate(e_list):
+        if layer.r * ceil_div(e, cols) <= rows:
+            g_rows, _, g_width = glb_ifmap_rows(layer, arch, strip_table(layer, e))
+            rows_in_max[k] = g_rows.max()
+    fx = np.array([fixed.get(key, -1) for key in _FIXED_KEYS], np.int64)
+    lv = np.array([rows, cols, R, S, layer.c, layer.k, layer.n, layer.q, layer.groups,
+                   q_max, filt_values, arch.psum_spad.entries, arch.glb.banks,
+                   arch.glb.bank_size_bytes, g_width, layer.act_bits,
+                   arch.psum_spad.word_bits], np.int64)
+    cands, status, n_sets = _enumerate(e_arr, rows_in_max, lv, fx)
+    if len(cands) == 0:
+        why = "; ".join(sorted(_reasons(status, n_sets, e_list, fixed, layer, arch)))
+        why = why or "no row-stationary mapping fits"
         return empty, (_constraint_reason(layer, arch, fixed, why) if fixed else why)
-    cands = np.concatenate(out)
     if arch.mapper.strip_mining == "when_needed" and (cands[:, 0] == layer.p).any():
         cands = cands[cands[:, 0] == layer.p]
     return cands, ""
