@@ -217,26 +217,17 @@ _FIXED_KEYS = ("e", "p", "q", "r", "t", "gp", "m", "n")
  L_BANKS, L_BANK_BYTES, L_WIDTH, L_ACT_BITS, L_PSUM_BITS, L_LEN) = range(18)
 
 
-@njit(cache=True)
-def _emit(out, n_out, row):
-    """Append ``row`` to the growing table ``out``; returns (out, rows used)."""
-    if n_out == out.shape[0]:
-        bigger = np.empty((2 * out.shape[0], out.shape[1]), np.int64)
-        bigger[:n_out] = out[:n_out]
-        out = bigger
-    out[n_out] = row
-    return out, n_out + 1
-
-
 @njit(cache=True, error_model="numpy")
-def _enumerate(e_arr, rows_in_max, lv, fx):
+def _enumerate(e_arr, rows_in_max, lv, fx, out):
     """The enumeration of :func:`candidates`, compiled (a batch-1 FC layer has
     tens of thousands of mappings).
 
     e_arr : the strip heights to try; rows_in_max : per strip height, the
     most ifmap rows a strip holds in the GLB; lv : int64 [L_LEN]; fx : int64,
-    the fixed value of each of ``_FIXED_KEYS`` or -1. GLB sizes are compared
-    in bits, exactly. Returns (rows [k, 9], an ST_* status per e, PE sets per e).
+    the fixed value of each of ``_FIXED_KEYS`` or -1; out : int64 [cap, 9],
+    filled with the first ``cap`` rows. GLB sizes are compared in bits,
+    exactly. Returns (rows found, an ST_* status per e, PE sets per e); rows
+    found > cap means ``out`` was too small.
     """
     rows, cols, R, S = lv[L_ROWS], lv[L_COLS], lv[L_R], lv[L_S]
     C, K, N, Q, G = lv[L_C], lv[L_K], lv[L_N], lv[L_Q], lv[L_G]
@@ -244,18 +235,8 @@ def _enumerate(e_arr, rows_in_max, lv, fx):
     act_bits, psum_word_bits = lv[L_ACT_BITS], lv[L_PSUM_BITS]
     bank_bits = 8 * bank
     fp, fq, fr, ft, fgp, fm, fn = fx[1], fx[2], fx[3], fx[4], fx[5], fx[6], fx[7]
-    # room for every row the loops below can emit, capped (it grows if needed):
-    # per e, q x p x gp (2) x r x n x the t values (every t up to the sets, when
-    # m is fixed and t free) x the m values (2: largest and balanced); np.empty
-    # touches no page, so the unused part costs no memory
-    bound = 0
-    for k in range(len(e_arr)):
-        most_sets = rows // (R * -(-e_arr[k] // cols)) * cols
-        t_and_m = most_sets if (fm >= 0 and ft < 0) else 2
-        bound += lv[L_QMAX] * lv[L_PSUM_ENTRIES] * 2 * most_sets * N * t_and_m
-    out = np.empty((min(max(bound, 1), 1 << 20), 9), np.int64)
     n_out = 0
-    row = np.empty(9, np.int64)
+    cap = out.shape[0]
     status = np.zeros(len(e_arr), np.int64)
     sets = np.zeros(len(e_arr), np.int64)
     gps = np.empty(2, np.int64)
@@ -318,24 +299,25 @@ def _enumerate(e_arr, rows_in_max, lv, fx):
                                 any_fit = True
                                 blocks_k = -(-K // pt)
                                 mk_max = min(blocks_k, free * bank_bits // (psum_bits * pt))
-                                row[0], row[1], row[2], row[3], row[4] = e, p, q, r, t
-                                row[5], row[7], row[8] = gp, n, segments
                                 if fm >= 0:
                                     if fm % pt == 0:
                                         any_multiple = True
                                         if fm <= blocks_k * pt:
                                             any_multiple_in_k = True
-                                        if fm // pt <= mk_max:
-                                            row[6] = fm
-                                            out, n_out = _emit(out, n_out, row)
-                                    continue
-                                m_big = mk_max * pt
-                                m_bal = -(-blocks_k // -(-K // m_big)) * pt
-                                row[6] = m_big
-                                out, n_out = _emit(out, n_out, row)
-                                if m_bal != m_big:
-                                    row[6] = m_bal
-                                    out, n_out = _emit(out, n_out, row)
+                                    if fm % pt != 0 or fm // pt > mk_max:
+                                        continue
+                                    m_big = m_bal = fm
+                                else:
+                                    m_big = mk_max * pt
+                                    m_bal = -(-blocks_k // -(-K // m_big)) * pt
+                                # the largest m, and the balanced one when it differs
+                                for j in range(1 if m_bal == m_big else 2):
+                                    if n_out < cap:
+                                        out[n_out, 0], out[n_out, 1], out[n_out, 2] = e, p, q
+                                        out[n_out, 3], out[n_out, 4], out[n_out, 5] = r, t, gp
+                                        out[n_out, 6] = m_big if j == 0 else m_bal
+                                        out[n_out, 7], out[n_out, 8] = n, segments
+                                    n_out += 1
         if n_out > n_before:
             status[k] = ST_OK
         elif not any_legal or (ft >= 0 and not any_t):
@@ -350,7 +332,7 @@ def _enumerate(e_arr, rows_in_max, lv, fx):
             status[k] = ST_M_EXCEEDS
         else:
             status[k] = ST_M_PSUMS_NO_FIT
-    return out[:n_out], status, sets
+    return n_out, status, sets
 
 
 def _reasons(status: np.ndarray, sets: np.ndarray, e_list: list[int], fixed: dict[str, int],
@@ -461,7 +443,19 @@ def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
                    q_max, filt_values, arch.psum_spad.entries, arch.glb.banks,
                    arch.glb.bank_size_bytes, g_width, layer.act_bits,
                    arch.psum_spad.word_bits], np.int64)
-    cands, status, n_sets = _enumerate(e_arr, rows_in_max, lv, fx)
+    # a table with room for every row the enumeration can give, capped (np.empty
+    # touches no page, so the unused part costs no memory): per e, q x p x gp
+    # (2) x r x n x the t values (every t up to the sets when m is fixed and t
+    # free) x the m values (2); enumerated again at the size found if it overflowed
+    most_sets = rows // (R * -(-e_arr // cols)) * cols
+    t_and_m = most_sets if ("m" in fixed and "t" not in fixed) else 2
+    bound = int((q_max * arch.psum_spad.entries * 2 * most_sets * layer.n * t_and_m).sum())
+    out = np.empty((max(1, min(bound, 1 << 20)), 9), np.int64)
+    found, status, n_sets = _enumerate(e_arr, rows_in_max, lv, fx, out)
+    if found > len(out):
+        out = np.empty((found, 9), np.int64)
+        found, status, n_sets = _enumerate(e_arr, rows_in_max, lv, fx, out)
+    cands = out[:found]
     if len(cands) == 0:
         why = "; ".join(sorted(_reasons(status, n_sets, e_list, fixed, layer, arch)))
         why = why or "no row-stationary mapping fits"
