@@ -38,9 +38,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
 
 from accelsim.mapping.constraints import format_constraint
+from accelsim.mapping.kernels import (
+    L_ACT_BITS, L_BANK_BYTES, L_BANKS, L_C, L_COLS, L_FILT_VALUES, L_G, L_K, L_LEN, L_N,
+    L_PSUM_BITS, L_PSUM_ENTRIES, L_Q, L_QMAX, L_R, L_ROWS, L_S, L_WIDTH, ST_M_EXCEEDS,
+    ST_M_NO_T, ST_M_NOT_MULTIPLE, ST_M_PSUMS_NO_FIT, ST_NO_FREE_BANK, ST_OK, ST_PSUMS_NO_FIT,
+    ST_SET_TOO_BIG, ST_SETS_SHORT, _enumerate)
 from accelsim.spec.arch import ArchSpec
 from accelsim.workload.layer import Layer, ceil_div
 
@@ -209,130 +213,6 @@ def _sets_reason(fixed: dict[str, int], have: int, e: int, layer: Layer, arch: A
 
 
 _FIXED_KEYS = ("e", "p", "q", "r", "t", "gp", "m", "n")
-# what _enumerate found for one strip height e, when it gave no mapping
-(ST_OK, ST_SET_TOO_BIG, ST_SETS_SHORT, ST_M_NO_T, ST_NO_FREE_BANK, ST_PSUMS_NO_FIT,
- ST_M_NOT_MULTIPLE, ST_M_EXCEEDS, ST_M_PSUMS_NO_FIT) = range(9)
-# indices into _enumerate's integer parameters
-(L_ROWS, L_COLS, L_R, L_S, L_C, L_K, L_N, L_Q, L_G, L_QMAX, L_FILT_VALUES, L_PSUM_ENTRIES,
- L_BANKS, L_BANK_BYTES, L_WIDTH, L_ACT_BITS, L_PSUM_BITS, L_LEN) = range(18)
-
-
-@njit(cache=True, error_model="numpy")
-def _enumerate(e_arr, rows_in_max, lv, fx, out):
-    """The enumeration of :func:`candidates`, compiled (a batch-1 FC layer has
-    tens of thousands of mappings).
-
-    e_arr : the strip heights to try; rows_in_max : per strip height, the
-    most ifmap rows a strip holds in the GLB; lv : int64 [L_LEN]; fx : int64,
-    the fixed value of each of ``_FIXED_KEYS`` or -1; out : int64 [cap, 9],
-    filled with the first ``cap`` rows. GLB sizes are compared in bits,
-    exactly. Returns (rows found, an ST_* status per e, PE sets per e); rows
-    found > cap means ``out`` was too small.
-    """
-    rows, cols, R, S = lv[L_ROWS], lv[L_COLS], lv[L_R], lv[L_S]
-    C, K, N, Q, G = lv[L_C], lv[L_K], lv[L_N], lv[L_Q], lv[L_G]
-    banks, bank, width = lv[L_BANKS], lv[L_BANK_BYTES], lv[L_WIDTH]
-    act_bits, psum_word_bits = lv[L_ACT_BITS], lv[L_PSUM_BITS]
-    bank_bits = 8 * bank
-    fp, fq, fr, ft, fgp, fm, fn = fx[1], fx[2], fx[3], fx[4], fx[5], fx[6], fx[7]
-    n_out = 0
-    cap = out.shape[0]
-    status = np.zeros(len(e_arr), np.int64)
-    sets = np.zeros(len(e_arr), np.int64)
-    gps = np.empty(2, np.int64)
-    for k in range(len(e_arr)):
-        e = e_arr[k]
-        segments = -(-e // cols)
-        if R * segments > rows:
-            status[k] = ST_SET_TOO_BIG
-            continue
-        n_sets = (rows // (R * segments)) * (cols // min(e, cols))
-        sets[k] = n_sets
-        n_gp = 1
-        gps[0] = 1
-        if fgp >= 0:
-            gps[0] = fgp
-        elif min(G, n_sets) > 1:
-            gps[1] = min(G, n_sets)
-            n_gp = 2
-        q_lo, q_hi = (fq, fq) if fq >= 0 else (1, lv[L_QMAX])
-        p_lo, p_hi = (fp, fp) if fp >= 0 else (1, min(lv[L_PSUM_ENTRIES], K))
-        r_lo, r_hi = (fr, fr) if fr >= 0 else (1, n_sets)
-        n_lo, n_hi = (fn, fn) if fn >= 0 else (1, N)
-        any_legal = any_t = any_free = any_fit = False
-        any_multiple = any_multiple_in_k = False
-        n_before = n_out
-        for q in range(q_lo, q_hi + 1):
-            r_most = min(r_hi, -(-C // q))
-            for p in range(p_lo, p_hi + 1):
-                if p * q * S > lv[L_FILT_VALUES]:
-                    continue
-                t_filters = -(-K // p)
-                for gi in range(n_gp):
-                    gp = gps[gi]
-                    for r in range(r_lo, min(r_most, n_sets // gp) + 1):
-                        any_legal = True
-                        t_max = min(n_sets // (r * gp), t_filters)
-                        # the t values to try: the largest that fits; a fixed t if it
-                        # fits; with m fixed and t free, every t whose p*t divides m
-                        t_lo, t_hi = t_max, t_max
-                        if ft >= 0:
-                            if ft > t_max:
-                                continue
-                            t_lo, t_hi = ft, ft
-                        elif fm >= 0:
-                            t_lo = 1
-                        for n in range(n_lo, n_hi + 1):
-                            # the GLB in whole banks: the ifmap tile's, then the psums
-                            # of m filters in those left (sizes in bits, exact)
-                            free = banks - -(-(gp * n * q * r * rows_in_max[k] * width
-                                               * act_bits) // bank_bits)
-                            psum_bits = gp * n * e * Q * psum_word_bits
-                            for t in range(t_lo, t_hi + 1):
-                                pt = p * t
-                                if ft < 0 and fm >= 0 and fm % pt != 0:
-                                    continue
-                                any_t = True
-                                any_free = any_free or free >= 1
-                                if not (free >= 1 and -(-(psum_bits * pt) // bank_bits) <= free):
-                                    continue
-                                any_fit = True
-                                blocks_k = -(-K // pt)
-                                mk_max = min(blocks_k, free * bank_bits // (psum_bits * pt))
-                                if fm >= 0:
-                                    if fm % pt == 0:
-                                        any_multiple = True
-                                        if fm <= blocks_k * pt:
-                                            any_multiple_in_k = True
-                                    if fm % pt != 0 or fm // pt > mk_max:
-                                        continue
-                                    m_big = m_bal = fm
-                                else:
-                                    m_big = mk_max * pt
-                                    m_bal = -(-blocks_k // -(-K // m_big)) * pt
-                                # the largest m, and the balanced one when it differs
-                                for j in range(1 if m_bal == m_big else 2):
-                                    if n_out < cap:
-                                        out[n_out, 0], out[n_out, 1], out[n_out, 2] = e, p, q
-                                        out[n_out, 3], out[n_out, 4], out[n_out, 5] = r, t, gp
-                                        out[n_out, 6] = m_big if j == 0 else m_bal
-                                        out[n_out, 7], out[n_out, 8] = n, segments
-                                    n_out += 1
-        if n_out > n_before:
-            status[k] = ST_OK
-        elif not any_legal or (ft >= 0 and not any_t):
-            status[k] = ST_SETS_SHORT
-        elif not any_t:
-            status[k] = ST_M_NO_T
-        elif not any_fit:
-            status[k] = ST_PSUMS_NO_FIT if any_free else ST_NO_FREE_BANK
-        elif not any_multiple:
-            status[k] = ST_M_NOT_MULTIPLE
-        elif not any_multiple_in_k:
-            status[k] = ST_M_EXCEEDS
-        else:
-            status[k] = ST_M_PSUMS_NO_FIT
-    return n_out, status, sets
 
 
 def _reasons(status: np.ndarray, sets: np.ndarray, e_list: list[int], fixed: dict[str, int],
@@ -439,10 +319,12 @@ def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
             g_rows, _, g_width = glb_ifmap_rows(layer, arch, strip_table(layer, e))
             rows_in_max[k] = g_rows.max()
     fx = np.array([fixed.get(key, -1) for key in _FIXED_KEYS], np.int64)
-    lv = np.array([rows, cols, R, S, layer.c, layer.k, layer.n, layer.q, layer.groups,
-                   q_max, filt_values, arch.psum_spad.entries, arch.glb.banks,
-                   arch.glb.bank_size_bytes, g_width, layer.act_bits,
-                   arch.psum_spad.word_bits], np.int64)
+    lv = np.zeros(L_LEN, np.int64)
+    lv[[L_ROWS, L_COLS, L_R, L_S, L_C, L_K, L_N, L_Q, L_G]] = (
+        rows, cols, R, S, layer.c, layer.k, layer.n, layer.q, layer.groups)
+    lv[[L_QMAX, L_FILT_VALUES, L_PSUM_ENTRIES, L_ACT_BITS, L_PSUM_BITS]] = (
+        q_max, filt_values, arch.psum_spad.entries, layer.act_bits, arch.psum_spad.word_bits)
+    lv[[L_BANKS, L_BANK_BYTES, L_WIDTH]] = arch.glb.banks, arch.glb.bank_size_bytes, g_width
     # a table with room for every row the enumeration can give, capped (np.empty
     # touches no page, so the unused part costs no memory): per e, q x p x gp
     # (2) x r x n x the t values (every t up to the sets when m is fixed and t

@@ -1,0 +1,238 @@
+"""The mapping search's compiled loops: the enumeration of row-stationary
+mappings and their closed-form estimates.
+
+Place in the pipeline: inside ``mapping``; called by
+:func:`accelsim.mapping.rowstationary.candidates` (``_enumerate``) and
+:func:`accelsim.mapping.estimate.estimate` (``_estimate_rows``), which prepare
+the arrays and wrap the results. A batch-1 FC layer has tens of thousands of
+candidate mappings, and the search runs for every layer of every design point
+of a sweep, so these loops are compiled like the engine's kernels
+(:mod:`accelsim.engine.kernels`): contiguous int64/float64 arrays and scalars,
+``cache=True``. tests/reference_model.reference_candidates states the
+enumeration as plain loops and a property test holds ``_enumerate`` to it; the
+estimate was checked bitwise against its former numpy form.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# what _enumerate found for one strip height e, when it gave no mapping
+(ST_OK, ST_SET_TOO_BIG, ST_SETS_SHORT, ST_M_NO_T, ST_NO_FREE_BANK, ST_PSUMS_NO_FIT,
+ ST_M_NOT_MULTIPLE, ST_M_EXCEEDS, ST_M_PSUMS_NO_FIT) = range(9)
+# indices into _enumerate's integer parameters
+(L_ROWS, L_COLS, L_R, L_S, L_C, L_K, L_N, L_Q, L_G, L_QMAX, L_FILT_VALUES, L_PSUM_ENTRIES,
+ L_BANKS, L_BANK_BYTES, L_WIDTH, L_ACT_BITS, L_PSUM_BITS, L_LEN) = range(18)
+
+
+@njit(cache=True, error_model="numpy")
+def _enumerate(e_arr, rows_in_max, lv, fx, out):
+    """The loops of :func:`accelsim.mapping.rowstationary.candidates` (its
+    docstring states the rules).
+
+    e_arr : int64, the strip heights to try; rows_in_max : int64, per strip
+    height, the most ifmap rows a strip holds in the GLB; lv : int64 [L_LEN];
+    fx : int64 [8], the fixed value of e, p, q, r, t, gp, m, n or -1 where
+    free; out : int64 [cap, 9], rows (e, p, q, r, t, gp, m, n, segments),
+    filled with the first ``cap`` rows. GLB sizes are compared in bits,
+    exactly. Returns (rows found, an ST_* status per e, PE sets per e); rows
+    found > cap means ``out`` was too small.
+    """
+    rows, cols, R, S = lv[L_ROWS], lv[L_COLS], lv[L_R], lv[L_S]
+    C, K, N, Q, G = lv[L_C], lv[L_K], lv[L_N], lv[L_Q], lv[L_G]
+    banks, bank, width = lv[L_BANKS], lv[L_BANK_BYTES], lv[L_WIDTH]
+    act_bits, psum_word_bits = lv[L_ACT_BITS], lv[L_PSUM_BITS]
+    bank_bits = 8 * bank
+    fp, fq, fr, ft, fgp, fm, fn = fx[1], fx[2], fx[3], fx[4], fx[5], fx[6], fx[7]
+    n_out = 0
+    cap = out.shape[0]
+    status = np.zeros(len(e_arr), np.int64)
+    sets = np.zeros(len(e_arr), np.int64)
+    gps = np.empty(2, np.int64)
+    for k in range(len(e_arr)):
+        e = e_arr[k]
+        segments = -(-e // cols)
+        if R * segments > rows:
+            status[k] = ST_SET_TOO_BIG
+            continue
+        n_sets = (rows // (R * segments)) * (cols // min(e, cols))
+        sets[k] = n_sets
+        n_gp = 1
+        gps[0] = 1
+        if fgp >= 0:
+            gps[0] = fgp
+        elif min(G, n_sets) > 1:
+            gps[1] = min(G, n_sets)
+            n_gp = 2
+        q_lo, q_hi = (fq, fq) if fq >= 0 else (1, lv[L_QMAX])
+        p_lo, p_hi = (fp, fp) if fp >= 0 else (1, min(lv[L_PSUM_ENTRIES], K))
+        r_lo, r_hi = (fr, fr) if fr >= 0 else (1, n_sets)
+        n_lo, n_hi = (fn, fn) if fn >= 0 else (1, N)
+        any_legal = any_t = any_free = any_fit = False
+        any_multiple = any_multiple_in_k = False
+        n_before = n_out
+        for q in range(q_lo, q_hi + 1):
+            r_most = min(r_hi, -(-C // q))
+            for p in range(p_lo, p_hi + 1):
+                if p * q * S > lv[L_FILT_VALUES]:
+                    continue
+                t_filters = -(-K // p)
+                for gi in range(n_gp):
+                    gp = gps[gi]
+                    for r in range(r_lo, min(r_most, n_sets // gp) + 1):
+                        any_legal = True
+                        t_max = min(n_sets // (r * gp), t_filters)
+                        # the t values to try: the largest that fits; a fixed t if it
+                        # fits; with m fixed and t free, every t whose p*t divides m
+                        t_lo, t_hi = t_max, t_max
+                        if ft >= 0:
+                            if ft > t_max:
+                                continue
+                            t_lo, t_hi = ft, ft
+                        elif fm >= 0:
+                            t_lo = 1
+                        for n in range(n_lo, n_hi + 1):
+                            # the GLB in whole banks: the ifmap tile's, then the psums
+                            # of m filters in those left (sizes in bits, exact)
+                            free = banks - -(-(gp * n * q * r * rows_in_max[k] * width
+                                               * act_bits) // bank_bits)
+                            psum_bits = gp * n * e * Q * psum_word_bits
+                            for t in range(t_lo, t_hi + 1):
+                                pt = p * t
+                                if ft < 0 and fm >= 0 and fm % pt != 0:
+                                    continue
+                                any_t = True
+                                any_free = any_free or free >= 1
+                                if not (free >= 1 and -(-(psum_bits * pt) // bank_bits) <= free):
+                                    continue
+                                any_fit = True
+                                blocks_k = -(-K // pt)
+                                mk_max = min(blocks_k, free * bank_bits // (psum_bits * pt))
+                                if fm >= 0:
+                                    if fm % pt == 0:
+                                        any_multiple = True
+                                        if fm <= blocks_k * pt:
+                                            any_multiple_in_k = True
+                                    if fm % pt != 0 or fm // pt > mk_max:
+                                        continue
+                                    m_big = m_bal = fm
+                                else:
+                                    m_big = mk_max * pt
+                                    m_bal = -(-blocks_k // -(-K // m_big)) * pt
+                                # the largest m, and the balanced one when it differs
+                                for j in range(1 if m_bal == m_big else 2):
+                                    if n_out < cap:
+                                        out[n_out, 0], out[n_out, 1], out[n_out, 2] = e, p, q
+                                        out[n_out, 3], out[n_out, 4], out[n_out, 5] = r, t, gp
+                                        out[n_out, 6] = m_big if j == 0 else m_bal
+                                        out[n_out, 7], out[n_out, 8] = n, segments
+                                    n_out += 1
+        if n_out > n_before:
+            status[k] = ST_OK
+        elif not any_legal or (ft >= 0 and not any_t):
+            status[k] = ST_SETS_SHORT
+        elif not any_t:
+            status[k] = ST_M_NO_T
+        elif not any_fit:
+            status[k] = ST_PSUMS_NO_FIT if any_free else ST_NO_FREE_BANK
+        elif not any_multiple:
+            status[k] = ST_M_NOT_MULTIPLE
+        elif not any_multiple_in_k:
+            status[k] = ST_M_EXCEEDS
+        else:
+            status[k] = ST_M_PSUMS_NO_FIT
+    return n_out, status, sets
+
+
+# columns of the per-strip-height table and the integer/float parameter
+# vectors of _estimate_rows (built by estimate)
+E_ROWS_SUM, E_GLB_SUM, E_PE_SUM, E_ROWS_MAX, E_STRIPS, E_LEN = range(6)
+(I_N, I_G, I_C, I_K, I_R, I_S, I_P, I_Q, I_W, I_WG, I_WB, I_AB, I_PB, I_REF, I_MC_FILTER,
+ I_MC_IFMAP, I_IFMAP_BUS, I_FILTER_BUS, I_PSUM_BUS, I_FILT_VALUES, I_LANES, I_CPM,
+ I_WORD_BITS, I_BANK_BYTES, I_FILTER_BANKS, I_FILTER_BANK_BYTES, I_ACC_CYCLES, I_DEPTH,
+ I_LINK_W, I_LINK_C, I_IF_DB, I_PS_DB, I_LEN) = range(33)
+(F_DRAM_PJ, F_GLB_PJ, F_NOC_PJ, F_SPAD_PJ, F_IFMAP_RATIO, F_OFMAP_RATIO, F_BPC,
+ F_LEN) = range(8)
+
+
+@njit(cache=True)
+def _cdiv(a, b):
+    return -(-a // b)
+
+
+@njit(cache=True)
+def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
+    """Fill ``energy`` and ``cycles`` (float64 [len(cands)]) of each candidate row.
+
+    e_row maps a strip height to its row of e_tab (E_* columns); iv and fv are
+    the layer's and the arch's parameters (I_* and F_* indices, see estimate).
+    """
+    N, G, C, K = iv[I_N], iv[I_G], iv[I_C], iv[I_K]
+    R, S, P, Q, W, Wg = iv[I_R], iv[I_S], iv[I_P], iv[I_Q], iv[I_W], iv[I_WG]
+    wb, ab, pb, ref = iv[I_WB], iv[I_AB], iv[I_PB], iv[I_REF]
+    outs = G * K * P * Q * N
+    out_link = outs * ab * fv[F_OFMAP_RATIO] / fv[F_BPC]
+    for i in range(cands.shape[0]):
+        e, p, q, r = cands[i, 0], cands[i, 1], cands[i, 2], cands[i, 3]
+        t, gp, m, n = cands[i, 4], cands[i, 5], cands[i, 6], cands[i, 7]
+        k = e_row[e]
+        rows_sum, glb_sum, pe_sum = e_tab[k, E_ROWS_SUM], e_tab[k, E_GLB_SUM], e_tab[k, E_PE_SUM]
+        rows_max, n_strips = e_tab[k, E_ROWS_MAX], e_tab[k, E_STRIPS]
+        pt, qr = p * t, q * r
+        nG, nM, nN, nC = _cdiv(G, gp), _cdiv(K, m), _cdiv(N, n), _cdiv(C, qr)
+        kk = (nM - 1) * _cdiv(m, pt) + _cdiv(K - (nM - 1) * m, pt)
+        if_dram = G * C * W * N * rows_sum * nM
+        if_glb_w = G * C * Wg * N * glb_sum * nM
+        if_glb_r = G * C * Wg * N * glb_sum * kk
+        filt = nN * n_strips * G * K * C * R * S
+        hops = outs * nC * (R * r - 1)
+        psum_w = nC * outs
+        psum_r = (nC - 1) * outs + outs
+        dram = ((if_dram * ab * fv[F_IFMAP_RATIO] + filt * wb + outs * ab * fv[F_OFMAP_RATIO])
+                / ref * fv[F_DRAM_PJ])
+        glb = ((if_glb_w + if_glb_r) * ab + 2 * filt * wb + (psum_w + psum_r) * pb) / ref \
+            * fv[F_GLB_PJ]
+        # without multicast the buses carry a value once per PE taking it
+        f_copies = 1 if iv[I_MC_FILTER] else e
+        i_copies = 1 if iv[I_MC_IFMAP] else min(R, e) * t
+        noc = ((if_glb_r * ab * i_copies + filt * wb * f_copies
+                + (psum_w + (nC - 1) * outs + hops) * pb) / ref * fv[F_NOC_PJ])
+        spad_w = (N * G * C * Wg * pe_sum * _cdiv(K, p) * ab
+                  + nN * G * K * C * R * S * P * wb)
+        spad = (spad_w + 2 * (hops + (nC - 1) * outs) * pb) / ref * fv[F_SPAD_PJ]
+        energy[i] = dram + glb + noc + spad
+
+        passes = nG * kk * nN * n_strips * nC
+        spad_db = 2 * p * q * S <= iv[I_FILT_VALUES]
+        # GLB regions move banks x word_bits bits a cycle (engine.simulate.hw_params)
+        word_bits = iv[I_WORD_BITS]
+        glb_if = np.ceil(gp * n * qr * rows_max * Wg * ab / 8 / iv[I_BANK_BYTES]) * word_bits
+        glb_ps = np.ceil(gp * m * n * e * Q * pb / 8 / iv[I_BANK_BYTES]) * word_bits
+        pass_w = gp * pt * qr * R * S
+        load_f = max(_cdiv(pass_w * f_copies, iv[I_FILTER_BUS]),
+                     _cdiv(pass_w * wb, iv[I_FILTER_BANKS] * word_bits))
+        ramp = _cdiv(gp * qr * rows_max * min(S, Wg) * i_copies, iv[I_IFMAP_BUS])
+        img_if = gp * qr * rows_max * Wg
+        stream = max(_cdiv(p * q * S * Q * iv[I_CPM], iv[I_LANES]) + p * Q * iv[I_ACC_CYCLES],
+                     _cdiv(img_if * i_copies, iv[I_IFMAP_BUS]),
+                     _cdiv(img_if * ab, np.int64(glb_if)),
+                     _cdiv(gp * pt * e * Q, iv[I_PSUM_BUS]),
+                     _cdiv(gp * pt * e * Q * pb * 2, np.int64(glb_ps)),
+                     _cdiv(p * Q * iv[I_LINK_C], iv[I_LINK_W]) if R * r > 1 else 0)
+        fill = ramp + (0 if spad_db else load_f)
+        busy = fill + n * stream + iv[I_DEPTH] + R * r
+        # with two passes' filters in the spads, the next pass's load overlaps this
+        # pass, which lasts at least that long (engine.kernels._simulate_nest)
+        processing = passes * (max(busy, load_f) if spad_db else busy)
+        # DRAM: the link's own time bounds the layer; fetches the GLB cannot
+        # double-buffer (ifmap tiles, result write-back) add to it serially
+        if_link = if_dram * ab * fv[F_IFMAP_RATIO] / fv[F_BPC]
+        link = if_link + out_link + filt * wb / fv[F_BPC]
+        serial = (0.0 if iv[I_IF_DB] else if_link) + (0.0 if iv[I_PS_DB] else out_link)
+        # filters that neither fit the filter buffer (prefetch) nor stream into a
+        # spare half of the spads are fetched after the pass that frees the spads
+        f_pref = pass_w * wb / 8 <= iv[I_FILTER_BANKS] * iv[I_FILTER_BANK_BYTES]
+        if not (spad_db or f_pref):
+            serial = serial + filt * wb / fv[F_BPC]
+        cycles[i] = max(np.float64(processing), link) + serial
