@@ -482,48 +482,72 @@ def brute_force_classes(layer, x, w, sparsity):
     return tuple(out)
 
 
-def reference_candidates(layer, arch):
+def reference_candidates(layer, arch, fixed=None):
     """The mappings :func:`accelsim.mapping.candidates` keeps, as a set of rows,
     straight from the rules in its docstring: every (e, q, p, gp, r, n) tried
     one by one, every multiple m of p*t up to the filters checked against the
     GLB banks the ifmap tile leaves (sizes in bits), then the pruning kept:
-    the largest t, the largest legal m and the balanced one."""
+    the largest t, the largest legal m and the balanced one, gp 1 or as large
+    as fits, e the smallest giving each number of strips. A key of ``fixed``
+    takes exactly its value instead, whether the pruning keeps it or not (t:
+    any that fits; t free with m fixed: every t whose p*t divides m)."""
     from accelsim.mapping.rowstationary import glb_ifmap_rows, strip_table
 
+    fixed = fixed or {}
     rows, cols = arch.pe_array.rows, arch.pe_array.cols
     R, S, C, K, N, G, P, Q = (layer.r, layer.s, layer.c, layer.k, layer.n, layer.groups,
                               layer.p, layer.q)
+    if R > rows or S > arch.filter_spad.values(layer.weight_bits):
+        return set()
     bank_bits = 8 * arch.glb.bank_size_bytes
     q_most = min(arch.ifmap_spad.values(layer.act_bits) // S, C)
+
+    def values(key, legal, kept):
+        """A fixed value if legal, else the values the pruning keeps."""
+        if key in fixed:
+            return [fixed[key]] if fixed[key] in legal else []
+        return kept
+
     out = set()
-    for e in sorted({-(-P // k) for k in range(1, P + 1)}):
+    for e in values("e", range(1, P + 1), sorted({-(-P // k) for k in range(1, P + 1)})):
         seg = -(-e // cols)
         if R * seg > rows:
             continue
         n_sets = (rows // (R * seg)) * (cols // min(e, cols))
         g_rows, _, width = glb_ifmap_rows(layer, arch, strip_table(layer, e))
-        for q in range(1, q_most + 1):
-            for p in range(1, min(arch.psum_spad.entries, K) + 1):
+        for q in values("q", range(1, q_most + 1), range(1, q_most + 1)):
+            ps = range(1, min(arch.psum_spad.entries, K) + 1)
+            for p in values("p", ps, ps):
                 if p * q * S > arch.filter_spad.values(layer.weight_bits):
                     continue
-                for gp in sorted({1, min(G, n_sets)}):
-                    for r in range(1, -(-C // q) + 1):
+                for gp in values("gp", range(1, G + 1), sorted({1, min(G, n_sets)})):
+                    rs = range(1, -(-C // q) + 1)
+                    for r in values("r", rs, rs):
                         if r * gp > n_sets:
                             continue
-                        t = min(n_sets // (r * gp), -(-K // p))
-                        pt = p * t
-                        for n in range(1, N + 1):
+                        t_most = min(n_sets // (r * gp), -(-K // p))
+                        if "t" in fixed:
+                            ts = [fixed["t"]] if fixed["t"] <= t_most else []
+                        elif "m" in fixed:
+                            ts = [t for t in range(1, t_most + 1) if fixed["m"] % (p * t) == 0]
+                        else:
+                            ts = [t_most]
+                        ns = values("n", range(1, N + 1), range(1, N + 1))
+                        for t, n in ((t, n) for t in ts for n in ns):
+                            pt = p * t
                             ifmap_bits = gp * n * q * r * int(g_rows.max()) * width * layer.act_bits
                             free = arch.glb.banks - -(-ifmap_bits // bank_bits)
                             per_filter = gp * n * e * Q * arch.psum_spad.word_bits
                             legal = [m for m in range(pt, -(-K // pt) * pt + 1, pt)
                                      if free >= 1 and m * per_filter <= free * bank_bits]
-                            if not legal:
-                                continue
-                            blocks = -(-K // max(legal))
-                            balanced = -(-(-(-K // pt)) // blocks) * pt
-                            out |= {(e, p, q, r, t, gp, m, n, seg)
-                                    for m in (max(legal), balanced)}
+                            if "m" in fixed:
+                                kept = [fixed["m"]] if fixed["m"] in legal else []
+                            elif legal:
+                                blocks = -(-K // max(legal))
+                                kept = [max(legal), -(-(-(-K // pt)) // blocks) * pt]
+                            else:
+                                kept = []
+                            out |= {(e, p, q, r, t, gp, m, n, seg) for m in kept}
     if arch.mapper.strip_mining == "when_needed" and any(c[0] == P for c in out):
         out = {c for c in out if c[0] == P}
     return out

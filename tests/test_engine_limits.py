@@ -371,3 +371,18 @@ def test_filters_whose_buffer_is_free_do_not_wait_behind_a_tile():
     # 1600-1900 and pass 1 would end at 2900.
     assert ends.tolist() == [1200, 2600]
     assert total == 2600
+
+
+@pytest.mark.parametrize("stride", [2, 3])
+def test_a_layer_whose_strips_read_only_padding_is_mapped(tmp_path, stride):
+    """A 1x1 input padded by 1 with stride >= 2: the first ofmap row reads only
+    padding, which a GLB that does not store padding does not hold (an ifmap
+    region of zero rows still takes its bank, as in the engine). The search's
+    estimate divided by that empty region's width and raised."""
+    trace = make_trace(tmp_path / "pad.npz", [conv_header("c", 1, 4, 1, 1, 8, 1, 1,
+                                                          stride=stride, pad=1)])
+    arch = accelsim.load_arch(ROOT / "arch_configs" / "eyeriss_v2.yaml")
+    assert not arch.glb.stores_padding
+    result = accelsim.run(arch, trace)
+    layer = result.layers[0]
+    assert layer.mapping is not None and layer.counts.macs_performed == 0

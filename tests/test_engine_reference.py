@@ -106,6 +106,15 @@ def test_candidates_equal_reference(data, eyeriss_dict):
     assert set(map(tuple, cands.tolist())) == reference_candidates(layer, arch)
     assert len(cands) == len(set(map(tuple, cands.tolist())))  # no row twice
     assert bool(reason) == (len(cands) == 0)
+    # a mapping constraint: some keys of a legal row (or of the first row
+    # nudged), which may or may not be legal
+    keys = ("e", "p", "q", "r", "t", "gp", "m", "n")
+    row = cands[data.draw(st.integers(0, len(cands) - 1))] if len(cands) else [1] * 8
+    fixed = {k: int(row[i]) + data.draw(st.sampled_from([0, 0, 0, 1, 2]))
+             for i, k in enumerate(keys) if data.draw(st.booleans())}
+    got, why = candidates(layer, arch, fixed)
+    assert set(map(tuple, got.tolist())) == reference_candidates(layer, arch, fixed)
+    assert bool(why) == (len(got) == 0)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -19,8 +19,8 @@ import numpy as np
 from numba import njit
 
 # what _enumerate found for one strip height e, when it gave no mapping
-(ST_OK, ST_SET_TOO_BIG, ST_SETS_SHORT, ST_M_NO_T, ST_NO_FREE_BANK, ST_PSUMS_NO_FIT,
- ST_M_NOT_MULTIPLE, ST_M_EXCEEDS, ST_M_PSUMS_NO_FIT) = range(9)
+(ST_OK, ST_SET_TOO_BIG, ST_SETS_SHORT, ST_NO_FREE_BANK, ST_PSUMS_NO_FIT, ST_M_NOT_MULTIPLE,
+ ST_M_EXCEEDS, ST_M_PSUMS_NO_FIT) = range(8)
 # indices into _enumerate's integer parameters
 (L_ROWS, L_COLS, L_R, L_S, L_C, L_K, L_N, L_Q, L_G, L_QMAX, L_FILT_VALUES, L_PSUM_ENTRIES,
  L_BANKS, L_BANK_BYTES, L_WIDTH, L_ACT_BITS, L_PSUM_BITS, L_LEN) = range(18)
@@ -132,8 +132,8 @@ def _enumerate(e_arr, rows_in_max, lv, fx, out):
             status[k] = ST_OK
         elif not any_legal or (ft >= 0 and not any_t):
             status[k] = ST_SETS_SHORT
-        elif not any_t:
-            status[k] = ST_M_NO_T
+        elif not any_t:  # m fixed, t free: no legal p*t divides m
+            status[k] = ST_M_NOT_MULTIPLE
         elif not any_fit:
             status[k] = ST_PSUMS_NO_FIT if any_free else ST_NO_FREE_BANK
         elif not any_multiple:
@@ -207,8 +207,11 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
         spad_db = 2 * p * q * S <= iv[I_FILT_VALUES]
         # GLB regions move banks x word_bits bits a cycle (engine.simulate.hw_params)
         word_bits = iv[I_WORD_BITS]
-        glb_if = np.ceil(gp * n * qr * rows_max * Wg * ab / 8 / iv[I_BANK_BYTES]) * word_bits
-        glb_ps = np.ceil(gp * m * n * e * Q * pb / 8 / iv[I_BANK_BYTES]) * word_bits
+        # (at least one bank each, as engine.simulate.hw_params: a tile of padding
+        # rows only, not stored, still has its region)
+        glb_if = max(1.0, np.ceil(gp * n * qr * rows_max * Wg * ab / 8 / iv[I_BANK_BYTES])) \
+            * word_bits
+        glb_ps = max(1.0, np.ceil(gp * m * n * e * Q * pb / 8 / iv[I_BANK_BYTES])) * word_bits
         pass_w = gp * pt * qr * R * S
         load_f = max(_cdiv(pass_w * f_copies, iv[I_FILTER_BUS]),
                      _cdiv(pass_w * wb, iv[I_FILTER_BANKS] * word_bits))

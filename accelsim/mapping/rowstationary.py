@@ -43,7 +43,7 @@ from accelsim.mapping.constraints import format_constraint
 from accelsim.mapping.kernels import (
     L_ACT_BITS, L_BANK_BYTES, L_BANKS, L_C, L_COLS, L_FILT_VALUES, L_G, L_K, L_LEN, L_N,
     L_PSUM_BITS, L_PSUM_ENTRIES, L_Q, L_QMAX, L_R, L_ROWS, L_S, L_WIDTH, ST_M_EXCEEDS,
-    ST_M_NO_T, ST_M_NOT_MULTIPLE, ST_M_PSUMS_NO_FIT, ST_NO_FREE_BANK, ST_OK, ST_PSUMS_NO_FIT,
+    ST_M_NOT_MULTIPLE, ST_M_PSUMS_NO_FIT, ST_NO_FREE_BANK, ST_OK, ST_PSUMS_NO_FIT,
     ST_SET_TOO_BIG, ST_SETS_SHORT, _enumerate)
 from accelsim.spec.arch import ArchSpec
 from accelsim.workload.layer import Layer, ceil_div
@@ -224,7 +224,6 @@ def _reasons(status: np.ndarray, sets: np.ndarray, e_list: list[int], fixed: dic
         ST_NO_FREE_BANK: f"the ifmap tile of one pass leaves none of the {banks} GLB banks "
                          "for psums",
         ST_PSUMS_NO_FIT: "the psums of one pass do not fit the GLB banks the ifmap tile leaves",
-        ST_M_NO_T: f"m = {mv} is not a multiple of p*t for any legal p and t",
         ST_M_NOT_MULTIPLE: f"m = {mv} is not a multiple of p*t for any legal p and t",
         ST_M_EXCEEDS: f"m = {mv} exceeds the layer's {layer.k} filters rounded up to a "
                       "multiple of p*t",
