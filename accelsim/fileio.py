@@ -24,6 +24,24 @@ from typing import BinaryIO, Iterator
 from accelsim.errors import AccelsimError
 
 
+TEXT_LIMIT_BYTES = 1 << 20
+"""The largest text input accelsim reads (YAML files, route files): 1 MiB. Real
+ones are a few kB; PyYAML parses about 100 kB a second, and a device such as
+/dev/zero never ends."""
+
+
+def read_text_limited(path: str | Path, limit_bytes: int = TEXT_LIMIT_BYTES) -> str:
+    """The UTF-8 text of ``path``, reading at most ``limit_bytes`` (+1 to tell).
+
+    Raises OSError, UnicodeDecodeError, or ValueError when the file is larger.
+    """
+    with open(path, "rb") as fh:
+        data = fh.read(limit_bytes + 1)
+    if len(data) > limit_bytes:
+        raise ValueError(f"larger than the {limit_bytes // 1024} kB accelsim reads")
+    return data.decode("utf-8")
+
+
 def file_sha256(path: str | Path) -> str:
     """The SHA-256 of a file's bytes, as hex (read in 1 MiB chunks)."""
     h = hashlib.sha256()

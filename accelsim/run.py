@@ -74,6 +74,11 @@ def _coded_ratio(nz: np.ndarray, arch: ArchSpec, bits: int, fmt: str) -> float:
     return encoded_bits(nz, fmt, arch, bits) / (nz.size * bits)
 
 
+MAX_SPORADIC_WINDOW = 63
+"""The widest neighbourhood of the sporadic-degree metric: wider than most
+feature maps, and its cost grows with the window's area."""
+
+
 def _objective(arch: ArchSpec, energy: float, cycles: float) -> tuple[float, float]:
     """Sort key of a candidate under the arch's mapper objective."""
     obj = arch.mapper.objective
@@ -353,8 +358,9 @@ def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
     ``speedup`` can be slightly below 1 (or ``energy_saving`` below 0) although
     on one mapping skipping never adds cycles and gating never adds energy.
     """
-    if sporadic_window < 3 or sporadic_window % 2 == 0:
-        raise AccelsimError(f"--sporadic-window: must be odd and >= 3 (got {sporadic_window})")
+    if not 3 <= sporadic_window <= MAX_SPORADIC_WINDOW or sporadic_window % 2 == 0:
+        raise AccelsimError(f"--sporadic-window: must be odd, from 3 to {MAX_SPORADIC_WINDOW} "
+                            f"(got {sporadic_window})")
     constraints = None
     if mapping_constraints:  # None or {}: no constraints
         constraints = check_constraints(trace, mapping_constraints,

@@ -1009,7 +1009,7 @@ def test_cli_draws_every_kind(reports, tmp_path, capsys, kind):
      r"--x, --by-group: applies to --kind pareto only"),
     (["{json}", "{json}"], r"--kind breakdown takes one input file \(got 2\); use --kind "
                            r"compare"),
-    (["{json}", "--kind", "latency", "--dpi", "0"], r"--dpi 0: must be a positive number"),
+    (["{json}", "--kind", "latency", "--dpi", "0"], r"--dpi 0: must be from 10 to 1200"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(sparse, tmp_path, capsys, args, message):
     subs = {"json": sparse["json"], "missing": tmp_path / "missing.json", "tmp": tmp_path}

@@ -262,7 +262,7 @@ def test_dense_baseline_columns(tmp_path, eyeriss_dict, capsys):
     import yaml
     bad.write_text(yaml.safe_dump(d))
     assert main(["run", str(bad), str(tmp_path / "t.npz"), "--sporadic-window", "4"]) == 2
-    assert "--sporadic-window: must be odd and >= 3 (got 4)" in capsys.readouterr().err
+    assert "--sporadic-window: must be odd, from 3 to 63 (got 4)" in capsys.readouterr().err
 
 
 def test_glb_compression_moves_coded_bits_through_glb_and_noc(tmp_path, eyeriss_dict):

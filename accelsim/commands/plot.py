@@ -83,8 +83,8 @@ def _check_options(args) -> None:
         if len(given) not in (1, len(args.reports)):
             raise AccelsimError(f"{opt}: given {len(given)} times for {len(args.reports)} "
                                 "reports (give it once, or once per report)")
-    if args.dpi <= 0:
-        raise AccelsimError(f"--dpi {args.dpi}: must be a positive number of dots per inch")
+    if not 10 <= args.dpi <= 1200:  # matplotlib fails below ~3; 1200 is print resolution
+        raise AccelsimError(f"--dpi {args.dpi}: must be from 10 to 1200 dots per inch")
 
 
 def main(args) -> int:

@@ -42,6 +42,7 @@ def read_route(args, known: list[str]) -> tuple[list[str], str]:
     is checked against the traces' batch by :func:`accelsim.workload.route.parse_route`.
     """
     from accelsim.errors import AccelsimError
+    from accelsim.fileio import read_text_limited
 
     if args.route is not None:
         route = [part.strip() for part in args.route.split(",")]
@@ -52,9 +53,8 @@ def read_route(args, known: list[str]) -> tuple[list[str], str]:
         return route, "--route"
     where = f"--route-file {args.route_file}"
     try:
-        with open(args.route_file, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        lines = read_text_limited(args.route_file).splitlines()
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise AccelsimError(f"{where}: cannot read ({getattr(exc, 'strerror', None) or exc})"
                             ) from None
     route = []

@@ -31,6 +31,14 @@ from accelsim.spec.arch import (COMPRESSION_FORMATS, MAC_KINDS, MAPPER_OBJECTIVE
 SUPPORTED_VERSIONS = (1,)
 
 
+INT_MAX = 2**31 - 1
+"""The largest integer setting (where a key gives no tighter bound), as for
+mapping constraints: the counts the engine forms from settings stay in int64."""
+GLB_MAX_BYTES = 2**40
+"""The largest global buffer: 1 TiB (its size in bits times a layer's blocks
+stays in int64 in the mapping search)."""
+
+
 @dataclass(frozen=True)
 class _F:
     """One leaf of the schema: its type, default (``...`` = required) and check."""
@@ -177,8 +185,10 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
         if spec.minimum is not None and (value < spec.minimum or
                                          (spec.kind == "number" and value <= 0)):
             bad = "must be > 0" if spec.kind == "number" else f"must be >= {spec.minimum:g}"
-        elif spec.maximum is not None and value > spec.maximum:
-            bad = f"must be <= {spec.maximum:g}"
+        else:
+            most = INT_MAX if spec.maximum is None and spec.kind == "int" else spec.maximum
+            if most is not None and value > most:
+                bad = f"must be <= {most}" if isinstance(most, int) else f"must be <= {most:g}"
     if bad is not None:
         problems.append(f"{path}: {bad} (got {value!r})")
         return spec.default if spec.default is not ... else None
@@ -263,6 +273,11 @@ def _validate(schema: dict, data: Any, prefix: str, problems: list[str],
 
 def _cross_checks(d: dict, problems: list[str]) -> None:
     """Checks that involve more than one field."""
+    glb = d.get("glb", {})
+    if all(isinstance(glb.get(k), int) for k in ("banks", "bank_size_bytes")):
+        if glb["banks"] * glb["bank_size_bytes"] > GLB_MAX_BYTES:
+            problems.append(f"glb: banks x bank_size_bytes must be at most {GLB_MAX_BYTES} "
+                            f"(1 TiB; got {glb['banks'] * glb['bank_size_bytes']})")
     spads = d.get("scratchpads", {})
     psum = spads.get("psum", {})
     mac = d.get("mac", {})

@@ -2,6 +2,8 @@
 
 Uses PyYAML's safe loader with one change: a mapping with a duplicate key is an
 error (PyYAML silently keeps the last one), so a typo cannot hide a setting.
+Files larger than :data:`accelsim.fileio.TEXT_LIMIT_BYTES`, keys that are not
+scalars, and nesting deeper than Python's recursion limit are errors too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 import yaml
 
 from accelsim.errors import ConfigError
+from accelsim.fileio import read_text_limited
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -22,6 +25,10 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, (list, dict)):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a mapping key must be a string or a number (got a "
+                f"{type(key).__name__})", key_node.start_mark)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})",
@@ -38,17 +45,26 @@ def read_yaml(path: str | Path) -> Any:
     """Read one YAML file safely; any failure is a one-line :class:`ConfigError`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_limited(path)
     except FileNotFoundError:
         raise ConfigError(str(path), ["file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(str(path), [f"cannot read: {exc}"]) from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (safe subclass)
+    except RecursionError:
+        raise ConfigError(str(path), ["invalid YAML: nested deeper than accelsim reads"]
+                          ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+            where = f"character {exc.position + 1}: "
+            problem = f"unacceptable character #x{exc.character:04x}: {exc.reason}" \
+                if isinstance(exc.character, int) else exc.reason
+        else:
+            problem = getattr(exc, "problem", None) or str(exc)
+        problem = " ".join(str(problem).split())  # one line
         raise ConfigError(str(path), [f"{where}invalid YAML: {problem}"]) from None
 
 

@@ -59,6 +59,9 @@ KEEP = ("totals", "layers")
 SCALES = ("linear", "log2")
 TOP_KEYS = ("version", "base", "traces", "axes", "tied", "strategy", "count", "seed", "keep")
 MAX_LEVELS = 10_000
+MAX_POINTS = 10_000_000
+"""The most points a random or latin_hypercube sweep draws (its table is built in
+memory before any point runs)."""
 """Most values one axis may expand to (a range like [1, 10**9] is a mistake)."""
 MAX_GRID_POINTS = 1_000_000
 """Most points a grid may have; sample larger spaces with random or latin_hypercube."""
@@ -149,17 +152,23 @@ def key_problem(key: Any) -> str | None:
     return None
 
 
+def _power_of_two_exponents(lo: float, hi: float) -> range:
+    """The k with lo <= 2**k <= hi (finite lo > 0, hi >= lo)."""
+    k0 = math.ceil(math.log2(lo))
+    while math.ldexp(1.0, k0) < lo:
+        k0 += 1
+    while math.ldexp(1.0, k0 - 1) >= lo:
+        k0 -= 1
+    k1 = math.floor(math.log2(hi))
+    while math.ldexp(1.0, k1) > hi:
+        k1 -= 1
+    while k1 < 1023 and math.ldexp(1.0, k1 + 1) <= hi:  # 2.0**1024 overflows
+        k1 += 1
+    return range(k0, k1 + 1)
+
+
 def _power_of_two_range(lo: float, hi: float) -> list:
-    k = math.ceil(math.log2(lo))
-    while 2.0 ** k < lo:
-        k += 1
-    while 2.0 ** (k - 1) >= lo:
-        k -= 1
-    out = []
-    while 2.0 ** k <= hi:
-        out.append(2 ** k if k >= 0 else 2.0 ** k)
-        k += 1
-    return out
+    return [2 ** k if k >= 0 else math.ldexp(1.0, k) for k in _power_of_two_exponents(lo, hi)]
 
 
 def _expand_range(spec: dict, where: str, problems: list[str]) -> list | None:
@@ -172,6 +181,9 @@ def _expand_range(spec: dict, where: str, problems: list[str]) -> list | None:
         problems.append(f"{where}.range: must be [lo, hi], two numbers (got {rng!r})")
         return None
     lo, hi = rng
+    if not all(math.isfinite(v) for v in (lo, hi)):
+        problems.append(f"{where}.range: the ends must be finite numbers (got {rng!r})")
+        return None
     scale = spec.get("scale", "linear")
     steps = spec.get("steps")
     if scale not in SCALES:
@@ -371,6 +383,8 @@ def sweep_from_dict(data: Any, source: str = "<dict>", root: str | Path = ".") -
             problems.append(f"count: required by strategy {strategy}")
         elif not _is_int(count) or count < 1:
             problems.append(f"count: must be an integer >= 1 (got {count!r})")
+        elif count > MAX_POINTS:
+            problems.append(f"count: at most {MAX_POINTS:,} (got {count})")
     elif count is not None and strategy in STRATEGIES:
         problems.append(f"count: only used by strategies random and latin_hypercube "
                         f"(got {count!r} with strategy {strategy})")

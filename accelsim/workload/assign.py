@@ -35,12 +35,13 @@ def _entry_problems(name: str, entry: Any) -> tuple[dict, list[str]]:
     for key in entry:
         if key not in ASSIGN_KEYS:
             problems.append(f"{where}.{key}: unknown key (known: {', '.join(ASSIGN_KEYS)})")
-    op = entry.get("operator")
-    if op is not None and op not in OPERATORS:
-        problems.append(f"{where}.operator: must be one of {list(OPERATORS)} (got {op!r})")
+    # a key given is checked even when its value is null (YAML's empty value)
+    if "operator" in entry and entry["operator"] not in OPERATORS:
+        problems.append(f"{where}.operator: must be one of {list(OPERATORS)} "
+                        f"(got {entry['operator']!r})")
     for key in ("weight_bits", "act_bits"):
-        v = entry.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 64):
+        v = entry.get(key, 16)
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 64:
             problems.append(f"{where}.{key}: must be an integer from 1 to 64 (got {v!r})")
     return {k: v for k, v in entry.items() if k in ASSIGN_KEYS}, problems
 

@@ -1,0 +1,104 @@
+"""Hostile inputs found by fuzzing the CLI: each is one line on stderr naming the
+file (or option) and the key, exit status 2, no traceback."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from accelsim.cli import main
+from conftest import EYERISS_YAML, conv_header, make_trace
+
+
+@pytest.fixture(scope="module")
+def trace_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("limits") / "t.npz"
+    make_trace(path, [conv_header("conv1", 1, 2, 6, 6, 4, 3, 3)])
+    return path
+
+
+def _one_line_error(capsys, *parts):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    for part in parts:
+        assert part in err, err
+    return err
+
+
+@pytest.mark.parametrize("text, message", [
+    ("version: 1\nlayers:\n  ? [a]\n  : {e: 1}\n",
+     "line 3, column 5: invalid YAML: a mapping key must be a string or a number (got a list)"),
+    ("version: 1\nname: " + "[" * 5000 + "]" * 5000 + "\n",
+     "invalid YAML: nested deeper than accelsim reads"),
+    ("version: 1\nname: a\x00b\n",
+     "character 19: invalid YAML: unacceptable character #x0000: special characters are not "
+     "allowed"),
+    ("version: 1\nx: " + "a" * (1 << 20) + "\n", "cannot read: larger than the 1024 kB"),
+])
+def test_yaml_that_no_reader_takes(tmp_path, capsys, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(text.encode())
+    assert main(["check", str(path)]) == 2
+    _one_line_error(capsys, "bad.yaml", message)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("banks", 10**15, "glb.banks: must be <= 2147483647 (got 1000000000000000)"),
+    ("banks", 2**64, "glb.banks: must be <= 2147483647"),
+    ("bank_size_bytes", 2**31 - 1, "glb: banks x bank_size_bytes must be at most "
+                                    "1099511627776 (1 TiB; got 2147483647000)"),
+])
+def test_arch_integers_are_bounded(tmp_path, capsys, eyeriss_dict, key, value, message):
+    d = copy.deepcopy(eyeriss_dict)
+    d["glb"][key] = value
+    if key == "bank_size_bytes":
+        d["glb"]["banks"] = 1000
+    path = tmp_path / "huge.yaml"
+    path.write_text(yaml.safe_dump(d))
+    assert main(["check", str(path)]) == 2
+    _one_line_error(capsys, "huge.yaml", message)
+
+
+def test_assign_entry_with_null_values(tmp_path, capsys, trace_path):
+    path = tmp_path / "assign.yaml"
+    path.write_text("version: 1\nlayers:\n  conv1: {weight_bits: null, operator: null}\n")
+    assert main(["run", str(EYERISS_YAML), str(trace_path), "--assign", str(path)]) == 2
+    _one_line_error(capsys, "assign.yaml", "layers.conv1.operator: must be one of",
+                    "(got None)", "layers.conv1.weight_bits: must be an integer from 1 to 64")
+
+
+@pytest.mark.parametrize("ends, message", [
+    ("[1, .inf]", "axes.core_clock_mhz.range: the ends must be finite numbers (got [1, inf])"),
+    ("[.nan, 4]", "axes.core_clock_mhz.range: the ends must be finite numbers"),
+])
+def test_sweep_log2_ranges_with_extreme_ends(tmp_path, capsys, trace_path, ends, message):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(f"version: 1\nbase: {EYERISS_YAML}\ntraces: {trace_path}\naxes:\n"
+                    f"  core_clock_mhz: {{range: {ends}, scale: log2}}\n")
+    assert main(["sweep", str(path), "-o", str(tmp_path / "out.csv"), "--jobs", "1"]) == 2
+    _one_line_error(capsys, "sweep.yaml", message)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_latin_hypercube_count_is_bounded(tmp_path, capsys, trace_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(f"version: 1\nbase: {EYERISS_YAML}\ntraces: {trace_path}\naxes:\n"
+                    f"  pe_array.rows: [12, 13]\nstrategy: latin_hypercube\n"
+                    f"count: 1000000000000\n")
+    assert main(["sweep", str(path), "-o", str(tmp_path / "out.csv"), "--jobs", "1"]) == 2
+    _one_line_error(capsys, "sweep.yaml", "count: at most 10,000,000 (got 1000000000000)")
+
+
+def test_route_file_that_never_ends(tmp_path, capsys, trace_path):
+    assert main(["route", f"a={trace_path}", f"b={trace_path}", "--route-file", "/dev/zero",
+                 "-o", str(tmp_path / "o.npz")]) == 2
+    _one_line_error(capsys, "--route-file /dev/zero: cannot read (larger than the 1024 kB")
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_sporadic_window_is_bounded(capsys, trace_path):
+    assert main(["run", str(EYERISS_YAML), str(trace_path), "--sporadic-window",
+                 "999999999999"]) == 2
+    _one_line_error(capsys, "--sporadic-window: must be odd, from 3 to 63 (got 999999999999)")
