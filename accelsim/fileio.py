@@ -19,7 +19,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 from accelsim.errors import AccelsimError
 
@@ -58,6 +58,16 @@ def _chmod_default(path: str) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (an existing one, or the same path)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        return False
+    return a.resolve() == b.resolve()
+
+
 def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
@@ -78,20 +88,25 @@ def _target_problem(path: Path) -> str | None:
     return None
 
 
-def check_output_path(path: str | Path, option: str) -> None:
+def check_output_path(path: str | Path, option: str, inputs: Iterable = ()) -> None:
     """Raise :class:`AccelsimError` unless an output file can be written at ``path``.
 
-    Checks, in order: the parent folder exists and is a folder, the target is
-    not a folder (nor a device or a pipe), and a file can be created in the
-    parent (a temporary one is created and removed, which also catches
-    read-only and virtual file systems where permission bits say yes).
-    ``option`` names the argument in the message, e.g. ``--out``.
+    Checks, in order: the target is not one of ``inputs`` (the command's input
+    files: writing over one would replace it), the parent folder exists and is
+    a folder, the target is not a folder (nor a device or a pipe), and a file
+    can be created in the parent (a temporary one is created and removed, which
+    also catches read-only and virtual file systems where permission bits say
+    yes). ``option`` names the argument in the message, e.g. ``--out``.
     """
     where = f"{option} {path}"
     text = os.fspath(path)
     if not text:
         raise AccelsimError(f"{option}: must name a file (got an empty path)")
     p = Path(text)
+    for src in inputs:
+        if src is not None and os.fspath(src) and _same_file(p, Path(os.fspath(src))):
+            raise AccelsimError(f"{where}: is also an input of this command ({src}); "
+                                "write the output elsewhere")
     parent = p.parent
     if not parent.exists():
         raise AccelsimError(f"{where}: parent directory {parent} does not exist")

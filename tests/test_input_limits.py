@@ -102,3 +102,22 @@ def test_sporadic_window_is_bounded(capsys, trace_path):
     assert main(["run", str(EYERISS_YAML), str(trace_path), "--sporadic-window",
                  "999999999999"]) == 2
     _one_line_error(capsys, "--sporadic-window: must be odd, from 3 to 63 (got 999999999999)")
+
+
+def test_an_output_that_is_an_input_is_refused(tmp_path, capsys, trace_path):
+    arch = tmp_path / "arch.yaml"
+    arch.write_text(EYERISS_YAML.read_text())
+    before = arch.read_bytes()
+    assert main(["run", str(arch), str(trace_path), "--out", str(arch)]) == 2
+    _one_line_error(capsys, f"--out {arch}: is also an input of this command ({arch})")
+    assert arch.read_bytes() == before
+    out = tmp_path / "r.png"
+    assert main(["run", str(arch), str(trace_path), "--out", str(out), "--plot", str(out)]) == 2
+    _one_line_error(capsys, f"--plot {out}: is also an input of this command ({out})")
+    assert not out.exists()
+    routed = tmp_path / "a.npz"
+    routed.write_bytes(trace_path.read_bytes())
+    assert main(["route", f"a={routed}", f"b={trace_path}", "--route", "a", "-o",
+                 str(routed)]) == 2
+    _one_line_error(capsys, f"-o {routed}: is also an input of this command")
+    assert routed.read_bytes() == trace_path.read_bytes()

@@ -64,7 +64,7 @@ def main(args) -> int:
     from accelsim.workload.decompose import decompose_trace
     from accelsim.workload.trace import read_trace
 
-    check_output_path(args.output, "-o")
+    check_output_path(args.output, "-o", [args.trace])
     exponents = parse_exponents(args.exponents)
     layers = parse_layers(args.layers)
     trace = read_trace(args.trace)

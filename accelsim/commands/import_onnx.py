@@ -22,7 +22,7 @@ def main(args) -> int:
     from accelsim.commands.export import input_array, parse_operators
     from accelsim.fileio import check_output_path
 
-    check_output_path(args.output, "-o")
+    check_output_path(args.output, "-o", [args.model])
     operators = parse_operators(args.operators)
     x = input_array(args)
     headers = import_onnx(args.model, x, args.output, weight_bits=args.weight_bits,

@@ -23,7 +23,7 @@ def main(args) -> int:
     from accelsim.workload.trace import read_trace
 
     if args.out is not None:  # --out '' is an error, not a request for stdout
-        check_output_path(args.out, "--out")
+        check_output_path(args.out, "--out", [args.arch, args.trace])
     df = opcost(load_arch(args.arch), read_trace(args.trace))
     if args.format == "csv":
         text = df.to_csv(index=False)

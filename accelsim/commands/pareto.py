@@ -40,7 +40,7 @@ def main(args) -> int:
     from accelsim.sweeps.runner import read_table, write_table
 
     if args.output is not None:
-        check_output_path(args.output, "-o")
+        check_output_path(args.output, "-o", [args.results])
     df = read_table(args.results)
     front = pareto(df, x=args.x, y=args.y, by=args.by)
     if len(front):

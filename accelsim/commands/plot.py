@@ -94,7 +94,7 @@ def main(args) -> int:
 
     figure_format(args.output, "-o")
     _check_options(args)
-    check_output_path(args.output, "-o")
+    check_output_path(args.output, "-o", args.reports)
     src = args.reports[0]
     if args.point is not None or args.trace is not None:
         from accelsim.plot import load_report

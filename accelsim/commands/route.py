@@ -75,8 +75,8 @@ def main(args) -> int:
     from accelsim.workload.route import route_traces, write_routed_trace
     from accelsim.workload.trace import read_trace
 
-    check_output_path(args.output, "-o")
     paths = parse_variants(args.variants)
+    check_output_path(args.output, "-o", [*paths.values(), args.route_file])
     if len(paths) < 2:
         raise AccelsimError(f"variants: routing needs at least two variants (got "
                             f"{len(paths)}: {', '.join(paths)})")

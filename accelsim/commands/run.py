@@ -38,13 +38,14 @@ def main(args) -> int:
 
     # a bad output name fails before the simulation, not after; an empty one
     # (--out '') is an error, not a request for stdout
+    inputs = (args.arch, args.trace, args.assign, args.mapping)
     if args.out is not None:
-        check_output_path(args.out, "--out")
+        check_output_path(args.out, "--out", inputs)
     if args.plot is not None:
         from accelsim.plot import figure_format
         if args.plot:
             figure_format(args.plot, "--plot")
-        check_output_path(args.plot, "--plot")
+        check_output_path(args.plot, "--plot", inputs + (args.out,))
     arch = load_arch(args.arch)
     trace = read_trace(args.trace)
     if args.assign:

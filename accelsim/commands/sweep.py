@@ -78,7 +78,7 @@ def main(args) -> int:
     from accelsim.sweeps.executors import check_dask
     from accelsim.sweeps.runner import layers_path, run_sweep
 
-    check_output_path(args.output, "-o")  # before any point runs
+    check_output_path(args.output, "-o", [args.sweep, args.mapping])  # before any point runs
     if args.dask is not None:
         check_dask(args.dask, option="--dask")
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
