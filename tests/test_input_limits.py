@@ -121,3 +121,11 @@ def test_an_output_that_is_an_input_is_refused(tmp_path, capsys, trace_path):
                  str(routed)]) == 2
     _one_line_error(capsys, f"-o {routed}: is also an input of this command")
     assert routed.read_bytes() == trace_path.read_bytes()
+
+
+def test_synth_batch_beyond_memory_names_the_option(tmp_path, capsys):
+    out = tmp_path / "big.npz"
+    assert main(["synth", "lenet5", "--batch", str(10**11), "-o", str(out)]) == 2
+    _one_line_error(capsys, "--batch: 100000000000 images of lenet5 take",
+                    "GiB of feature maps, more than this machine's")
+    assert not out.exists()

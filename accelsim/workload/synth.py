@@ -20,6 +20,9 @@ Assumptions, named here because they shape the numbers:
 
 from __future__ import annotations
 
+import math
+import os
+
 import numpy as np
 
 from accelsim.errors import AccelsimError
@@ -111,6 +114,15 @@ def synth_trace(network: str, path: str, *, batch: int = 1, seed: int = 0,
     for option, bits in (("--weight-bits", weight_bits), ("--act-bits", act_bits)):
         if not 2 <= bits <= 32:
             raise AccelsimError(f"{option}: must be between 2 and 32 (got {bits})")
+    # a batch whose feature maps alone exceed this machine's memory fails here,
+    # naming the option, not in numpy's allocator (float32 while synthesized)
+    per_image = sum(math.prod(h["input_shape"][1:]) for h in network_layers(network, 1))
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") \
+        if hasattr(os, "sysconf") else None
+    if memory and per_image * batch * 4 > memory:
+        raise AccelsimError(f"--batch: {batch} images of {network} take "
+                            f"{per_image * batch * 4 / 2**30:,.0f} GiB of feature maps, more "
+                            f"than this machine's {memory / 2**30:,.0f} GiB (got {batch})")
     headers = network_layers(network, batch)
     for head in headers:
         if head["kind"] in ("conv2d", "linear"):
