@@ -968,6 +968,16 @@ def test_pareto_panels_far_apart_each_keep_a_linear_axis():
     assert all(t.get_text() == "" for t in ax.xaxis.get_minorticklabels())
 
 
+def test_pareto_plot_of_a_run_report_is_an_error(sparse, tmp_path, capsys):
+    code, out, err = _cli(capsys, "plot", sparse["csv"], "--kind", "pareto", "-o",
+                          tmp_path / "f.png")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert re.search(r"sparse\.csv: not a sweep table \(no point_id or trace column; a run's "
+                     r"report \(one row per layer\): plot it with --kind breakdown, latency or "
+                     r"sparsity\)$", err.strip()), err
+    assert not (tmp_path / "f.png").exists()
+
+
 def test_pareto_names_what_is_missing(tmp_path):
     df = _sweep(6)
     df.attrs["source"] = "sweep.csv"

@@ -903,6 +903,41 @@ def test_pareto_errors_name_the_column():
         accelsim.pareto(hand_table(), x="latency_s", y="status")
 
 
+def test_pareto_needs_two_different_columns():
+    with pytest.raises(AccelsimError, match=r"^pareto: x and y are both 'latency_s': a front "
+                                            r"needs two different columns to trade off$"):
+        accelsim.pareto(hand_table(), x="latency_s", y="latency_s")
+    with pytest.raises(AccelsimError, match=r"^t\.csv: y column 'status' must be numeric"):
+        accelsim.pareto(hand_table(), x="latency_s", y="status", source="t.csv")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--x", "latency_s", "--y", "latency_s"],
+     r"{table}: x and y are both 'latency_s': a front needs two different columns"),
+    (["--by", "arch"], r"{table}: by column 'arch' is not in the table"),
+    (["--y", "status"], r"{table}: y column 'status' must be numeric \(got (object|str)\)"),
+])
+def test_cli_pareto_errors_name_the_file(tmp_path, args, message):
+    table = tmp_path / "t.csv"
+    hand_table().to_csv(table, index=False)
+    status, stdout, stderr = run_cli("pareto", table, *args, "-o", tmp_path / "front.csv")
+    assert status == 2 and stdout == "" and stderr.count("\n") == 1
+    assert re.search("^accelsim: error: " + message.format(table=re.escape(str(table))),
+                     stderr), stderr
+    assert not (tmp_path / "front.csv").exists()
+
+
+def test_cli_pareto_of_a_run_report_is_an_error(files, tmp_path):
+    report = tmp_path / "report.csv"
+    status, _, _ = run_cli("run", files / "tiny.yaml", files / "a.npz", "--format", "csv",
+                           "--out", report)
+    assert status == 0
+    status, stdout, stderr = run_cli("pareto", report)
+    assert status == 2 and stdout == ""
+    assert stderr == (f"accelsim: error: {report}: not a sweep results table (no point_id or "
+                      "trace column; accelsim sweep writes one)\n")
+
+
 def test_cli_pareto_prints_and_saves_the_front(files, tmp_path):
     table = tmp_path / "t.parquet"
     hand_table().to_parquet(table)
@@ -914,7 +949,7 @@ def test_cli_pareto_prints_and_saves_the_front(files, tmp_path):
         in stdout
     assert list(read_table(front_csv)["point_id"]) == [8, 0, 1, 4, 5, 6]
     status, _, stderr = run_cli("pareto", table, "--x", "nope")
-    assert status == 2 and "pareto: x column 'nope' is not in the table" in stderr
+    assert status == 2 and f"{table}: x column 'nope' is not in the table" in stderr
     before = sorted(tmp_path.iterdir())
     status, stdout, _ = run_cli("pareto", table)
     assert status == 0 and "wrote" not in stdout

@@ -15,7 +15,7 @@ Provenance goes in ``DataFrame.attrs``: ``arch`` (the architecture's name),
 provenance; a Parquet report carries it when the writer kept ``attrs``.
 
 :func:`load_sweep` reads a sweep table (CSV or Parquet, one row per design
-point and trace) for the Pareto figure.
+point and trace: it has ``point_id`` and ``trace`` columns) for the Pareto figure.
 
 A sweep's per-layer table (``<out>.layers.parquet`` of a ``keep: layers``
 sweep: one row per point, trace and layer, see :mod:`accelsim.sweeps.runner`)
@@ -448,6 +448,12 @@ def load_sweep(src) -> pd.DataFrame:
                             f"(got {type(src).__name__})")
     path = _existing(src, SWEEP_SUFFIXES, "sweep table")
     df = _read_table(path, "sweep")
+    missing = [c for c in SWEEP_ID_COLUMNS if c not in df.columns]
+    if missing:
+        what = ("a run's report (one row per layer): plot it with --kind breakdown, latency "
+                "or sparsity" if "name" in df.columns else "accelsim sweep writes one")
+        raise AccelsimError(f"{path}: not a sweep table (no {' or '.join(missing)} column; "
+                            f"{what})")
     df.attrs["source"] = str(path)
     return df
 
