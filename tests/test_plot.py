@@ -197,6 +197,125 @@ def test_a_run_result_is_plotted_through_its_report(eyeriss, reports):
         plot_pareto(result)
 
 
+def _set(path: str, value):
+    """A change to a JSON report: set (or, with value ``...``, delete) the key at ``path``."""
+    def change(report):
+        keys = [int(k) if k.isdigit() else k for k in path.replace("[", ".").replace("]", "")
+                .split(".")]
+        *parents, last = keys
+        node = report
+        for k in parents:
+            node = node[k]
+        if value is ...:
+            del node[last]
+        else:
+            node[last] = value
+    return change
+
+
+def _every_energy(value):
+    def change(report):
+        for row in [*report["layers"], report["total"]]:
+            for level in row.get("energy_pj", {}):
+                row["energy_pj"][level] = value
+    return change
+
+
+@pytest.mark.parametrize("change, message", [
+    (_set("layers[0].name", ...), r"layers\[0\]\.name: missing"),
+    (_set("layers[2].name", 5), r"layers\[2\]\.name: must be a string \(got 5\)"),
+    (_set("layers[0].ifmap_density", "hi"),
+     r"layers\[0\]\.ifmap_density \(conv1\): must be a number, not a string \(got 'hi'\)"),
+    (_set("layers[2].compute_cycles", "abc"),
+     r"layers\[2\]\.compute_cycles \(conv2\): must be a number, not a string \(got 'abc'\)"),
+    (_set("layers[2].compute_cycles", ...), r"layers\[2\]\.compute_cycles \(conv2\): missing$"),
+    (_set("layers[3].macs", float("nan")),
+     r"layers\[3\]\.macs \(fc\): must be a finite number \(got nan\)"),
+    (_set("total.latency_s", None), r"total\.latency_s: missing \(null\)$"),
+    (_set("layers[0].name", None), r"layers\[0\]\.name: missing \(null\)"),
+    (_set("layers[0].utilization", True),
+     r"layers\[0\]\.utilization \(conv1\): must be a number \(got True\)"),
+    (_set("layers[0].simulated", "yes"),
+     r"layers\[0\]\.simulated \(conv1\): must be true or false \(got 'yes'\)"),
+    (_every_energy(float("inf")),
+     r"layers\[0\]\.energy_pj\.dram \(conv1\): must be a finite number \(got inf\); .* more$"),
+])
+def test_a_json_report_with_bad_values_names_the_row_and_field(sparse, tmp_path, change,
+                                                               message):
+    import copy
+
+    report = copy.deepcopy(sparse["dict"])
+    change(report)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(report))
+    with pytest.raises(AccelsimError, match=r"bad\.json: " + message):
+        load_report(path)
+    with pytest.raises(AccelsimError, match=r"<dict>: " + message):
+        load_report(report)
+
+
+def test_undefined_measures_may_be_null_but_not_text(sparse):
+    import copy
+
+    report = copy.deepcopy(sparse["dict"])
+    report["layers"][0]["ifmap_sporadic_degree"] = None  # undefined, as a linear layer's
+    assert np.isnan(load_report(report).loc[0, "ifmap_sporadic_degree"])
+    report["layers"][0]["ifmap_sporadic_degree"] = "n/a"
+    with pytest.raises(AccelsimError, match=r"layers\[0\]\.ifmap_sporadic_degree \(conv1\): "
+                                            r"must be a number, not a string"):
+        load_report(report)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_table_report_with_bad_values_names_the_row_and_column(sparse, tmp_path, suffix):
+    df = pd.read_csv(sparse["csv"])
+    df["compute_cycles"] = df["compute_cycles"].astype(object)
+    df.loc[0, "compute_cycles"] = "abc"
+    df.loc[2, "energy_pj_dram"] = np.nan
+    df.loc[1, "name"] = np.nan
+    path = tmp_path / f"bad{suffix}"
+    df.to_csv(path, index=False) if suffix == ".csv" else df.astype(
+        {"compute_cycles": str}).to_parquet(path)
+    with pytest.raises(AccelsimError, match=rf"bad\{suffix}: row 1, compute_cycles \(conv1\): "
+                                            r"must be a number \(got 'abc'\); row 2, name: "
+                                            r"missing; row 3, energy_pj_dram \(conv2\): missing$"):
+        load_report(path)
+
+
+def test_a_table_report_may_hold_numbers_as_text(sparse):
+    df = pd.read_csv(sparse["csv"])
+    df["compute_cycles"] = df["compute_cycles"].map(lambda v: "" if pd.isna(v) else str(v))
+    assert load_report(df)["compute_cycles"].iloc[0] == str(df["compute_cycles"].iloc[0])
+
+
+def test_a_report_nested_too_deeply_is_an_error(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000)
+    with pytest.raises(AccelsimError, match=r"deep\.json: not an accelsim report \(arrays or "
+                                            r"objects nested too deeply to read\)"):
+        load_report(path)
+
+
+@pytest.mark.parametrize("kind", ["breakdown", "latency", "sparsity", "compare"])
+def test_cli_plot_of_a_bad_report_is_one_line_and_writes_nothing(sparse, tmp_path, capsys,
+                                                                 kind):
+    import copy
+
+    report = copy.deepcopy(sparse["dict"])
+    report["layers"][0]["ifmap_density"] = "hi"
+    report["layers"][2]["energy_pj"]["mac"] = float("inf")
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(report))
+    out = tmp_path / "f.png"
+    inputs = [sparse["json"], path] if kind == "compare" else [path]
+    code, stdout, err = _cli(capsys, "plot", *inputs, "--kind", kind, "-o", out)
+    assert code == 2 and stdout == "" and err.count("\n") == 1
+    assert re.search(r"^accelsim: error: .*bad\.json: layers\[0\]\.ifmap_density \(conv1\): "
+                     r"must be a number, not a string \(got 'hi'\); layers\[2\]\.energy_pj\.mac "
+                     r"\(conv2\): must be a finite number \(got inf\)$", err.strip()), err
+    assert not out.exists()
+
+
 def test_report_without_simulated_layers_is_an_error(sparse):
     df = load_report(sparse["json"])
     only_pool = df[df["name"].isin(["pool1", "total"])].copy()
@@ -847,6 +966,16 @@ def test_pareto_panels_far_apart_each_keep_a_linear_axis():
     ax = plot_pareto(spread).axes[0]
     assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
     assert all(t.get_text() == "" for t in ax.xaxis.get_minorticklabels())
+
+
+def test_pareto_plot_of_a_run_report_is_an_error(sparse, tmp_path, capsys):
+    code, out, err = _cli(capsys, "plot", sparse["csv"], "--kind", "pareto", "-o",
+                          tmp_path / "f.png")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert re.search(r"sparse\.csv: not a sweep table \(no point_id or trace column; a run's "
+                     r"report \(one row per layer\): plot it with --kind breakdown, latency or "
+                     r"sparsity\)$", err.strip()), err
+    assert not (tmp_path / "f.png").exists()
 
 
 def test_pareto_names_what_is_missing(tmp_path):

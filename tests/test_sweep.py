@@ -722,10 +722,11 @@ def test_store_cleans_temporary_files_and_locks_out_a_second_writer(tmp_path):
     (store_dir / "ab" / ".abc.totals.json.x1.tmp").write_text("{partial")
     with DirStore(store_dir) as store:
         assert not list(store_dir.glob("*/.*.tmp"))
-        store.put("ab" + "0" * 62, "totals", json.dumps({"status": "ok"}))
+        record = {"status": "ok", "reason": "", "totals": {"cycles": 1.0, "edp_pj_s": None}}
+        store.put("ab" + "0" * 62, "totals", json.dumps(record))
         with pytest.raises(AccelsimError, match="s.d: another sweep is writing to this store"):
             DirStore(store_dir).__enter__()
-        assert store.get("ab" + "0" * 62) == {"status": "ok"}
+        assert store.get("ab" + "0" * 62) == record
     with DirStore(store_dir) as store:  # the lock went with the first writer
         assert store.has("ab" + "0" * 62, layers=False)
         assert not store.has("ab" + "0" * 62, layers=True)
@@ -736,6 +737,41 @@ def test_store_cleans_temporary_files_and_locks_out_a_second_writer(tmp_path):
     (tmp_path / "f.d").write_text("")
     with pytest.raises(AccelsimError, match="f.d: the sweep store must be a folder"):
         DirStore(tmp_path / "f.d").__enter__()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[1, 2]", r"not a JSON object \(got list\)"),
+    ('{"status": "fine", "reason": ""}', r"status: must be one of ok, infeasible, error "
+                                         r"\(got 'fine'\)"),
+    ('{"status": "ok", "reason": 3}', r"reason: must be a string \(got 3\)"),
+    ('{"status": "ok", "reason": ""}', r"totals: missing from an ok result"),
+    ('{"status": "ok", "reason": "", "totals": "x"}', r"totals: must be an object \(got 'x'\)"),
+    ('{"status": "ok", "reason": "", "totals": {"cycles": "many"}}',
+     r"totals\.cycles: must be a number \(got 'many'\)"),
+    ("[" * 100_000, r"nested too deeply to read"),
+])
+def test_a_wrong_shaped_store_file_is_named_and_the_resume_stops(files, tmp_path, content,
+                                                                 message):
+    out = tmp_path / "r.parquet"
+    run_sweep(write_sweep(files), out, jobs=1)
+    stored = sorted((tmp_path / "r.parquet.d").glob("*/*.totals.json"))[0]
+    stored.write_text(content)
+    out.unlink()
+    status, stdout, err = run_cli("sweep", write_sweep(files), "-o", out, "--jobs", "1")
+    assert status == 2 and err.count("\n") == 1, err
+    assert re.search(rf"^accelsim: error: .*{re.escape(stored.name)}: unreadable sweep result "
+                     rf"\({message}\); delete the file to compute it again$", err.strip()), err
+    assert not out.exists()
+
+
+def test_a_layers_store_file_needs_its_layers(tmp_path):
+    with DirStore(tmp_path / "s.d") as store:
+        key = "cd" + "0" * 62
+        store.put(key, "layers", json.dumps({"status": "error", "reason": "bad arch",
+                                             "layers": {"c1": 1}}))
+        with pytest.raises(AccelsimError, match=r"unreadable sweep result \(layers: must be a "
+                                                r"list of objects \(got \{'c1': 1\}\)\); delete"):
+            store.get(key)
 
 
 def test_result_key_depends_on_arch_trace_and_version():
@@ -867,6 +903,41 @@ def test_pareto_errors_name_the_column():
         accelsim.pareto(hand_table(), x="latency_s", y="status")
 
 
+def test_pareto_needs_two_different_columns():
+    with pytest.raises(AccelsimError, match=r"^pareto: x and y are both 'latency_s': a front "
+                                            r"needs two different columns to trade off$"):
+        accelsim.pareto(hand_table(), x="latency_s", y="latency_s")
+    with pytest.raises(AccelsimError, match=r"^t\.csv: y column 'status' must be numeric"):
+        accelsim.pareto(hand_table(), x="latency_s", y="status", source="t.csv")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--x", "latency_s", "--y", "latency_s"],
+     r"{table}: x and y are both 'latency_s': a front needs two different columns"),
+    (["--by", "arch"], r"{table}: by column 'arch' is not in the table"),
+    (["--y", "status"], r"{table}: y column 'status' must be numeric \(got (object|str)\)"),
+])
+def test_cli_pareto_errors_name_the_file(tmp_path, args, message):
+    table = tmp_path / "t.csv"
+    hand_table().to_csv(table, index=False)
+    status, stdout, stderr = run_cli("pareto", table, *args, "-o", tmp_path / "front.csv")
+    assert status == 2 and stdout == "" and stderr.count("\n") == 1
+    assert re.search("^accelsim: error: " + message.format(table=re.escape(str(table))),
+                     stderr), stderr
+    assert not (tmp_path / "front.csv").exists()
+
+
+def test_cli_pareto_of_a_run_report_is_an_error(files, tmp_path):
+    report = tmp_path / "report.csv"
+    status, _, _ = run_cli("run", files / "tiny.yaml", files / "a.npz", "--format", "csv",
+                           "--out", report)
+    assert status == 0
+    status, stdout, stderr = run_cli("pareto", report)
+    assert status == 2 and stdout == ""
+    assert stderr == (f"accelsim: error: {report}: not a sweep results table (no point_id or "
+                      "trace column; accelsim sweep writes one)\n")
+
+
 def test_cli_pareto_prints_and_saves_the_front(files, tmp_path):
     table = tmp_path / "t.parquet"
     hand_table().to_parquet(table)
@@ -878,7 +949,7 @@ def test_cli_pareto_prints_and_saves_the_front(files, tmp_path):
         in stdout
     assert list(read_table(front_csv)["point_id"]) == [8, 0, 1, 4, 5, 6]
     status, _, stderr = run_cli("pareto", table, "--x", "nope")
-    assert status == 2 and "pareto: x column 'nope' is not in the table" in stderr
+    assert status == 2 and f"{table}: x column 'nope' is not in the table" in stderr
     before = sorted(tmp_path.iterdir())
     status, stdout, _ = run_cli("pareto", table)
     assert status == 0 and "wrote" not in stdout

@@ -42,7 +42,7 @@ def main(args) -> int:
     if args.output is not None:
         check_output_path(args.output, "-o", [args.results])
     df = read_table(args.results)
-    front = pareto(df, x=args.x, y=args.y, by=args.by)
+    front = pareto(df, x=args.x, y=args.y, by=args.by, source=args.results)
     if len(front):
         print(front[_shown_columns(front, args.x, args.y, args.by)].to_string(index=False))
     print(f"{len(front)} non-dominated of {len(df)} rows (minimizing {args.x} and {args.y}"

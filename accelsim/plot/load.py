@@ -15,7 +15,7 @@ Provenance goes in ``DataFrame.attrs``: ``arch`` (the architecture's name),
 provenance; a Parquet report carries it when the writer kept ``attrs``.
 
 :func:`load_sweep` reads a sweep table (CSV or Parquet, one row per design
-point and trace) for the Pareto figure.
+point and trace: it has ``point_id`` and ``trace`` columns) for the Pareto figure.
 
 A sweep's per-layer table (``<out>.layers.parquet`` of a ``keep: layers``
 sweep: one row per point, trace and layer, see :mod:`accelsim.sweeps.runner`)
@@ -26,11 +26,22 @@ run's layers as a report, ``layer`` and ``layer_reason`` read as ``name`` and
 is what a run's total is). Its ``arch`` is the sweep's base architecture file
 with the point and its swept values (``eyeriss_v1 point 3 (pe_array.rows=12)``),
 its ``network`` the trace's file stem.
+
+Every report is checked once, as it is loaded, in the fields the figures
+read: each row's ``name``, ``simulated`` (true or false), and the numbers
+(:data:`NUMBER_COLUMNS`) of each simulated layer and of the total, which
+must be finite. A column the report lacks altogether is the figure's to ask
+for (:func:`require_columns`); a value missing from a row that is drawn, a
+string, an infinity or a NaN is an error naming the file, the row and the
+field. Only the measures a layer may leave undefined
+(:data:`UNDEFINED_OK`, ``null`` in JSON) may be missing or NaN.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -47,6 +58,138 @@ SWEEP_SUFFIXES = (".csv", ".parquet", ".pq")
 # JSON object key -> prefix of the flat (CSV) column names it becomes
 _NESTED = {"energy_pj": "energy_pj_", "energy_pj_by_tensor": "energy_pj_by_",
            "mapping": "map_"}
+
+
+# numbers the figures draw or add up: (column, whether the total row has it)
+NUMBER_COLUMNS = {
+    **{f"energy_pj_{lv}": True for lv in ("dram", "glb", "noc", "spad", "mac", "total")},
+    **{f"energy_pj_by_{t}": True for t in ("weight", "ifmap", "psum")},
+    **{c: True for c in ("macs", "cycles", "latency_s", "utilization", "compute_cycles",
+                         "accumulate_cycles", "compute_gated_cycles", "fill_cycles",
+                         "drain_cycles", "noc_stall_cycles", "dram_stall_cycles")},
+    **{c: False for c in ("ifmap_density", "weight_density", "ifmap_density_before_mask",
+                          "ifmap_sporadic_degree", "ifmap_sporadic_degree_before_mask")},
+}
+# a linear layer's sporadic degree is undefined; an unmasked layer has no "before mask"
+UNDEFINED_OK = ("ifmap_density_before_mask", "ifmap_sporadic_degree",
+                "ifmap_sporadic_degree_before_mask")
+_MISSING = object()
+_SHOWN_PROBLEMS = 5
+
+
+def _as_bool(value) -> bool | None:
+    """``simulated`` as written in JSON (a bool) or a table (True/False, 1/0); None if neither."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("true", "1", "1.0"):
+        return True
+    if text in ("false", "0", "0.0"):
+        return False
+    return None
+
+
+def _is_absent(value, *, strict: bool = True) -> bool:
+    """A key not in the row, a null, a NaN; or (in a table, ``strict`` False) an empty cell."""
+    return (value is _MISSING or value is None or (isinstance(value, float) and math.isnan(value))
+            or (not strict and isinstance(value, str) and not value.strip()))
+
+
+def _absent_problem(value, *, strict: bool) -> str:
+    if not strict or value is _MISSING:
+        return "missing"
+    return "missing (null)" if value is None else f"must be a finite number (got {value!r})"
+
+
+def _number_problem(value, *, strict: bool) -> str | None:
+    """What is wrong with ``value`` as a finite number, or None.
+
+    ``strict`` (JSON): a number and nothing else. Otherwise (a table's cell,
+    read as text when its column holds some text) a text that reads as one.
+    """
+    number = value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, str)):
+        return f"must be a number (got {value!r})"
+    if isinstance(value, str):
+        if strict:
+            return f"must be a number, not a string (got {value!r})"
+        try:
+            number = float(value)
+        except ValueError:
+            return f"must be a number (got {value!r})"
+    if not math.isfinite(float(number)):
+        return f"must be a finite number (got {value!r})"
+    return None
+
+
+def _field_name(column: str, *, json_paths: bool) -> str:
+    """``energy_pj_dram`` as the JSON report writes it (``energy_pj.dram``), if asked."""
+    if json_paths:
+        for key, prefix in sorted(_NESTED.items(), key=lambda kv: -len(kv[1])):
+            if column.startswith(prefix):
+                return f"{key}.{column[len(prefix):]}"
+    return column
+
+
+def _check_rows(rows: list[Mapping], labels: list[str], source: str, *, strict: bool) -> None:
+    """Raise naming the file, row and field of every value the figures cannot use.
+
+    ``rows`` are flat (the CSV's column names); ``labels`` name them in the
+    file (``layers[2]``, ``total``, ``row 3``). ``strict`` for a JSON report,
+    whose values carry their type: a name must be a string and a number a
+    number; a table's cells may be text that reads as one.
+    """
+    columns = dict.fromkeys(k for row in rows for k in row)
+    has_simulated = "simulated" in columns
+    checked = [c for c in NUMBER_COLUMNS if c in columns]
+    problems = []
+
+    def problem(label, field, name, what):
+        field = _field_name(field, json_paths=strict)
+        where = f"{label}.{field}" if strict else f"{label}, {field}"
+        problems.append(f"{where}{f' ({name})' if name and name != label else ''}: {what}")
+
+    for row, label in zip(rows, labels):
+        name = row.get("name", _MISSING)
+        if _is_absent(name, strict=strict) or (strict and not isinstance(name, str)):
+            problem(label, "name", None, _absent_problem(name, strict=strict)
+                    if _is_absent(name, strict=strict) else f"must be a string (got {name!r})")
+            name = None
+        simulated = True
+        if has_simulated:
+            value = row.get("simulated", _MISSING)
+            absent = _is_absent(value, strict=strict)
+            simulated = None if absent or (strict and not isinstance(value, bool)) \
+                else _as_bool(value)
+            if simulated is None:
+                problem(label, "simulated", name, _absent_problem(value, strict=strict)
+                        if absent else f"must be true or false (got {value!r})")
+        total = name == "total"
+        for col in checked:
+            value = row.get(col, _MISSING)
+            drawn = NUMBER_COLUMNS[col] if total else bool(simulated)
+            if _is_absent(value, strict=strict):
+                if drawn and col not in UNDEFINED_OK:
+                    problem(label, col, name, _absent_problem(value, strict=strict))
+                continue
+            what = _number_problem(value, strict=strict)
+            if what:
+                problem(label, col, name, what)
+    if problems:
+        more = len(problems) - _SHOWN_PROBLEMS
+        shown = problems[:_SHOWN_PROBLEMS] + ([f"and {more} more"] if more > 0 else [])
+        raise AccelsimError(f"{source}: " + "; ".join(shown))
+
+
+def _check_table(df: pd.DataFrame, source: str) -> None:
+    """:func:`_check_rows` for a table's rows, each named by its place in the file
+    (``row 1`` the first under the header; for a sweep's run, its row in the sweep table).
+    A table without a ``name`` column is not a report (:func:`_normalize` says so)."""
+    if "name" not in df.columns:
+        return
+    index = df.index if pd.api.types.is_integer_dtype(df.index) else range(len(df))
+    _check_rows(df.to_dict("records"), [f"row {int(i) + 1}" for i in index], source,
+                strict=False)
 
 
 def _flat_row(row: Mapping, where: str) -> dict:
@@ -66,9 +209,12 @@ def _frame_from_dict(report: Mapping, where: str) -> pd.DataFrame:
     if not isinstance(layers, list):
         raise AccelsimError(f"{where}: not an accelsim report (no 'layers' list)")
     rows = [_flat_row(r, where) for r in layers]
+    labels = [f"layers[{i}]" for i in range(len(rows))]
     total = report.get("total")
     if isinstance(total, Mapping):
         rows.append({**_flat_row(total, where), "name": "total"})
+        labels.append("total")
+    _check_rows(rows, labels, where, strict=True)
     df = pd.DataFrame(rows)
     arch = report.get("arch")
     trace = report.get("trace")
@@ -194,9 +340,8 @@ def _normalize(df: pd.DataFrame, source: str, *, keep_label: bool = False) -> pd
     attrs = dict(df.attrs)
     df = df.reset_index(drop=True)
     df["name"] = df["name"].astype(str)
-    if "simulated" in df.columns:
-        sim = df["simulated"].map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
-        df["simulated"] = sim.astype(bool)
+    if "simulated" in df.columns:  # checked (_check_rows): every value reads as a bool
+        df["simulated"] = df["simulated"].map(_as_bool).astype(bool)
     else:
         df["simulated"] = True
     df.attrs.update(attrs)
@@ -255,6 +400,7 @@ def load_report(src, *, point: int | None = None, trace: str | None = None) -> p
     if isinstance(src, pd.DataFrame):
         source = src.attrs.get("source") or "<DataFrame>"
         df = _as_report_frame(src, source, point, trace)
+        _check_table(df, source)
         return _normalize(df.copy(), source, keep_label=df is src)
     if isinstance(src, Mapping):
         df = _as_report_frame(_frame_from_dict(src, "<dict>"), "<dict>", point, trace)
@@ -273,12 +419,18 @@ def load_report(src, *, point: int | None = None, trace: str | None = None) -> p
             report = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise AccelsimError(f"{path}: not valid JSON ({exc})") from None
+        except RecursionError:
+            raise AccelsimError(f"{path}: not an accelsim report (arrays or objects nested "
+                                "too deeply to read)") from None
         if not isinstance(report, Mapping):
             raise AccelsimError(f"{path}: not an accelsim report (top level is not an object)")
         df = _frame_from_dict(report, str(path))
     else:
         df = _read_table(path, "report")
-    return _normalize(_as_report_frame(df, str(path), point, trace), str(path))
+    df = _as_report_frame(df, str(path), point, trace)
+    if path.suffix.lower() != ".json":
+        _check_table(df, str(path))
+    return _normalize(df, str(path))
 
 
 def load_sweep(src) -> pd.DataFrame:
@@ -296,6 +448,12 @@ def load_sweep(src) -> pd.DataFrame:
                             f"(got {type(src).__name__})")
     path = _existing(src, SWEEP_SUFFIXES, "sweep table")
     df = _read_table(path, "sweep")
+    missing = [c for c in SWEEP_ID_COLUMNS if c not in df.columns]
+    if missing:
+        what = ("a run's report (one row per layer): plot it with --kind breakdown, latency "
+                "or sparsity" if "name" in df.columns else "accelsim sweep writes one")
+        raise AccelsimError(f"{path}: not a sweep table (no {' or '.join(missing)} column; "
+                            f"{what})")
     df.attrs["source"] = str(path)
     return df
 

@@ -38,7 +38,7 @@ def _front_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def pareto(df: pd.DataFrame, x: str = "latency_s", y: str = "energy_pj_total",
-           by: str | None = None) -> pd.DataFrame:
+           by: str | None = None, *, source: str | None = None) -> pd.DataFrame:
     """The non-dominated rows of ``df``, minimizing ``x`` and ``y``.
 
     Parameters
@@ -49,6 +49,9 @@ def pareto(df: pd.DataFrame, x: str = "latency_s", y: str = "energy_pj_total",
         Numeric columns to minimize.
     by:
         A column to group by (for example ``trace``): one front per value.
+    source:
+        The file ``df`` was read from, named by the errors (by default
+        ``df.attrs["source"]``, as :func:`accelsim.plot.load_sweep` sets it).
 
     Returns
     -------
@@ -56,13 +59,18 @@ def pareto(df: pd.DataFrame, x: str = "latency_s", y: str = "energy_pj_total",
         The front's rows with all their columns, sorted by ``by`` (if given),
         then ``x``, then ``y``; the index is reset.
     """
+    source = source or df.attrs.get("source")
+    where = f"{source}: " if source else "pareto: "
     for role, col in (("x", x), ("y", y), ("by", by)):
         if col is not None and col not in df.columns:
-            raise AccelsimError(f"pareto: {role} column {col!r} is not in the table "
+            raise AccelsimError(f"{where}{role} column {col!r} is not in the table "
                                 f"(columns: {', '.join(map(str, df.columns))})")
+    if x == y:
+        raise AccelsimError(f"{where}x and y are both {x!r}: a front needs two different "
+                            "columns to trade off")
     for role, col in (("x", x), ("y", y)):
         if not pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
-            raise AccelsimError(f"pareto: {role} column {col!r} must be numeric "
+            raise AccelsimError(f"{where}{role} column {col!r} must be numeric "
                                 f"(got {df[col].dtype})")
     ok = df[x].notna() & df[y].notna()
     if "status" in df.columns:

@@ -123,6 +123,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
         df = pd.read_csv(path)
     except (OSError, ValueError) as exc:
         raise AccelsimError(f"{path}: not a readable results table ({exc})") from None
+    missing = [c for c in ("point_id", "trace") if c not in df.columns]
+    if missing:  # e.g. a run's report: one row per layer of one run, not per design point
+        raise AccelsimError(f"{path}: not a sweep results table (no {' or '.join(missing)} "
+                            "column; accelsim sweep writes one)")
     for col in ("trace", "status", "reason", "layer_reason"):  # CSV reads "" as NaN
         if col in df.columns:
             df[col] = df[col].astype(object).fillna("").astype(str)

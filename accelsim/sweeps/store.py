@@ -63,6 +63,46 @@ def result_key(arch: dict, trace_sha256: str, version: str | None = None,
     return hashlib.sha256(canonical_json(doc).encode("ascii")).hexdigest()
 
 
+STATUSES = ("ok", "infeasible", "error")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def record_problem(record: Any, kind: str) -> str | None:
+    """What makes ``record`` not a stored result of ``kind`` (see :mod:`sweeps.worker`), or None.
+
+    The keys the sweep table is assembled from: ``status`` (one of
+    :data:`STATUSES`), ``reason`` (a string), ``totals`` (an object of numbers
+    or nulls; an ``ok`` result has it) and, in a ``layers`` file, ``layers``
+    (a list of objects; a result whose arch is not valid has none).
+    """
+    if not isinstance(record, dict):
+        return f"not a JSON object (got {type(record).__name__})"
+    status = record.get("status")
+    if status not in STATUSES:
+        return f"status: must be one of {', '.join(STATUSES)} (got {_short(status)})"
+    if not isinstance(record.get("reason"), str):
+        return f"reason: must be a string (got {_short(record.get('reason'))})"
+    totals = record.get("totals")
+    if totals is None and status == "ok":
+        return "totals: missing from an ok result"
+    if totals is not None:
+        if not isinstance(totals, dict):
+            return f"totals: must be an object (got {_short(totals)})"
+        for name, value in totals.items():
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, float))):
+                return f"totals.{name}: must be a number (got {_short(value)})"
+    if kind == "layers" and "layers" in record:  # an arch that is not valid has no layers
+        layers = record["layers"]
+        if not isinstance(layers, list) or not all(isinstance(r, dict) for r in layers):
+            return f"layers: must be a list of objects (got {_short(layers)})"
+    return None
+
+
 class MemoryStore:
     """A store in memory, for sweeps with nowhere to write (nothing survives the run)."""
 
@@ -186,12 +226,20 @@ class DirStore:
         self._kinds[key] = kind
 
     def get(self, key: str) -> dict:
-        path = self._file(key, self._kinds[key])
+        kind = self._kinds[key]
+        path = self._file(key, kind)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise AccelsimError(f"{path}: unreadable sweep result ({exc}); delete the file to "
-                                "compute it again") from None
+            problem = str(exc)
+        except RecursionError:
+            problem = "nested too deeply to read"
+        else:
+            problem = record_problem(record, kind)
+            if problem is None:
+                return record
+        raise AccelsimError(f"{path}: unreadable sweep result ({problem}); delete the file to "
+                            "compute it again")
 
     def __len__(self) -> int:
         return len(self._kinds)
