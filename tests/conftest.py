@@ -59,6 +59,15 @@ def tiny_arch(eyeriss_dict):
     return arch_from_dict(tiny_arch_dict(eyeriss_dict), "<tiny>")
 
 
+def run_cli(argv, capsys):
+    """``accelsim argv`` in this process: (exit status, stdout, stderr)."""
+    from accelsim.cli import main
+
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def conv_header(name, n, c, h, w, k, r, s, stride=1, pad=0, groups=1, act="relu"):
     return {"name": name, "kind": "conv2d", "input_shape": [n, c, h, w], "out_channels": k,
             "kernel": [r, s], "stride": [stride, stride], "padding": [pad, pad],

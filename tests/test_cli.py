@@ -16,13 +16,7 @@ import yaml
 
 from accelsim.cli import main
 from accelsim.workload.trace import read_trace
-from conftest import EYERISS_YAML, conv_header, make_trace, tiny_arch_dict
-
-
-def _run(argv, capsys):
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
+from conftest import EYERISS_YAML, conv_header, make_trace, run_cli, tiny_arch_dict
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +27,11 @@ def lenet(tmp_path_factory):
 
 
 def test_formats_carry_the_same_numbers(lenet, tmp_path, capsys):
-    code, table, _ = _run(["run", str(EYERISS_YAML), str(lenet)], capsys)
+    code, table, _ = run_cli(["run", str(EYERISS_YAML), str(lenet)], capsys)
     assert code == 0 and "conv1" in table and "total" in table
-    assert _run(["run", str(EYERISS_YAML), str(lenet), "--format", "json", "--out",
+    assert run_cli(["run", str(EYERISS_YAML), str(lenet), "--format", "json", "--out",
                  str(tmp_path / "r.json")], capsys)[0] == 0
-    code, csv_text, _ = _run(["run", str(EYERISS_YAML), str(lenet), "--format", "csv"], capsys)
+    code, csv_text, _ = run_cli(["run", str(EYERISS_YAML), str(lenet), "--format", "csv"], capsys)
     rep = json.loads((tmp_path / "r.json").read_text())
     df = pd.read_csv(io.StringIO(csv_text))
     assert rep["accelsim_version"] and rep["trace"]["network"] == "lenet5"
@@ -126,7 +120,7 @@ def test_synth_bit_widths(tmp_path):
 
 
 def test_check_and_version(capsys):
-    code, out, _ = _run(["check", str(EYERISS_YAML)], capsys)
+    code, out, _ = run_cli(["check", str(EYERISS_YAML)], capsys)
     assert code == 0 and "12 x 14 = 168 PEs" in out and "33.6 GMAC/s" in out
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
@@ -274,7 +268,7 @@ def test_closed_stdout_pipe_ends_quietly(lenet):
 
 
 def test_csv_counts_print_as_integers(lenet, capsys):
-    code, csv_text, _ = _run(["run", str(EYERISS_YAML), str(lenet), "--format", "csv"], capsys)
+    code, csv_text, _ = run_cli(["run", str(EYERISS_YAML), str(lenet), "--format", "csv"], capsys)
     assert code == 0
     df = pd.read_csv(io.StringIO(csv_text), dtype=str, keep_default_na=False)
     for col in ("macs", "macs_padded", "cycles", "dram_bytes", "weight_bits", "map_m",
@@ -282,7 +276,7 @@ def test_csv_counts_print_as_integers(lenet, capsys):
         assert all(v == "" or v.isdigit() for v in df[col]), (col, list(df[col]))
     assert df.loc[df["name"] == "total", "cycles"].item().isdigit()
     assert "." in df.loc[0, "latency_s"] or "e" in df.loc[0, "latency_s"]  # floats stay floats
-    rep_total = json.loads(_run(["run", str(EYERISS_YAML), str(lenet), "--format", "json"],
+    rep_total = json.loads(run_cli(["run", str(EYERISS_YAML), str(lenet), "--format", "json"],
                                 capsys)[1])["total"]
     assert int(df.loc[df["name"] == "total", "cycles"].item()) == rep_total["cycles"]
 
@@ -303,6 +297,6 @@ def test_no_mapping_names_its_own_cause(tmp_path, capsys, eyeriss_dict, header, 
     arch = tmp_path / "a.yaml"
     arch.write_text(yaml.safe_dump(tiny_arch_dict(eyeriss_dict, **arch_kw)))
     make_trace(tmp_path / "t.npz", [header])
-    code, out, _ = _run(["run", str(arch), str(tmp_path / "t.npz")], capsys)
+    code, out, _ = run_cli(["run", str(arch), str(tmp_path / "t.npz")], capsys)
     assert code == 0
     assert out.endswith(f"not in the total: c ({reason})\n")

@@ -17,16 +17,10 @@ from accelsim.run import run
 from accelsim.workload.reference import layer_output
 from accelsim.workload.route import route_traces, write_routed_trace
 from accelsim.workload.trace import read_trace, trace_to_headers, write_trace
-from conftest import EYERISS_YAML, ROOT, conv_header, make_trace
+from conftest import EYERISS_YAML, ROOT, conv_header, make_trace, run_cli
 
 V2_YAML = ROOT / "arch_configs" / "eyeriss_v2.yaml"
 MIXED = ["mild", "aggressive", "aggressive"]
-
-
-def _run(argv, capsys):
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +96,7 @@ def test_instances_hold_each_variants_weights_and_its_images(variants, tmp_path,
                                       src_trace.tensor(src, role)[list(images)])
     # the command writes the same trace, and it reads back with its routing
     out = tmp_path / "routed.npz"
-    code, text, _ = _run(["route", f"mild={variants['mild'].path}",
+    code, text, _ = run_cli(["route", f"mild={variants['mild'].path}",
                           f"aggressive={variants['aggressive'].path}", "--route",
                           ",".join(MIXED), "-o", str(out)], capsys)
     assert code == 0
@@ -120,7 +114,7 @@ def test_route_file_and_an_unused_variant(variants, tmp_path, capsys):
     rf = tmp_path / "route.txt"
     rf.write_text("mild\n\nmild\n  mild  \n")
     out = tmp_path / "r.npz"
-    code, text, _ = _run(["route", f"mild={variants['mild'].path}",
+    code, text, _ = run_cli(["route", f"mild={variants['mild'].path}",
                           f"aggressive={variants['aggressive'].path}", "--route-file", str(rf),
                           "-o", str(out)], capsys)
     assert code == 0
@@ -250,7 +244,7 @@ def test_run_prints_and_reports_each_variants_sums(paths, v2, tmp_path, capsys):
     assert main(["route", f"mild={paths['mild']}", f"aggressive={paths['aggressive']}",
                  "--route", ",".join(MIXED), "-o", str(out)]) == 0
     capsys.readouterr()
-    code, text, _ = _run(["run", str(V2_YAML), str(out)], capsys)
+    code, text, _ = run_cli(["run", str(V2_YAML), str(out)], capsys)
     assert code == 0
     lines = text.splitlines()
     result = run(v2, read_trace(out))
@@ -277,9 +271,9 @@ def test_run_prints_and_reports_each_variants_sums(paths, v2, tmp_path, capsys):
     assert doc["routing"]["variants"]["aggressive"]["cycles"] == sums["variants"]["aggressive"][
         "cycles"]
     assert doc["layers"][0]["variant"] == "mild" and doc["layers"][0]["variant_images"] == 1
-    code, js, _ = _run(["run", str(V2_YAML), str(out), "--format", "json"], capsys)
+    code, js, _ = run_cli(["run", str(V2_YAML), str(out), "--format", "json"], capsys)
     assert code == 0 and json.loads(js)["routing"]["variants"]["mild"]["images"] == 1
-    code, csv_text, _ = _run(["run", str(V2_YAML), str(out), "--format", "csv"], capsys)
+    code, csv_text, _ = run_cli(["run", str(V2_YAML), str(out), "--format", "csv"], capsys)
     assert code == 0 and "variant_images" in csv_text.splitlines()[0]
     assert "variant mild:" not in csv_text  # the lines never mix into CSV on stdout
     # an unrouted trace has no routing object
@@ -380,7 +374,7 @@ def test_route_command_errors(paths, tmp_path, capsys):
          "variant 'other': batch 2 differs from variant 'mild''s 3"),
     ]
     for argv, message in cases:
-        code, _, err = _run(["route", *argv], capsys)
+        code, _, err = run_cli(["route", *argv], capsys)
         assert code == 2 and err.startswith(f"accelsim: error: {message}"), (argv, err)
         assert err.count("\n") == 1
     assert not (tmp_path / "r.npz").exists()
@@ -394,7 +388,7 @@ def test_route_command_errors(paths, tmp_path, capsys):
 def test_different_architectures_name_the_layer_and_field(tmp_path, capsys):
     a = _tiny(tmp_path, "a.npz", conv_header("c1", 2, 2, 5, 5, 4, 3, 3))
     b = _tiny(tmp_path, "b.npz", conv_header("c1", 2, 2, 5, 5, 4, 3, 3, pad=1))
-    code, _, err = _run(["route", f"m={a.path}", f"g={b.path}", "--route", "m,g", "-o",
+    code, _, err = run_cli(["route", f"m={a.path}", f"g={b.path}", "--route", "m,g", "-o",
                          str(tmp_path / "r.npz")], capsys)
     assert code == 2
     assert err == ("accelsim: error: variant 'g': layers[0](c1).padding: [1, 1] differs from "
