@@ -314,7 +314,7 @@ def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
     rows_in_max = np.zeros(len(e_list), np.int64)
     g_width = layer.w
     for k, e in enumerate(e_list):
-        if layer.r * ceil_div(e, cols) <= rows:
+        if R * ceil_div(e, cols) <= rows:
             g_rows, _, g_width = glb_ifmap_rows(layer, arch, strip_table(layer, e))
             rows_in_max[k] = g_rows.max()
     fx = np.array([fixed.get(key, -1) for key in _FIXED_KEYS], np.int64)
@@ -328,7 +328,7 @@ def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
     # touches no page, so the unused part costs no memory): per e, q x p x gp
     # (2) x r x n x the t values (every t up to the sets when m is fixed and t
     # free) x the m values (2); enumerated again at the size found if it overflowed
-    most_sets = rows // (R * -(-e_arr // cols)) * cols
+    most_sets = rows // (R * ceil_div(e_arr, cols)) * cols
     t_and_m = most_sets if ("m" in fixed and "t" not in fixed) else 2
     bound = int((q_max * arch.psum_spad.entries * 2 * most_sets * layer.n * t_and_m).sum())
     out = np.empty((max(1, min(bound, 1 << 20)), 9), np.int64)
