@@ -59,12 +59,12 @@ KEEP = ("totals", "layers")
 SCALES = ("linear", "log2")
 TOP_KEYS = ("version", "base", "traces", "axes", "tied", "strategy", "count", "seed", "keep")
 MAX_LEVELS = 10_000
-MAX_POINTS = 10_000_000
-"""The most points a random or latin_hypercube sweep draws (its table is built in
-memory before any point runs)."""
 """Most values one axis may expand to (a range like [1, 10**9] is a mistake)."""
 MAX_GRID_POINTS = 1_000_000
 """Most points a grid may have; sample larger spaces with random or latin_hypercube."""
+MAX_POINTS = 10_000_000
+"""Most points a random or latin_hypercube sweep draws (its table is built in
+memory before any point runs)."""
 FLOAT_DIGITS = 12
 """Significant digits a float range value is rounded to (ulp noise off, intent kept)."""
 

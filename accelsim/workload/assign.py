@@ -40,8 +40,8 @@ def _entry_problems(name: str, entry: Any) -> tuple[dict, list[str]]:
         problems.append(f"{where}.operator: must be one of {list(OPERATORS)} "
                         f"(got {entry['operator']!r})")
     for key in ("weight_bits", "act_bits"):
-        v = entry.get(key, 16)
-        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 64:
+        v = entry.get(key)
+        if key in entry and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 64):
             problems.append(f"{where}.{key}: must be an integer from 1 to 64 (got {v!r})")
     return {k: v for k, v in entry.items() if k in ASSIGN_KEYS}, problems
 
