@@ -4,15 +4,18 @@ Place in the pipeline: the orchestration of ``spec -> workload -> mapping ->
 engine -> energy``; the report stage formats what this returns.
 
 Mapping search (row stationary): every legal candidate of
-:func:`accelsim.mapping.candidates` is ranked by the closed-form estimate; the
-``top_k`` best are executed exactly by the engine on the real tensors, and the
-one with the least energy wins (ties: fewer cycles, then the smaller mapping
-tuple), so the choice is deterministic.
+:func:`accelsim.mapping.candidates` is ranked by the closed-form estimate (a
+million rows at a time: :data:`accelsim.mapping.rowstationary.CHUNK_ROWS`);
+the ``top_k`` best are executed exactly by the engine on the real tensors, and
+the best of those on the arch's mapper objective wins (energy, delay or their
+product; ties: the other of energy and cycles, then the smaller mapping tuple),
+so the choice is deterministic.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +28,7 @@ from accelsim.engine.simulate import nonzero_mask, simulate_layer, weight_mask
 from accelsim.errors import AccelsimError
 from accelsim.mapping.constraints import check_constraints
 from accelsim.mapping.estimate import estimate
-from accelsim.mapping.rowstationary import (Mapping, MappingResult, candidates,
+from accelsim.mapping.rowstationary import (Mapping, MappingResult, candidate_set,
                                             mapping_from_row)
 from accelsim.spec.arch import ArchSpec, SparsitySpec
 from accelsim.spec.mac import shift_exponent_range, support_problem
@@ -102,20 +105,40 @@ def search_mapping(layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
     what the data gives (coded ratios, and tiles keyed by every mapping
     parameter they depend on), the same with or without ``fixed``.
     """
-    cands, reason = candidates(layer, arch, fixed)
-    if len(cands) == 0:
+    cset, reason = candidate_set(layer, arch, fixed)
+    if cset is None:
         return MappingResult(mapping=None, reason=reason), None, {}, None
-    return choose_mapping(cands, layer, arch, input_nz=input_nz, output_nz=output_nz,
+    return choose_mapping(cset.chunks(), layer, arch, input_nz=input_nz, output_nz=output_nz,
                           weight_nz=weight_nz, first_layer=first_layer, data_cache=data_cache)
 
 
-def choose_mapping(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, input_nz: np.ndarray,
-                   output_nz: np.ndarray, weight_nz: np.ndarray, first_layer: bool,
-                   data_cache: dict | None = None
+def _best_rows(cands: np.ndarray, k1: np.ndarray, k0: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` best rows of ``cands``, best first, ordered by (k1, k0,
+    then the row's own values): a total order (no two rows are equal), so the
+    best n of a union are the best n of its parts' best n."""
+    if len(k1) > 4 * n:
+        # keep every candidate at least as good as the (4n)-th on the primary key
+        # (ties included, so the choice does not depend on the partition's order)
+        cut = np.partition(k1, 4 * n)[4 * n]
+        keep = np.flatnonzero(k1 <= cut)
+    else:
+        keep = np.arange(len(k1))
+    sub = cands[keep]
+    order = np.lexsort(tuple(sub[:, i] for i in range(sub.shape[1] - 1, -1, -1))
+                       + (k0[keep], k1[keep]))
+    return keep[order[:n]]
+
+
+def choose_mapping(chunks: Iterable[np.ndarray], layer: Layer, arch: ArchSpec, *,
+                   input_nz: np.ndarray, output_nz: np.ndarray, weight_nz: np.ndarray,
+                   first_layer: bool, data_cache: dict | None = None
                    ) -> tuple[MappingResult, LayerCounts, dict, np.ndarray]:
-    """The best of ``cands`` (rows of :func:`accelsim.mapping.candidates`, at least
-    one) on the arch's objective: all ranked by the closed-form estimate with the
-    data's coded sizes, the best ``top_k`` executed, the best of those kept."""
+    """The best of the candidates (rows of :func:`accelsim.mapping.candidates`, in
+    one or more arrays: ``CandidateSet.chunks``; at least one row) on the arch's
+    objective: all ranked by the closed-form estimate with the data's coded
+    sizes, the best ``top_k`` executed, the best of those kept. Chunk by chunk,
+    only the best ``top_k`` so far are kept; the order is total, so the ones
+    executed do not depend on how the rows are chunked."""
     in_fmt = ("none" if first_layer and not arch.dram.compress_first_layer_input
               else arch.dram.ifmap_compression)
     cache = {} if data_cache is None else data_cache
@@ -124,31 +147,29 @@ def choose_mapping(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, input_nz:
         cache[key] = (_coded_ratio(input_nz, arch, layer.act_bits, in_fmt),
                       _coded_ratio(output_nz, arch, layer.act_bits, arch.dram.ofmap_compression))
     in_ratio, out_ratio = cache[key]
-    en, cyc = estimate(cands, layer, arch, ifmap_ratio=in_ratio, ofmap_ratio=out_ratio)
-    k1, k0 = _objective(arch, en, cyc)
     top_k = arch.mapper.top_k
-    if len(k1) > 4 * top_k:
-        # keep every candidate at least as good as the (4 top_k)-th on the primary key
-        # (ties included, so the choice does not depend on the partition's order)
-        cut = np.partition(k1, 4 * top_k)[4 * top_k]
-        keep = np.flatnonzero(k1 <= cut)
-    else:
-        keep = np.arange(len(k1))
-    sub = cands[keep]
-    order = keep[np.lexsort(tuple(sub[:, i] for i in range(sub.shape[1] - 1, -1, -1))
-                            + (k0[keep], k1[keep]))]
+    rows, k1s, k0s, count = np.zeros((0, 9), np.int64), np.zeros(0), np.zeros(0), 0
+    for cands in chunks:
+        count += len(cands)
+        en, cyc = estimate(cands, layer, arch, ifmap_ratio=in_ratio, ofmap_ratio=out_ratio)
+        k1, k0 = _objective(arch, en, cyc)
+        best = _best_rows(cands, k1, k0, top_k)
+        rows = np.concatenate([rows, cands[best]])
+        k1s, k0s = np.concatenate([k1s, k1[best]]), np.concatenate([k0s, k0[best]])
+        best = _best_rows(rows, k1s, k0s, top_k)
+        rows, k1s, k0s = rows[best], k1s[best], k0s[best]
     best = None
-    for idx in order[:top_k]:
-        mp = mapping_from_row(cands[idx], layer)
+    for row in rows:
+        mp = mapping_from_row(row, layer)
         counts = simulate_layer(layer, arch, mp, input_nz=input_nz, output_nz=output_nz,
                                 weight_nz=weight_nz, first_layer=first_layer,
                                 tile_cache=cache)
         energy, per_tensor = layer_energy(counts, arch.energy, mac_op_pj(arch, layer))
-        key = (*_objective(arch, energy["total"], float(counts.cycles[0])), tuple(cands[idx]))
+        key = (*_objective(arch, energy["total"], float(counts.cycles[0])), tuple(row))
         if best is None or key < best[0]:
             best = (key, mp, counts, energy, per_tensor)
     _, mp, counts, energy, per_tensor = best
-    return MappingResult(mapping=mp, candidates=len(cands)), counts, energy, per_tensor
+    return MappingResult(mapping=mp, candidates=count), counts, energy, per_tensor
 
 
 def mac_op_pj(arch: ArchSpec, layer: Layer) -> float:

@@ -177,7 +177,7 @@ def chip_consistent_mapping(layer, arch, trace, pub: dict):
     cands = cands[off == off.min()]
     input_nz, output_nz, weight_nz, measured = _layer_data(layer, trace, 3, ())
     mres, counts, energy, per_tensor = choose_mapping(
-        cands, layer, arch, input_nz=input_nz, output_nz=output_nz, weight_nz=weight_nz,
+        [cands], layer, arch, input_nz=input_nz, output_nz=output_nz, weight_nz=weight_nz,
         first_layer=layer.name == first_mac_name(trace))
     return LayerResult(layer=layer, mapping=mres, counts=counts, energy_pj=energy,
                        energy_by_tensor_pj=per_tensor, **measured)

@@ -14,7 +14,8 @@ import pytest
 from accelsim.engine import kernels as K
 from accelsim.engine.simulate import hw_params, nonzero_mask, simulate_layer, weight_mask
 from accelsim.enums import Cycle, Level, Tensor
-from accelsim.mapping.rowstationary import candidates, mapping_from_row
+from accelsim.mapping.rowstationary import candidate_set, candidates, mapping_from_row
+from accelsim.run import choose_mapping
 from accelsim.spec.arch import COMPRESSION_FORMATS, SPARSITY_MODES
 from accelsim.spec.load import arch_from_dict
 from accelsim.workload.layer import layer_from_header
@@ -115,6 +116,17 @@ def test_candidates_equal_reference(data, eyeriss_dict):
     got, why = candidates(layer, arch, fixed)
     assert set(map(tuple, got.tolist())) == reference_candidates(layer, arch, fixed)
     assert bool(why) == (len(got) == 0)
+    # enumerated again in chunks (a set too large to hold as one table): the
+    # same rows in the same order, however the chunks cut the (e, q, p) blocks
+    for want, fx in ((cands, None), (got, fixed)):
+        if len(want) == 0:
+            continue
+        cset, _ = candidate_set(layer, arch, fx, table_rows=data.draw(st.integers(1, 8)))
+        rows = data.draw(st.integers(1, 12))
+        chunks = list(cset.chunks(rows))
+        assert all(0 < len(c) <= rows for c in chunks)
+        assert np.array_equal(np.concatenate(chunks), want)
+        assert np.array_equal(cset.table(), want)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -268,3 +280,30 @@ def test_timeline_equals_reference(table, flags, bits_per_cycle):
         return int(math.ceil(b / bits_per_cycle))
 
     assert total == reference_timeline(rows, xfer, f_pref, if_db, ps_db, sp_db)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_search_chooses_the_same_in_chunks(data, eyeriss_dict):
+    """Ranking the candidates chunk by chunk (a set too large for one table)
+    executes the same shortlist and keeps the same mapping as ranking them at once."""
+    layer = data.draw(tiny_layers())
+    d = data.draw(arch_dicts(eyeriss_dict))
+    d["mapper"]["top_k"] = data.draw(st.sampled_from([1, 2, 8]))
+    d["mapper"]["objective"] = data.draw(st.sampled_from(["energy", "delay", "edp"]))
+    arch = arch_from_dict(d, "<tiny>")
+    cands, _ = candidates(layer, arch)
+    if len(cands) == 0:
+        return
+    rng = np.random.default_rng(data.draw(st.integers(0, 1000)))
+    x = random_tensor(rng, layer.input_shape, 16, 0.5, signed=False)
+    wt = random_tensor(rng, layer.weight_shape, 16, 0.3, signed=True)
+    y = layer_output(layer, x, wt)
+    kw = {"input_nz": nonzero_mask(layer, x), "output_nz": nonzero_mask(layer, y),
+          "weight_nz": weight_mask(layer, wt), "first_layer": False}
+    whole = choose_mapping([cands], layer, arch, **kw)
+    cset, _ = candidate_set(layer, arch, table_rows=1)
+    chunked = choose_mapping(cset.chunks(data.draw(st.integers(1, 6))), layer, arch, **kw)
+    assert chunked[0] == whole[0]  # the mapping and the number of candidates
+    np.testing.assert_array_equal(chunked[1].cycles, whole[1].cycles)
+    assert chunked[2] == whole[2]

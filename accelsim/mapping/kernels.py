@@ -27,17 +27,25 @@ from numba import njit
 
 
 @njit(cache=True, error_model="numpy")
-def _enumerate(e_arr, rows_in_max, lv, fx, out):
+def _enumerate(e_arr, rows_in_max, lv, fx, out, skip, b_lo, b_hi, blocks):
     """The loops of :func:`accelsim.mapping.rowstationary.candidates` (its
     docstring states the rules).
 
     e_arr : int64, the strip heights to try; rows_in_max : int64, per strip
     height, the most ifmap rows a strip holds in the GLB; lv : int64 [L_LEN];
     fx : int64 [8], the fixed value of e, p, q, r, t, gp, m, n or -1 where
-    free; out : int64 [cap, 9], rows (e, p, q, r, t, gp, m, n, segments),
-    filled with the first ``cap`` rows. GLB sizes are compared in bits,
-    exactly. Returns (rows found, an ST_* status per e, PE sets per e); rows
-    found > cap means ``out`` was too small.
+    free; out : int64 [cap, 9], rows (e, p, q, r, t, gp, m, n, segments).
+
+    The rows come in blocks, one per (e, q, p), numbered in loop order: block
+    (k, q - q_lo, p - p_lo) of ``blocks`` (int64 [len(e_arr), q values, p
+    values], q and p from 1 or their fixed value), where the walk writes each
+    block's row count. Only blocks b_lo to b_hi - 1 are walked, and of their
+    rows, in order, those numbered skip to skip + cap - 1 are written to
+    ``out`` (cap 0 only counts), so the search can enumerate a large set in
+    chunks without walking it again. GLB sizes are compared in bits, exactly.
+    Returns (rows found in the blocks walked, rows per e, an ST_* status per
+    e, PE sets per e); the statuses describe a whole walk (b_lo = 0, b_hi =
+    blocks.size) only.
     """
     # ceilings are written -(-a // b) inline: through _cdiv (below), compiled
     # with Python's error model, the FC enumeration ran about 10% slower
@@ -48,7 +56,8 @@ def _enumerate(e_arr, rows_in_max, lv, fx, out):
     bank_bits = 8 * bank
     fp, fq, fr, ft, fgp, fm, fn = fx[1], fx[2], fx[3], fx[4], fx[5], fx[6], fx[7]
     n_out = 0
-    cap = out.shape[0]
+    end = skip + out.shape[0]
+    found = np.zeros(len(e_arr), np.int64)
     status = np.zeros(len(e_arr), np.int64)
     sets = np.zeros(len(e_arr), np.int64)
     gps = np.empty(2, np.int64)
@@ -77,8 +86,10 @@ def _enumerate(e_arr, rows_in_max, lv, fx, out):
         for q in range(q_lo, q_hi + 1):
             r_most = min(r_hi, -(-C // q))
             for p in range(p_lo, p_hi + 1):
-                if p * q * S > lv[L_FILT_VALUES]:
+                b = (k * blocks.shape[1] + q - q_lo) * blocks.shape[2] + p - p_lo
+                if b < b_lo or b >= b_hi or p * q * S > lv[L_FILT_VALUES]:
                     continue
+                n_block = n_out
                 t_filters = -(-K // p)
                 for gi in range(n_gp):
                     gp = gps[gi]
@@ -124,12 +135,15 @@ def _enumerate(e_arr, rows_in_max, lv, fx, out):
                                     m_bal = -(-blocks_k // -(-K // m_big)) * pt
                                 # the largest m, and the balanced one when it differs
                                 for j in range(1 if m_bal == m_big else 2):
-                                    if n_out < cap:
-                                        out[n_out, 0], out[n_out, 1], out[n_out, 2] = e, p, q
-                                        out[n_out, 3], out[n_out, 4], out[n_out, 5] = r, t, gp
-                                        out[n_out, 6] = m_big if j == 0 else m_bal
-                                        out[n_out, 7], out[n_out, 8] = n, segments
+                                    if skip <= n_out < end:
+                                        i = n_out - skip
+                                        out[i, 0], out[i, 1], out[i, 2] = e, p, q
+                                        out[i, 3], out[i, 4], out[i, 5] = r, t, gp
+                                        out[i, 6] = m_big if j == 0 else m_bal
+                                        out[i, 7], out[i, 8] = n, segments
                                     n_out += 1
+                blocks[k, q - q_lo, p - p_lo] = n_out - n_block
+        found[k] = n_out - n_before
         if n_out > n_before:
             status[k] = ST_OK
         elif not any_legal or (ft >= 0 and not any_t):
@@ -144,7 +158,7 @@ def _enumerate(e_arr, rows_in_max, lv, fx, out):
             status[k] = ST_M_EXCEEDS
         else:
             status[k] = ST_M_PSUMS_NO_FIT
-    return n_out, status, sets
+    return n_out, found, status, sets
 
 
 # columns of the per-strip-height table and the integer/float parameter

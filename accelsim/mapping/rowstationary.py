@@ -34,6 +34,7 @@ rank candidates; the engine counts the chosen mapping pass by pass.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -250,12 +251,73 @@ def _reasons(status: np.ndarray, sets: np.ndarray, e_list: list[int], fixed: dic
     return out
 
 
-def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
-               ) -> tuple[np.ndarray, str]:
-    """Every legal mapping worth ranking, as rows of an int64 array.
+CHUNK_ROWS = 1 << 20
+"""Candidate rows held at once (75 MB of int64) by the search. Most layers have
+far fewer (a batch-1 FC layer on Eyeriss v1 about 46,000), but they grow with
+the batch and the array: AlexNet fc6 at batch 64 has 4.3 million on Eyeriss v1
+(313 MB as one table) and 13.7 million on a 64 x 64 array (1 GB). Larger sets
+are enumerated again chunk by chunk (:meth:`CandidateSet.chunks`) and ranked
+exactly across chunks (:func:`accelsim.run.choose_mapping`), so the search's
+memory stops growing with them: on fc6 at batch 64 on a 64 x 64 array its peak
+allocation measured 175 MB against 1.4 GB as one table
+(``benchmarks/bench_search.py``)."""
 
-    Columns: e, p, q, r, t, gp, m, n, segments. Returns (array, reason); the
-    array is empty and ``reason`` says why when nothing fits.
+
+class CandidateSet:
+    """The legal mappings of one layer: ``count`` rows (e, p, q, r, t, gp, m, n,
+    segments), held as one table when they fit :data:`CHUNK_ROWS`, otherwise
+    enumerated again each time they are read, a run of ``_enumerate``'s (e, q,
+    p) blocks at a time (a block larger than a chunk is cut by ``skip``)."""
+
+    __slots__ = ("_args", "_blocks", "_table", "count")
+
+    def __init__(self, count: int, args: tuple, blocks: np.ndarray, table: np.ndarray | None):
+        self.count = count
+        self._args = args
+        self._blocks = blocks
+        self._table = table
+
+    def _walk(self, rows: int, skip: int, b_lo: int, b_hi: int) -> np.ndarray:
+        out = np.empty((rows, 9), np.int64)
+        _enumerate(*self._args, out, skip, b_lo, b_hi, np.zeros_like(self._blocks))
+        return out
+
+    def chunks(self, rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
+        """The rows in enumeration order, at most ``rows`` at a time."""
+        if self._table is not None:
+            for start in range(0, self.count, rows):
+                yield self._table[start:start + rows]
+            return
+        sizes = self._blocks.ravel().tolist()
+        b = 0
+        while b < len(sizes):
+            end, held = b, 0
+            while end < len(sizes) and held + sizes[end] <= rows:
+                held += sizes[end]
+                end += 1
+            if end == b:  # one block larger than a chunk
+                for skip in range(0, sizes[b], rows):
+                    yield self._walk(min(rows, sizes[b] - skip), skip, b, b + 1)
+                end = b + 1
+            elif held:
+                yield self._walk(held, 0, b, end)
+            b = end
+
+    def table(self) -> np.ndarray:
+        """Every row in one array (memory grows with ``count``)."""
+        if self._table is not None:
+            return self._table
+        return self._walk(self.count, 0, 0, self._blocks.size)
+
+
+def candidate_set(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None, *,
+                  table_rows: int = CHUNK_ROWS) -> tuple[CandidateSet | None, str]:
+    """Every legal mapping worth ranking, enumerated on demand.
+
+    Rows of columns e, p, q, r, t, gp, m, n, segments. Returns (set, reason);
+    the set is None and ``reason`` says why when nothing fits. At most
+    ``table_rows`` rows are held as one table; more are enumerated chunk by
+    chunk when read.
 
     Legal: the folded PE set and its replicas fit the array; q*S ifmap and
     p*q*S filter values (packed at the layer's widths:
@@ -287,28 +349,27 @@ def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
     fixed = dict(fixed or {})
     rows, cols = arch.pe_array.rows, arch.pe_array.cols
     R, S = layer.r, layer.s
-    empty = np.zeros((0, 9), np.int64)
     if R > rows:
-        return empty, (f"filter height {R} exceeds the {rows} PE rows; folding filter rows "
-                       "across passes is not modeled")
+        return None, (f"filter height {R} exceeds the {rows} PE rows; folding filter rows "
+                      "across passes is not modeled")
     # spads and GLB hold packed values of the layer's widths (psums keep the
     # psum spad's word)
     if_values = arch.ifmap_spad.values(layer.act_bits)
     filt_values = arch.filter_spad.values(layer.weight_bits)
     q_max = min(if_values // S, layer.c)
     if q_max < 1:
-        return empty, (f"filter width {S} exceeds the ifmap scratchpad's {if_values} "
-                       f"{layer.act_bits}-bit values")
+        return None, (f"filter width {S} exceeds the ifmap scratchpad's {if_values} "
+                      f"{layer.act_bits}-bit values")
     # p = q = 1 is the smallest filter-spad load (p*q*S values): if one filter
     # row does not fit, no (q, p) does
     if S > filt_values:
-        return empty, (f"a filter row of {S} taps exceeds the filter scratchpad's "
-                       f"{filt_values} {layer.weight_bits}-bit values")
+        return None, (f"a filter row of {S} taps exceeds the filter scratchpad's "
+                      f"{filt_values} {layer.weight_bits}-bit values")
     if fixed:
         problems = _fixed_problems(layer, arch, fixed, q_max=q_max, if_values=if_values,
                                    filt_values=filt_values)
         if problems:
-            return empty, _constraint_reason(layer, arch, fixed, "; ".join(problems))
+            return None, _constraint_reason(layer, arch, fixed, "; ".join(problems))
     e_list = [fixed["e"]] if "e" in fixed else _e_options(layer.p)
     e_arr = np.array(e_list, np.int64)
     rows_in_max = np.zeros(len(e_list), np.int64)
@@ -324,34 +385,53 @@ def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
     lv[[L_QMAX, L_FILT_VALUES, L_PSUM_ENTRIES, L_ACT_BITS, L_PSUM_BITS]] = (
         q_max, filt_values, arch.psum_spad.entries, layer.act_bits, arch.psum_spad.word_bits)
     lv[[L_BANKS, L_BANK_BYTES, L_WIDTH]] = arch.glb.banks, arch.glb.bank_size_bytes, g_width
-    # a table with room for every row the enumeration can give, capped (np.empty
-    # touches no page, so the unused part costs no memory): per e, q x p x gp
-    # (2) x r x n x the t values (every t up to the sets when m is fixed and t
-    # free) x the m values (2); enumerated again at the size found if it overflowed
+    # a first walk into a table with room for every row the enumeration can
+    # give, capped at table_rows (np.empty touches no page, so the unused part
+    # costs no memory): per e, q x p x gp (2) x r x n x the t values (every t up
+    # to the sets when m is fixed and t free) x the m values (2). When more rows
+    # are found, the walk has counted them, block by block, and they are
+    # enumerated again in chunks (CandidateSet.chunks)
     most_sets = rows // (R * ceil_div(e_arr, cols)) * cols
     t_and_m = most_sets if ("m" in fixed and "t" not in fixed) else 2
     bound = int((q_max * arch.psum_spad.entries * 2 * most_sets * layer.n * t_and_m).sum())
-    out = np.empty((max(1, min(bound, 1 << 20)), 9), np.int64)
-    found, status, n_sets = _enumerate(e_arr, rows_in_max, lv, fx, out)
-    if found > len(out):
-        out = np.empty((found, 9), np.int64)
-        found, status, n_sets = _enumerate(e_arr, rows_in_max, lv, fx, out)
-    cands = out[:found]
-    if len(cands) == 0:
+    out = np.empty((max(1, min(bound, table_rows)), 9), np.int64)
+    q_values = 1 if "q" in fixed else q_max
+    p_values = 1 if "p" in fixed else min(arch.psum_spad.entries, layer.k)
+    blocks = np.zeros((len(e_list), q_values, p_values), np.int64)
+    total, found, status, n_sets = _enumerate(e_arr, rows_in_max, lv, fx, out, 0, 0,
+                                              blocks.size, blocks)
+    if total == 0:
         why = "; ".join(sorted(_reasons(status, n_sets, e_list, fixed, layer, arch)))
         why = why or "no row-stationary mapping fits"
-        return empty, (_constraint_reason(layer, arch, fixed, why) if fixed else why)
-    if arch.mapper.strip_mining == "when_needed" and (cands[:, 0] == layer.p).any():
-        cands = cands[cands[:, 0] == layer.p]
-    return cands, ""
+        return None, (_constraint_reason(layer, arch, fixed, why) if fixed else why)
+    table = out[:total] if total <= len(out) else None
+    if arch.mapper.strip_mining == "when_needed" and layer.p in e_list:
+        k = e_list.index(layer.p)
+        if found[k]:  # rows come in the order of e_list: e = P's are one run
+            start = int(found[:k].sum())
+            table = None if table is None else table[start:start + found[k]]
+            e_arr, rows_in_max, total = e_arr[k:k + 1], rows_in_max[k:k + 1], int(found[k])
+            blocks = blocks[k:k + 1]
+    return CandidateSet(total, (e_arr, rows_in_max, lv, fx), blocks, table), ""
+
+
+def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
+               ) -> tuple[np.ndarray, str]:
+    """Every legal mapping worth ranking, as rows of an int64 array: the rows
+    of :func:`candidate_set` in one table. Returns (array, reason); the array
+    is empty and ``reason`` says why when nothing fits."""
+    cset, reason = candidate_set(layer, arch, fixed)
+    if cset is None:
+        return np.zeros((0, 9), np.int64), reason
+    return cset.table(), ""
 
 
 def _constraint_reason(layer: Layer, arch: ArchSpec, fixed: dict[str, int], why: str) -> str:
     """Why no legal mapping has the fixed values; the unconstrained reason when
     the layer fits no mapping at all (the constraint is then not the cause).
     Runs the unconstrained enumeration, so only on the way to an unmapped layer."""
-    base, base_why = candidates(layer, arch)
-    if len(base) == 0:
+    base, base_why = candidate_set(layer, arch)
+    if base is None:
         return base_why
     return f"no legal mapping satisfies mapping constraint {format_constraint(fixed)}: {why}"
 
