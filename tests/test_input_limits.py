@@ -129,3 +129,20 @@ def test_synth_batch_beyond_memory_names_the_option(tmp_path, capsys):
     _one_line_error(capsys, "--batch: 100000000000 images of lenet5 take",
                     "GiB of feature maps, more than this machine's")
     assert not out.exists()
+
+
+def test_sweep_with_an_invalid_base_fails_before_any_point_runs(tmp_path, capsys, trace_path,
+                                                                  eyeriss_dict):
+    d = copy.deepcopy(eyeriss_dict)
+    d["core_clock_mhz"] = -5
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(d))
+    path = tmp_path / "sweep.yaml"
+    path.write_text(f"version: 1\nbase: base.yaml\ntraces: {trace_path}\naxes:\n"
+                    f"  pe_array.rows: [12, 13]\n")
+    out = tmp_path / "out.csv"
+    assert main(["sweep", str(path), "-o", str(out), "--jobs", "1"]) == 2
+    err = _one_line_error(capsys, f"{base}: core_clock_mhz: must be > 0 (got -5)")
+    assert not out.exists() and not (tmp_path / "out.csv.d").exists()
+    assert main(["check", str(base)]) == 2  # the same line accelsim check prints
+    assert _one_line_error(capsys) == err
