@@ -146,3 +146,21 @@ def test_sweep_with_an_invalid_base_fails_before_any_point_runs(tmp_path, capsys
     assert not out.exists() and not (tmp_path / "out.csv.d").exists()
     assert main(["check", str(base)]) == 2  # the same line accelsim check prints
     assert _one_line_error(capsys) == err
+
+
+@pytest.mark.parametrize("arch, entry, message", [
+    ("reconfigurable.yaml", "{operator: int, weight_bits: 6, act_bits: 8}",
+     "layers.conv1: operator int with weight_bits 6, act_bits 8 is not supported by "
+     "reconfigurable (the core supports int weight_bits [8, 4, 2]"),
+    ("eyeriss_v1.yaml", "{act_bits: 32}",
+     "layers.conv1.act_bits: eyeriss_v1: noc.ifmap_bus_bits 16 cannot carry layer conv1's "
+     "32-bit activations"),
+])
+def test_assigned_width_the_arch_cannot_run_names_the_assign_file(tmp_path, capsys, trace_path,
+                                                                   arch, entry, message):
+    path = tmp_path / "assign.yaml"
+    path.write_text(f"version: 1\nlayers:\n  conv1: {entry}\n")
+    assert main(["run", str(EYERISS_YAML.parent / arch), str(trace_path), "--assign",
+                 str(path)]) == 2
+    err = _one_line_error(capsys, f"accelsim: error: {path}: ", message)
+    assert str(trace_path) not in err  # the trace as declared is fine with this arch
