@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import yaml
 
@@ -164,3 +165,22 @@ def test_assigned_width_the_arch_cannot_run_names_the_assign_file(tmp_path, caps
                  str(path)]) == 2
     err = _one_line_error(capsys, f"accelsim: error: {path}: ", message)
     assert str(trace_path) not in err  # the trace as declared is fine with this arch
+
+
+@pytest.mark.parametrize("key, value, dtype, message", [
+    ("t0.output", np.nan, np.float64, "layers(conv1).tensors.output: array 't0.output' must "
+     "hold finite numbers (got nan at index [0, 1, 2, 3]; non-finite: 1 of 64 values)"),
+    ("t0.input", -np.inf, np.float32, "layers(conv1).tensors.input: array 't0.input' must "
+     "hold finite numbers (got -inf at index [0, 1, 2, 3]; non-finite: 1 of 72 values)"),
+])
+def test_trace_tensor_with_nan_or_inf_is_refused_at_load(tmp_path, capsys, trace_path, key,
+                                                         value, dtype, message):
+    with np.load(trace_path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    bad = arrays[key].astype(dtype)
+    bad[0, 1, 2, 3] = value
+    arrays[key] = bad
+    path = tmp_path / "nonfinite.npz"
+    np.savez(path, **arrays)
+    assert main(["run", str(EYERISS_YAML), str(path)]) == 2
+    _one_line_error(capsys, f"accelsim: error: {path}: {message}")

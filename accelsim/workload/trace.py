@@ -11,7 +11,10 @@ A trace is an ``.npz`` file readable with ``numpy.load(path, allow_pickle=False)
 
 - one array per tensor, named by the layer's ``tensors`` mapping
   (``input``, ``weight``, ``output``, ``input_mask``). Arrays hold numbers only
-  (integers, floats or booleans); a trace never holds Python objects.
+  (integers, floats or booleans); a trace never holds Python objects. Floats
+  must be finite: a NaN or an infinity is no value a tensor of a network
+  holds, and would flow into densities and checks unnoticed (a NaN is not
+  zero, so it counts as a nonzero operand).
 
 Shapes: ``input`` is the layer's ``input_shape`` ([N, C, H, W] or [N, C]);
 ``weight`` is [K_total, C_per_group, R, S] (conv2d) or [K, C] (linear);
@@ -212,6 +215,15 @@ def read_trace(path: str | Path) -> Trace:
                     if tuple(arr.shape) != want:
                         problems.append(f"{where}: shape {list(arr.shape)} does not match the "
                                         f"layer (expected {list(want)})")
+                        continue
+                if arr.dtype.kind == "f":
+                    bad = ~np.isfinite(arr)
+                    if bad.any():
+                        at = np.unravel_index(int(np.argmax(bad)), arr.shape)
+                        problems.append(f"{where}: array {key!r} must hold finite numbers "
+                                        f"(got {arr[at].item()!r} at index "
+                                        f"{[int(i) for i in at]}; non-finite: "
+                                        f"{int(bad.sum())} of {arr.size} values)")
                         continue
                 arrays[key] = arr
     if problems:
