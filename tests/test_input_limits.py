@@ -4,6 +4,7 @@ file (or option) and the key, exit status 2, no traceback."""
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import pytest
@@ -184,3 +185,19 @@ def test_trace_tensor_with_nan_or_inf_is_refused_at_load(tmp_path, capsys, trace
     np.savez(path, **arrays)
     assert main(["run", str(EYERISS_YAML), str(path)]) == 2
     _one_line_error(capsys, f"accelsim: error: {path}: {message}")
+
+
+@pytest.mark.parametrize("key, value", [("weight_bits", 0), ("act_bits", -3),
+                                        ("weight_bits", 65)])
+def test_bad_width_in_a_trace_is_reported_once(tmp_path, capsys, trace_path, key, value):
+    with np.load(trace_path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    header = json.loads(str(arrays["__header__"][()]))
+    header["layers"][0][key] = value
+    arrays["__header__"] = np.array(json.dumps(header))
+    path = tmp_path / "width.npz"
+    np.savez(path, **arrays)
+    assert main(["run", str(EYERISS_YAML), str(path)]) == 2
+    err = _one_line_error(capsys)
+    assert err == (f"accelsim: error: {path}: layers[0](conv1).{key}: must be between 1 and 64 "
+                   f"(got {value})\n")
