@@ -201,3 +201,40 @@ def test_bad_width_in_a_trace_is_reported_once(tmp_path, capsys, trace_path, key
     err = _one_line_error(capsys)
     assert err == (f"accelsim: error: {path}: layers[0](conv1).{key}: must be between 1 and 64 "
                    f"(got {value})\n")
+
+
+@pytest.mark.parametrize("name, message", [
+    ("a,x", "must not contain ',' (it separates --route entries)"),
+    (" a", "must not start or end with whitespace or hold a line break (route entries are "
+           "stripped, one per line in --route-file)"),
+])
+def test_route_variant_a_route_cannot_name_is_refused(tmp_path, capsys, trace_path, name,
+                                                      message):
+    out = tmp_path / "r.npz"
+    route = tmp_path / "route.txt"
+    route.write_text(f"{name}\n")
+    assert main(["route", f"{name}={trace_path}", f"b={trace_path}", "--route-file",
+                 str(route), "-o", str(out)]) == 2
+    _one_line_error(capsys, f"accelsim: error: variants: variant {name!r} of {trace_path}: "
+                            f"{message}")
+    assert not out.exists()
+
+
+def test_routed_trace_with_a_variant_a_route_cannot_name_is_refused(tmp_path, capsys,
+                                                                     trace_path):
+    routed = tmp_path / "routed.npz"
+    assert main(["route", f"a={trace_path}", f"b={trace_path}", "--route", "a", "-o",
+                 str(routed)]) == 0
+    capsys.readouterr()
+    with np.load(routed) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    header = json.loads(str(arrays["__header__"][()]))
+    header["routing"] = {"variants": ["a,x", "b"], "route": ["a,x"]}
+    for layer in header["layers"]:
+        layer.update(name=layer["name"].replace("@a", "@a,x"), variant="a,x")
+    arrays["__header__"] = np.array(json.dumps(header))
+    path = tmp_path / "comma.npz"
+    np.savez(path, **arrays)
+    assert main(["run", str(EYERISS_YAML), str(path)]) == 2
+    _one_line_error(capsys, f"accelsim: error: {path}: __header__.routing.variants: variant "
+                            "'a,x': must not contain ',' (it separates --route entries)")

@@ -21,14 +21,19 @@ def add_arguments(p) -> None:
 
 
 def parse_variants(items: list[str]) -> dict[str, str]:
-    """``["mild=a.npz", ...]`` -> {name: path}; AccelsimError on a malformed or repeated one."""
+    """``["mild=a.npz", ...]`` -> {name: path}; AccelsimError on a malformed or repeated
+    one, or a name a route cannot give (:func:`accelsim.workload.trace.variant_name_problem`)."""
     from accelsim.errors import AccelsimError
+    from accelsim.workload.trace import variant_name_problem
 
     out: dict[str, str] = {}
     for item in items:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
             raise AccelsimError(f"variants: expected NAME=TRACE (got {item!r})")
+        problem = variant_name_problem(name)
+        if problem is not None:
+            raise AccelsimError(f"variants: variant {name!r} of {path}: {problem}")
         if name in out:
             raise AccelsimError(f"variants: variant {name!r} is given twice")
         out[name] = path

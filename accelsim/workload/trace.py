@@ -62,6 +62,32 @@ _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
                 NotImplementedError)
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
 _NPY_MAGIC = b"\x93NUMPY"
+INSTANCE_SEPARATOR = "@"
+"""Joins a layer and its variant in a routed instance's name: ``LAYER@VARIANT``."""
+ROUTE_SEPARATOR = ","
+"""Separates the variant names of ``accelsim route --route``."""
+
+
+def variant_name_problem(name: Any) -> str | None:
+    """What keeps ``name`` from naming a routed trace's variant (None if nothing).
+
+    A name is a non-empty string without :data:`INSTANCE_SEPARATOR` (instance
+    names would not split back) and, so that every variant can be named in a
+    route, without :data:`ROUTE_SEPARATOR`, surrounding whitespace or a line
+    break (``--route`` entries and ``--route-file`` lines are stripped, and the
+    file has one name per line).
+    """
+    if not isinstance(name, str) or not name:
+        return "must be a non-empty string"
+    if INSTANCE_SEPARATOR in name:
+        return (f"must not contain {INSTANCE_SEPARATOR!r} (it joins a layer and its variant "
+                "in instance names)")
+    if ROUTE_SEPARATOR in name:
+        return f"must not contain {ROUTE_SEPARATOR!r} (it separates --route entries)"
+    if name != name.strip() or len(name.splitlines()) > 1:
+        return ("must not start or end with whitespace or hold a line break (route entries "
+                "are stripped, one per line in --route-file)")
+    return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -342,6 +368,10 @@ def _routing_problems(header: dict, layers: list[Layer]) -> list[str]:
         return [f"{where}.variants: must be a non-empty list of names (got {variants!r})"]
     if len(set(variants)) != len(variants):
         return [f"{where}.variants: names must be distinct (got {variants!r})"]
+    problems = [f"{where}.variants: variant {v!r}: {variant_name_problem(v)}"
+                for v in variants if variant_name_problem(v) is not None]
+    if problems:
+        return problems
     if not isinstance(route, list) or len(route) != batch:
         return [f"{where}.route: must be a list of one variant name per image, {batch} "
                 f"(got {route!r})"]
