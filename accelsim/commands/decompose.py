@@ -30,7 +30,7 @@ def add_arguments(p) -> None:
                    help="the shift operator's exponent range MIN..MAX (default -7..0, as "
                         "arch_configs/reconfigurable.yaml declares)")
     p.add_argument("--compress", action="store_true", help="zip-compress the arrays")
-    p.add_argument("-o", "--output", required=True, help="trace file to write")
+    p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
 
 
 def parse_exponents(text: str) -> tuple[int, int]:
@@ -62,9 +62,10 @@ def parse_layers(text: str) -> list[str]:
 def main(args) -> int:
     from accelsim.fileio import check_output_path
     from accelsim.workload.decompose import decompose_trace
-    from accelsim.workload.trace import read_trace
+    from accelsim.workload.trace import check_trace_output, read_trace
 
     check_output_path(args.output, "-o", [args.trace])
+    check_trace_output(args.output, "-o")
     exponents = parse_exponents(args.exponents)
     layers = parse_layers(args.layers)
     trace = read_trace(args.trace)

@@ -17,7 +17,7 @@ def add_arguments(p) -> None:
     which.add_argument("--route-file", help="a text file with one variant name per line "
                                             "(blank lines are ignored)")
     p.add_argument("--compress", action="store_true", help="zip-compress the arrays")
-    p.add_argument("-o", "--output", required=True, help="routed trace file to write")
+    p.add_argument("-o", "--output", required=True, help="routed trace file to write (.npz)")
 
 
 def parse_variants(items: list[str]) -> dict[str, str]:
@@ -78,10 +78,11 @@ def main(args) -> int:
     from accelsim.errors import AccelsimError
     from accelsim.fileio import check_output_path
     from accelsim.workload.route import route_traces, write_routed_trace
-    from accelsim.workload.trace import read_trace
+    from accelsim.workload.trace import check_trace_output, read_trace
 
     paths = parse_variants(args.variants)
     check_output_path(args.output, "-o", [*paths.values(), args.route_file])
+    check_trace_output(args.output, "-o")
     if len(paths) < 2:
         raise AccelsimError(f"variants: routing needs at least two variants (got "
                             f"{len(paths)}: {', '.join(paths)})")

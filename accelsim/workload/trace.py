@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from accelsim.errors import TraceError
+from accelsim.errors import AccelsimError, TraceError
 from accelsim.fileio import atomic_open
 from accelsim.workload.layer import Layer, LayerKind, layer_from_header, layer_to_header
 
@@ -62,10 +62,25 @@ _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
                 NotImplementedError)
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
 _NPY_MAGIC = b"\x93NUMPY"
+TRACE_SUFFIX = ".npz"
+"""What the name of a trace accelsim writes must end in: a trace is an .npz
+archive and is looked for by that name (every command that reads one asks for
+a ``.npz`` file; ``numpy.savez``, given a path, adds the suffix itself, but
+accelsim writes through a file handle, atomically, and would keep a name such
+as ``y.txt`` as given)."""
 INSTANCE_SEPARATOR = "@"
 """Joins a layer and its variant in a routed instance's name: ``LAYER@VARIANT``."""
 ROUTE_SEPARATOR = ","
 """Separates the variant names of ``accelsim route --route``."""
+
+
+def check_trace_output(path: str | Path, option: str) -> None:
+    """Raise :class:`AccelsimError` naming ``option`` unless ``path`` ends in
+    :data:`TRACE_SUFFIX` (any case)."""
+    suffix = Path(path).suffix
+    if suffix.lower() != TRACE_SUFFIX:
+        raise AccelsimError(f"{option} {path}: a trace file must end in {TRACE_SUFFIX} "
+                            f"(got {repr(suffix) if suffix else 'no suffix'})")
 
 
 def variant_name_problem(name: Any) -> str | None:
