@@ -20,7 +20,7 @@ from typing import Any
 from accelsim.errors import ConfigError
 from accelsim.spec.yamlio import read_yaml, version_problems
 from accelsim.workload.layer import OPERATORS, operator_bits_ok
-from accelsim.workload.quant import shift_code_bits
+from accelsim.workload.quant import SHIFT_EXPONENT_LIMIT, shift_code_bits
 from accelsim.spec.arch import (COMPRESSION_FORMATS, MAC_KINDS, MAPPER_OBJECTIVES,
                                 MULTICAST_TENSORS, SERIAL_OPERANDS, SPARSITY_MODES,
                                 STRIP_MINING, MulticastSpec, OperatorSupport,
@@ -64,7 +64,8 @@ def _posnum(default: Any = ...) -> _F:
 _SPAD = {"entries": _pos(), "word_bits": _pos(16, 64)}
 # one operator a reconfigurable core supports: every weight_bits x act_bits pair
 _OPERATOR = {"weight_bits": _F("bits", None), "act_bits": _F("bits", None),
-             "exponent_min": _F("int", -7, -64, 64), "exponent_max": _F("int", 0, -64, 64)}
+             "exponent_min": _F("int", -7, -SHIFT_EXPONENT_LIMIT, SHIFT_EXPONENT_LIMIT),
+             "exponent_max": _F("int", 0, -SHIFT_EXPONENT_LIMIT, SHIFT_EXPONENT_LIMIT)}
 
 SCHEMA: dict[str, Any] = {
     # checked by version_problems in arch_from_dict, which says which versions exist
