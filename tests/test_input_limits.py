@@ -238,3 +238,46 @@ def test_routed_trace_with_a_variant_a_route_cannot_name_is_refused(tmp_path, ca
     assert main(["run", str(EYERISS_YAML), str(path)]) == 2
     _one_line_error(capsys, f"accelsim: error: {path}: __header__.routing.variants: variant "
                             "'a,x': must not contain ',' (it separates --route entries)")
+
+
+@pytest.mark.parametrize("section, key, value", [
+    (None, "core_clock_mhz", 5e-324),
+    (None, "core_clock_mhz", 1e300),
+    ("dram", "link_clock_mhz", 5e-324),
+    ("dram", "link_clock_mhz", 2e5),
+])
+def test_absurd_clocks_are_refused(tmp_path, capsys, eyeriss_dict, section, key, value):
+    d = copy.deepcopy(eyeriss_dict)
+    (d[section] if section else d)[key] = value
+    path = tmp_path / "clock.yaml"
+    path.write_text(yaml.safe_dump(d))
+    assert main(["check", str(path)]) == 2
+    where = f"{section}.{key}" if section else key
+    _one_line_error(capsys, f"accelsim: error: {path}: {where}: must be from 0.001 to 100000 MHz "
+                            f"(1 kHz to 100 GHz) (got {value!r})")
+
+
+def test_sweep_clocks_out_of_range_are_error_rows(tmp_path, capsys, trace_path):
+    """As any invalid generated value: the point is a row with status error and the
+    reason, and the sweep goes on (no overflow warning, no traceback)."""
+    import warnings
+
+    import pandas as pd
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text(f"version: 1\nbase: {EYERISS_YAML}\ntraces: {trace_path}\naxes:\n"
+                    f"  core_clock_mhz: [5.0e-324, 200.0]\n"
+                    f"  dram.link_clock_mhz: [60.0, 1.0e+300]\n")
+    out = tmp_path / "out.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["sweep", str(path), "-o", str(out), "--jobs", "1"]) == 0
+    assert capsys.readouterr().err == ""
+    df = pd.read_csv(out, keep_default_na=False)
+    assert list(df["status"]) == ["error", "error", "ok", "error"]
+    clock = "must be from 0.001 to 100000 MHz (1 kHz to 100 GHz)"
+    assert list(df["reason"]) == [
+        f"core_clock_mhz: {clock} (got 5e-324)",
+        f"core_clock_mhz: {clock} (got 5e-324); dram.link_clock_mhz: {clock} (got 1e+300)",
+        "",
+        f"dram.link_clock_mhz: {clock} (got 1e+300)"]
