@@ -155,8 +155,9 @@ def test_sweep_with_an_invalid_base_fails_before_any_point_runs(tmp_path, capsys
      "layers.conv1: operator int with weight_bits 6, act_bits 8 is not supported by "
      "reconfigurable (the core supports int weight_bits [8, 4, 2]"),
     ("eyeriss_v1.yaml", "{act_bits: 32}",
-     "layers.conv1.act_bits: eyeriss_v1: noc.ifmap_bus_bits 16 cannot carry layer conv1's "
-     "32-bit activations"),
+     "layers.conv1: eyeriss_v1: formats.rlc.value_bits 16 cannot hold layer conv1's 32-bit "
+     "activations; layers.conv1.act_bits: eyeriss_v1: noc.ifmap_bus_bits 16 cannot carry "
+     "layer conv1's 32-bit activations"),
 ])
 def test_assigned_width_the_arch_cannot_run_names_the_assign_file(tmp_path, capsys, trace_path,
                                                                    arch, entry, message):
