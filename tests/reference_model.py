@@ -385,9 +385,8 @@ def reference_timeline(records, xfer, f_pref, if_db, ps_db, sp_db):
     when the spads hold two passes' filters, once this pass's filters sit in
     the spads, or after the pass without prefetch) and tile (once an ifmap
     buffer is free), whichever is free first going first; then the results
-    pass i completes, after it ends. With one ifmap buffer the next tile is
-    requested at the last pass of the tile before it; with two, at that
-    tile's first pass (its buffer freed when the tile before that one ended).
+    pass i completes, after it ends. A new tile is requested only at the last
+    pass of the tile before it, even when a second ifmap buffer freed earlier.
     """
     link_free = 0
 
@@ -418,14 +417,12 @@ def reference_timeline(records, xfer, f_pref, if_db, ps_db, sp_db):
             # in that order (a tie: the tile first)
             free = start if sp_db else start + ps["fill_filter"] if f_pref else end
             requests = [(free, 1, "filters")]
-            first = i == 0 or records[i - 1]["tile"] != ps["tile"]
-            later = [r for r in records[i + 1:] if r["tile"] != ps["tile"]]
-            if later and (first if if_db else nxt["tile"] != ps["tile"]):
-                nbuf = later[0]["tile"] % 2 if if_db else 0
+            if nxt["tile"] != ps["tile"]:
+                nbuf = nxt["tile"] % 2 if if_db else 0
                 requests.append((buffer_free[nbuf], 0, "tile"))
             for ready, _, what in sorted(requests):
                 if what == "tile":
-                    tile_ready[later[0]["tile"]] = transfer(ready, later[0]["tile_bits"])
+                    tile_ready[nxt["tile"]] = transfer(ready, nxt["tile_bits"])
                 else:
                     filt_ready[i + 1] = transfer(ready, nxt["filter_bits"])
         if ps["last_cb"]:

@@ -758,17 +758,16 @@ def _timeline(passes, bits_per_cycle, f_pref, if_db, ps_db, sp_db, n_kb):
     if_db, ps_db : 1 if the GLB has room for two ifmap tiles / two psum regions.
     n_kb : filter blocks per GLB block (size of the per-region release table).
 
-    The link serves requests in the order the DMA issues them, each issued
-    when its buffer frees. While pass i runs, the DMA issues pass i+1's
-    filters and the next ifmap tile, in the order their buffers free (a
+    The link serves requests in the order the DMA issues them. While pass i
+    runs, the DMA issues pass i+1's data: its filters and, when pass i+1
+    starts a new ifmap tile, that tile, in the order their buffers free (a
     request whose buffer is still in use does not hold back one whose buffer
-    is free); then the results pass i completes, after pass i ends. The next
-    tile is requested with one ifmap buffer at the last pass of the tile
-    before it; with two (if_db), at the first pass of the tile before it,
-    ready when the tile before that one released its buffer, so it loads
-    while the current tile's passes run. A pass starts when the array is free
-    and its tile, its filters and (on its group's first channel block) its
-    psum space are there.
+    is free); then the results pass i completes, after pass i ends. A new
+    tile is requested only at the last pass of the tile before it, even when
+    a second ifmap buffer (if_db) freed earlier: with two buffers it can wait
+    behind that tile's filter prefetches and result write-backs. A pass starts
+    when the array is free and its tile, its filters and (on its group's first
+    channel block) its psum space are there.
     Returns (total cycles, finish time of each pass) as (int64, int64 [passes]).
     """
     n = passes.shape[0]
@@ -786,10 +785,6 @@ def _timeline(passes, bits_per_cycle, f_pref, if_db, ps_db, sp_db, n_kb):
     tile_ready[0] = link
     link = link + _xfer(passes[0, PS_FILTER_BITS], bits_per_cycle)
     filt_ready = link
-    # per pass, the first pass of the next tile (n when there is none)
-    next_tile = np.full(n, n, dtype=np.int64)
-    for i in range(n - 2, -1, -1):
-        next_tile[i] = i + 1 if passes[i + 1, PS_TILE] != passes[i, PS_TILE] else next_tile[i + 1]
     for i in range(n):
         tile = passes[i, PS_TILE]
         buf = tile % 2 if if_db else 0
@@ -816,12 +811,9 @@ def _timeline(passes, bits_per_cycle, f_pref, if_db, ps_db, sp_db, n_kb):
             else:
                 free_at = end
             f_xfer = _xfer(passes[i + 1, PS_FILTER_BITS], bits_per_cycle)
-            first_of_tile = i == 0 or passes[i - 1, PS_TILE] != tile
-            ask_tile = first_of_tile if if_db else last_of_tile
-            if ask_tile and next_tile[i] < n:
-                j = next_tile[i]
-                nbuf = passes[j, PS_TILE] % 2 if if_db else 0
-                t_xfer = _xfer(passes[j, PS_TILE_BITS], bits_per_cycle)
+            if last_of_tile:
+                nbuf = passes[i + 1, PS_TILE] % 2 if if_db else 0
+                t_xfer = _xfer(passes[i + 1, PS_TILE_BITS], bits_per_cycle)
                 if free_at < tile_release[nbuf]:
                     link = max(link, free_at) + f_xfer
                     filt_ready = link
