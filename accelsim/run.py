@@ -36,7 +36,8 @@ from accelsim.workload.layer import Layer
 from accelsim.workload.reference import layer_output
 from accelsim.workload.sparsity import density, sporadic_degree
 from accelsim.workload.trace import Trace
-from accelsim.workload.values import mask_problems, value_problems, zero_free_operands
+from accelsim.workload.values import (declared_layers, mask_problems, value_problems,
+                                      zero_free_operands)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LayerResult:
@@ -283,31 +284,53 @@ def check_support(arch: ArchSpec, trace: Trace) -> None:
 
     Values are checked against the declared layers, not against an assignment:
     an assignment is a what-if on the trace's data, so a 16-bit trace may be
-    run as 8-bit layers.
+    run as 8-bit layers. A problem an assignment brings in (a mode the core
+    does not run on a layer it assigns, a width it sets that a bus or the
+    run-length code cannot take) names the assignment file and the layer's
+    entry (``layers.NAME``), not the trace: that file is what to fix.
     """
+    assign_path, entries = trace.assignment or (None, {})
+    declared = {layer.name: layer for layer in declared_layers(trace)}
     # unsupported modes, grouped: a 16-bit MobileNet-v2 on an 8-bit core names
     # int 16x16 once with its layers, and the core's support list once
     unsupported: dict[tuple[str, int, int], list[str]] = {}
-    problems = []
+    assigned: dict[tuple[str, int, int], list[str]] = {}  # the same, by assignment entry
+    problems, assign_problems = [], []
     first_name = first_mac_name(trace)
     for layer in trace.mac_layers:
+        entry = entries.get(layer.name)
         mode = (layer.operator, layer.weight_bits, layer.act_bits)
-        if mode in unsupported or support_problem(arch.mac, *mode) is not None:
-            unsupported.setdefault(mode, []).append(layer.name)
-        coding = rlc_problem(layer, arch, first_layer=layer.base_name == first_name)
+        if support_problem(arch.mac, *mode) is not None:
+            if entry:
+                assigned.setdefault(mode, []).append(f"layers.{layer.name}")
+            else:
+                unsupported.setdefault(mode, []).append(layer.name)
+        first = layer.base_name == first_name
+        coding = rlc_problem(layer, arch, first_layer=first)
         if coding is not None:  # before any layer runs, not when this one does
-            problems.append(f"{arch.name}: {coding}")
-        for key, bus, bits, what in (("ifmap_bus_bits", arch.noc.ifmap_bus_bits, layer.act_bits,
-                                      "activations"),
-                                     ("filter_bus_bits", arch.noc.filter_bus_bits,
-                                      layer.weight_bits, "weights")):
+            if (entry and ("weight_bits" in entry or "act_bits" in entry)
+                    and rlc_problem(declared[layer.name], arch, first_layer=first) is None):
+                assign_problems.append(f"layers.{layer.name}: {arch.name}: {coding}")
+            else:
+                problems.append(f"{arch.name}: {coding}")
+        for key, bus, bits, what, width in (("ifmap_bus_bits", arch.noc.ifmap_bus_bits,
+                                             layer.act_bits, "activations", "act_bits"),
+                                            ("filter_bus_bits", arch.noc.filter_bus_bits,
+                                             layer.weight_bits, "weights", "weight_bits")):
             if bits > bus:  # the engine moves whole values per bus cycle
-                problems.append(f"{arch.name}: noc.{key} {bus} cannot carry layer {layer.name}'s "
-                                f"{bits}-bit {what} in one transfer (values wider than their bus "
-                                f"are not modeled)")
+                text = (f"{arch.name}: noc.{key} {bus} cannot carry layer {layer.name}'s "
+                        f"{bits}-bit {what} in one transfer (values wider than their bus "
+                        f"are not modeled)")
+                if entry and width in entry:
+                    assign_problems.append(f"layers.{layer.name}.{width}: {text}")
+                else:
+                    problems.append(text)
     problems = _support_problems(arch, unsupported) + problems + data_problems(arch, trace)
-    if problems:
-        raise AccelsimError(f"{trace.path}: " + "; ".join(problems))
+    assign_problems = _support_problems(arch, assigned, _entry_names) + assign_problems
+    parts = [f"{path}: " + "; ".join(probs) for path, probs in
+             ((trace.path, problems), (assign_path, assign_problems)) if probs]
+    if parts:
+        raise AccelsimError("; ".join(parts))
 
 
 def _layer_names(names: list[str]) -> str:
@@ -319,15 +342,26 @@ def _layer_names(names: list[str]) -> str:
     return f"layers {', '.join(names[:3])} and {len(names) - 3} more"
 
 
-def _support_problems(arch: ArchSpec, unsupported: dict[tuple[str, int, int], list[str]]
-                      ) -> list[str]:
+def _entry_names(paths: list[str]) -> str:
+    """``layers.a``, ``layers.a, layers.b and layers.c``, ``layers.a, layers.b,
+    layers.c and 50 more``: assignment entries, as :func:`_layer_names` names layers."""
+    if len(paths) == 1:
+        return paths[0]
+    if len(paths) <= 4:
+        return f"{', '.join(paths[:-1])} and {paths[-1]}"
+    return f"{', '.join(paths[:3])} and {len(paths) - 3} more"
+
+
+def _support_problems(arch: ArchSpec, unsupported: dict[tuple[str, int, int], list[str]],
+                      names_text=_layer_names) -> list[str]:
     """One problem per reason the core gives (its support list, say), naming each
-    unsupported (operator, widths) once with the layers that ask for it."""
+    unsupported (operator, widths) once with the layers that ask for it (as
+    ``names_text`` words them)."""
     by_why: dict[str, list[tuple[str, str]]] = {}
     for (op, w, a), names in unsupported.items():
         mode = f"operator {op} with weight_bits {w}, act_bits {a}"
         why = support_problem(arch.mac, op, w, a)
-        by_why.setdefault(why, []).append((mode, _layer_names(names)))
+        by_why.setdefault(why, []).append((mode, names_text(names)))
     problems = []
     for why, modes in by_why.items():
         if len(modes) == 1:

@@ -202,6 +202,17 @@ def out_dir(tmp_path, monkeypatch):
      "-o adir: is a directory (name a file to write)"),
     (["opcost", "a.yaml", "t.npz", "--out", "afile/o.csv"],
      "--out afile/o.csv: parent afile is not a directory"),
+    # every command that writes a trace wants it named .npz
+    (["synth", "lenet5", "-o", "y.txt"], "-o y.txt: a trace file must end in .npz (got '.txt')"),
+    (["synth", "lenet5", "-o", "y"], "-o y: a trace file must end in .npz (got no suffix)"),
+    (["route", "a=t.npz", "b=t.npz", "--route", "a", "-o", "y.txt"],
+     "-o y.txt: a trace file must end in .npz (got '.txt')"),
+    (["decompose", "t.npz", "--layers", "c", "--rank", "1", "--nonzeros", "1", "-o", "y.txt"],
+     "-o y.txt: a trace file must end in .npz (got '.txt')"),
+    (["export", "m.py:f", "--input-shape", "1,3,8,8", "-o", "y.txt"],
+     "-o y.txt: a trace file must end in .npz (got '.txt')"),
+    (["import-onnx", "m.onnx", "--input-shape", "1,3,8,8", "-o", "y.npz.txt"],
+     "-o y.npz.txt: a trace file must end in .npz (got '.txt')"),
     # an empty path is an error, not a request for stdout
     (["run", "a.yaml", "t.npz", "--out", ""], "--out: must name a file (got an empty path)"),
     (["run", "a.yaml", "t.npz", "--plot", ""], "--plot: must name a file (got an empty path)"),

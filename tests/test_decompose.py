@@ -159,6 +159,9 @@ def test_shift_code_width_follows_the_arch_loader(exponents, bits, levels):
     ({"rank": 3, "nonzeros": 1, "exponent_range": (0, 0)},
      "exponent_range: must be two integers min < max (got (0, 0))"),
     ({"rank": 3, "nonzeros": 1, "weight_bits": 1}, "weight_bits: the basis needs >= 2 bits"),
+    ({"rank": 3, "nonzeros": 1, "exponent_range": (-1100, -1090)},
+     "exponent_range: must lie within -64..64, the exponents a MAC core's shift operator can "
+     "declare (got -1100..-1090)"),
 ])
 def test_decompose_weight_rejects_bad_arguments(kwargs, message):
     with pytest.raises(AccelsimError) as exc:
@@ -404,6 +407,9 @@ def test_command_prints_error_and_storage(small, tmp_path, capsys):
     (["--exponents", "-7:0"], "--exponents: must be MIN..MAX"),
     (["--exponents=-1000..1000"], "--exponents: spans at most 30 exponents (the codes +-2**k "
                                   "must fit 32-bit integers) (got '-1000..1000')"),
+    (["--exponents", "100..120"], "--exponents: must lie within -64..64, the exponents a MAC "
+                                  "core's shift operator can declare (got '100..120')"),
+    (["--exponents=-1100..-1090"], "--exponents: must lie within -64..64"),
 ])
 def test_command_errors_are_one_line(small, tmp_path, capsys, args, message):
     argv = {"--layers": "conv,fc", "--rank": "3", "--nonzeros": "2"}

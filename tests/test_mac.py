@@ -238,8 +238,8 @@ def test_unsupported_assignment_exits_2_naming_the_layer(tiny_trace, tmp_path, c
     code = main(["run", str(EYERISS_YAML), tiny_trace.path, "--assign", str(assign)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
-    assert ("layer c2: operator shift with weight_bits 4, act_bits 8 is not supported by "
-            "eyeriss_v1 (the int core runs int only)") in err
+    assert err == (f"accelsim: error: {assign}: layers.c2: operator shift with weight_bits 4, "
+                   "act_bits 8 is not supported by eyeriss_v1 (the int core runs int only)\n")
     assign.write_text(yaml.safe_dump({"version": 1, "layers": {"c9": {"act_bits": 8}}}))
     code = main(["run", str(EYERISS_YAML), tiny_trace.path, "--assign", str(assign)])
     err = capsys.readouterr().err
@@ -247,7 +247,8 @@ def test_unsupported_assignment_exits_2_naming_the_layer(tiny_trace, tmp_path, c
 
 
 def test_unsupported_modes_are_grouped_with_their_layers(tmp_path, capsys):
-    """Each unsupported (operator, widths) once with its layers, the core's list once."""
+    """Each unsupported (operator, widths) once with its layers, the core's list once per
+    file: the trace's layers, then the assignment's entries."""
     from accelsim.spec.mac import supported_text
 
     trace = make_trace(tmp_path / "t.npz",
@@ -259,9 +260,10 @@ def test_unsupported_modes_are_grouped_with_their_layers(tmp_path, capsys):
     err = capsys.readouterr().err
     listed = supported_text(accelsim.load_arch(RECONF_YAML).mac)
     assert code == 2
-    assert err == (f"accelsim: error: {trace.path}: operator int with weight_bits 16, act_bits "
-                   "16 (layers l0, l1, l2 and 2 more) and operator shift with weight_bits 8, "
-                   f"act_bits 8 (layer l5) are not supported by reconfigurable (the core "
+    assert err == (f"accelsim: error: {trace.path}: layers l0, l1, l2 and 2 more: operator int "
+                   "with weight_bits 16, act_bits 16 is not supported by reconfigurable (the "
+                   f"core supports {listed}); {assign}: layers.l5: operator shift with "
+                   "weight_bits 8, act_bits 8 is not supported by reconfigurable (the core "
                    f"supports {listed})\n")
     assign.write_text(yaml.safe_dump({"version": 1, "layers": {
         f"l{i}": {"weight_bits": 8, "act_bits": 8} for i in range(2, 6)}}))

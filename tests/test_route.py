@@ -295,7 +295,11 @@ def test_route_traces_errors(variants, tmp_path):
     cases = [
         ({"a": a}, ["a", "a"], "variants: routing needs at least two variants (got 1: a)"),
         ({"a": a, "x@y": a}, ["a", "a"],
-         "variants: a variant name must be a non-empty string without '@' (got 'x@y')"),
+         f"variants: variant 'x@y' of {a.path}: must not contain '@' (it joins a layer and its "
+         "variant in instance names)"),
+        ({"a": a, "x,y": a}, ["a", "a"],
+         f"variants: variant 'x,y' of {a.path}: must not contain ',' (it separates --route "
+         "entries)"),
         ({"a": a, "b": b}, ["a", "b"],
          "variant 'b': layers[0](c1).out_channels: 6 differs from variant 'a''s 4 (the "
          "variants must be one architecture)"),

@@ -938,6 +938,23 @@ def test_cli_pareto_of_a_run_report_is_an_error(files, tmp_path):
                       "trace column; accelsim sweep writes one)\n")
 
 
+def test_cli_pareto_of_a_sweeps_per_layer_table_is_an_error(files, tmp_path):
+    out = tmp_path / "r.parquet"
+    run_sweep(write_sweep(files, keep="layers", axes={"pe_array.rows": [3, 4]}), out, jobs=1)
+    layers = layers_path(out)
+    front = tmp_path / "front.csv"
+    message = (f"{layers}: a sweep's per-layer table (one row per point, trace and layer); a "
+               "front compares design points: give the per-point table, the -o of accelsim "
+               "sweep")
+    status, stdout, stderr = run_cli("pareto", layers, "-o", front)
+    assert status == 2 and stdout == "" and stderr == f"accelsim: error: {message}\n"
+    status, stdout, stderr = run_cli("plot", layers, "--kind", "pareto", "-o",
+                                     tmp_path / "front.png")
+    assert status == 2 and stderr == f"accelsim: error: {message}\n"
+    assert not front.exists() and not (tmp_path / "front.png").exists()
+    assert run_cli("pareto", out)[0] == 0  # the per-point table beside it
+
+
 def test_cli_pareto_prints_and_saves_the_front(files, tmp_path):
     table = tmp_path / "t.parquet"
     hand_table().to_parquet(table)

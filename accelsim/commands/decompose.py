@@ -27,17 +27,20 @@ def add_arguments(p) -> None:
     p.add_argument("--nonzeros", type=int, required=True,
                    help="most nonzero coefficients in each row of A, 1 .. rank")
     p.add_argument("--exponents", default="-7..0",
-                   help="the shift operator's exponent range MIN..MAX (default -7..0, as "
+                   help="the shift operator's exponent range MIN..MAX, within -64..64 and "
+                        "spanning at most 30 (default -7..0, as "
                         "arch_configs/reconfigurable.yaml declares)")
     p.add_argument("--compress", action="store_true", help="zip-compress the arrays")
-    p.add_argument("-o", "--output", required=True, help="trace file to write")
+    p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
 
 
 def parse_exponents(text: str) -> tuple[int, int]:
-    """``"-7..0"`` -> ``(-7, 0)``; an :class:`AccelsimError` if it is not MIN..MAX, MIN < MAX."""
+    """``"-7..0"`` -> ``(-7, 0)``; an :class:`AccelsimError` if it is not MIN..MAX, MIN < MAX,
+    spanning at most MAX_EXPONENT_SPAN exponents within +-SHIFT_EXPONENT_LIMIT."""
     from accelsim.errors import AccelsimError
 
     from accelsim.workload.decompose import MAX_EXPONENT_SPAN
+    from accelsim.workload.quant import SHIFT_EXPONENT_LIMIT
 
     m = _RANGE.match(text)
     if not m or int(m.group(1)) >= int(m.group(2)):
@@ -47,6 +50,10 @@ def parse_exponents(text: str) -> tuple[int, int]:
     if hi - lo > MAX_EXPONENT_SPAN:
         raise AccelsimError(f"--exponents: spans at most {MAX_EXPONENT_SPAN} exponents (the "
                             f"codes +-2**k must fit 32-bit integers) (got {text!r})")
+    if lo < -SHIFT_EXPONENT_LIMIT or hi > SHIFT_EXPONENT_LIMIT:
+        raise AccelsimError(f"--exponents: must lie within {-SHIFT_EXPONENT_LIMIT}.."
+                            f"{SHIFT_EXPONENT_LIMIT}, the exponents a MAC core's shift operator "
+                            f"can declare (got {text!r})")
     return lo, hi
 
 
@@ -62,9 +69,10 @@ def parse_layers(text: str) -> list[str]:
 def main(args) -> int:
     from accelsim.fileio import check_output_path
     from accelsim.workload.decompose import decompose_trace
-    from accelsim.workload.trace import read_trace
+    from accelsim.workload.trace import check_trace_output, read_trace
 
     check_output_path(args.output, "-o", [args.trace])
+    check_trace_output(args.output, "-o")
     exponents = parse_exponents(args.exponents)
     layers = parse_layers(args.layers)
     trace = read_trace(args.trace)

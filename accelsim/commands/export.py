@@ -48,7 +48,7 @@ def add_quant_arguments(p) -> None:
                         "binary_weight and binary layers are quantized for the operator "
                         "(power-of-two, +-1, 1-bit weights and inputs)")
     p.add_argument("--network", default=None, help="network name written in the trace")
-    p.add_argument("-o", "--output", required=True, help="trace file to write")
+    p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
 
 
 def add_arguments(p) -> None:
@@ -131,8 +131,10 @@ def load_factory(spec: str):
 def main(args) -> int:
     from accelsim.errors import AccelsimError
     from accelsim.fileio import check_output_path
+    from accelsim.workload.trace import check_trace_output
 
     check_output_path(args.output, "-o")
+    check_trace_output(args.output, "-o")
     try:
         import torch
     except ImportError:

@@ -21,8 +21,10 @@ def main(args) -> int:
     from accelsim.bridge.onnx import import_onnx
     from accelsim.commands.export import input_array, parse_operators
     from accelsim.fileio import check_output_path
+    from accelsim.workload.trace import check_trace_output
 
     check_output_path(args.output, "-o", [args.model])
+    check_trace_output(args.output, "-o")
     operators = parse_operators(args.operators)
     x = input_array(args)
     headers = import_onnx(args.model, x, args.output, weight_bits=args.weight_bits,

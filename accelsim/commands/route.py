@@ -17,18 +17,23 @@ def add_arguments(p) -> None:
     which.add_argument("--route-file", help="a text file with one variant name per line "
                                             "(blank lines are ignored)")
     p.add_argument("--compress", action="store_true", help="zip-compress the arrays")
-    p.add_argument("-o", "--output", required=True, help="routed trace file to write")
+    p.add_argument("-o", "--output", required=True, help="routed trace file to write (.npz)")
 
 
 def parse_variants(items: list[str]) -> dict[str, str]:
-    """``["mild=a.npz", ...]`` -> {name: path}; AccelsimError on a malformed or repeated one."""
+    """``["mild=a.npz", ...]`` -> {name: path}; AccelsimError on a malformed or repeated
+    one, or a name a route cannot give (:func:`accelsim.workload.trace.variant_name_problem`)."""
     from accelsim.errors import AccelsimError
+    from accelsim.workload.trace import variant_name_problem
 
     out: dict[str, str] = {}
     for item in items:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
             raise AccelsimError(f"variants: expected NAME=TRACE (got {item!r})")
+        problem = variant_name_problem(name)
+        if problem is not None:
+            raise AccelsimError(f"variants: variant {name!r} of {path}: {problem}")
         if name in out:
             raise AccelsimError(f"variants: variant {name!r} is given twice")
         out[name] = path
@@ -73,10 +78,11 @@ def main(args) -> int:
     from accelsim.errors import AccelsimError
     from accelsim.fileio import check_output_path
     from accelsim.workload.route import route_traces, write_routed_trace
-    from accelsim.workload.trace import read_trace
+    from accelsim.workload.trace import check_trace_output, read_trace
 
     paths = parse_variants(args.variants)
     check_output_path(args.output, "-o", [*paths.values(), args.route_file])
+    check_trace_output(args.output, "-o")
     if len(paths) < 2:
         raise AccelsimError(f"variants: routing needs at least two variants (got "
                             f"{len(paths)}: {', '.join(paths)})")

@@ -21,14 +21,16 @@ def add_arguments(p) -> None:
     p.add_argument("--weight-bits", type=int, default=16, help="weight width of every MAC layer")
     p.add_argument("--act-bits", type=int, default=16, help="activation width of every MAC layer")
     p.add_argument("--compress", action="store_true", help="zip-compress the arrays")
-    p.add_argument("-o", "--output", required=True, help="trace file to write")
+    p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
 
 
 def main(args) -> int:
     from accelsim.fileio import check_output_path
     from accelsim.workload.synth import synth_trace
+    from accelsim.workload.trace import check_trace_output
 
     check_output_path(args.output, "-o")
+    check_trace_output(args.output, "-o")
     synth_trace(args.network, args.output, batch=args.batch, seed=args.seed,
                 ifmap_zeros=args.ifmap_zeros, weight_zeros=args.weight_zeros,
                 weight_pattern=args.weight_pattern, weight_bits=args.weight_bits,

@@ -15,7 +15,8 @@ Provenance goes in ``DataFrame.attrs``: ``arch`` (the architecture's name),
 provenance; a Parquet report carries it when the writer kept ``attrs``.
 
 :func:`load_sweep` reads a sweep table (CSV or Parquet, one row per design
-point and trace: it has ``point_id`` and ``trace`` columns) for the Pareto figure.
+point and trace: it has ``point_id`` and ``trace`` columns) for the Pareto figure;
+a sweep's per-layer table (below; it has a ``layer`` column too) is refused.
 
 A sweep's per-layer table (``<out>.layers.parquet`` of a ``keep: layers``
 sweep: one row per point, trace and layer, see :mod:`accelsim.sweeps.runner`)
@@ -50,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from accelsim.errors import AccelsimError
+from accelsim.sweeps.pareto import check_points_table
 
 REPORT_SUFFIXES = (".json", ".csv", ".parquet", ".pq")
 SWEEP_ID_COLUMNS = ("point_id", "trace")
@@ -442,6 +444,7 @@ def load_sweep(src) -> pd.DataFrame:
     if isinstance(src, pd.DataFrame):
         df = src.copy()
         df.attrs["source"] = src.attrs.get("source") or "<DataFrame>"
+        check_points_table(df, df.attrs["source"])
         return df
     if not isinstance(src, (str, os.PathLike)):
         raise AccelsimError(f"a sweep table must be a file path or a DataFrame "
@@ -454,6 +457,7 @@ def load_sweep(src) -> pd.DataFrame:
                 "or sparsity" if "name" in df.columns else "accelsim sweep writes one")
         raise AccelsimError(f"{path}: not a sweep table (no {' or '.join(missing)} column; "
                             f"{what})")
+    check_points_table(df, path)
     df.attrs["source"] = str(path)
     return df
 

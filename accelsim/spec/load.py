@@ -20,7 +20,7 @@ from typing import Any
 from accelsim.errors import ConfigError
 from accelsim.spec.yamlio import read_yaml, version_problems
 from accelsim.workload.layer import OPERATORS, operator_bits_ok
-from accelsim.workload.quant import shift_code_bits
+from accelsim.workload.quant import SHIFT_EXPONENT_LIMIT, shift_code_bits
 from accelsim.spec.arch import (COMPRESSION_FORMATS, MAC_KINDS, MAPPER_OBJECTIVES,
                                 MULTICAST_TENSORS, SERIAL_OPERANDS, SPARSITY_MODES,
                                 STRIP_MINING, MulticastSpec, OperatorSupport,
@@ -37,13 +37,20 @@ mapping constraints: the counts the engine forms from settings stay in int64."""
 GLB_MAX_BYTES = 2**40
 """The largest global buffer: 1 TiB (its size in bits times a layer's blocks
 stays in int64 in the mapping search)."""
+CLOCK_MHZ_RANGE = (1e-3, 1e5)
+"""The clock frequencies an arch may give (``core_clock_mhz``,
+``dram.link_clock_mhz``), in MHz: 1 kHz to 100 GHz. Chips run from tens of MHz
+to a few GHz; a value far outside is a slip (a unit, an exponent), and it
+would drive the DRAM bytes per core cycle (bus_bits / 8 x link / core) to 0 or
+past what floats hold, which the engine divides by."""
 
 
 @dataclass(frozen=True)
 class _F:
     """One leaf of the schema: its type, default (``...`` = required) and check."""
 
-    # int | number | fraction (number >= 0) | bool | str | choice | bits | optable |
+    # int | number | fraction (number >= 0) | clock (number in CLOCK_MHZ_RANGE) | bool |
+    # str | choice | bits | optable |
     # version (checked on its own) | data_bits (an integer or "data") |
     # multicast (bool or {tensor: bool})
     kind: str
@@ -61,10 +68,15 @@ def _posnum(default: Any = ...) -> _F:
     return _F("number", default, 0.0)
 
 
+def _clock() -> _F:
+    return _F("clock", ..., *CLOCK_MHZ_RANGE)
+
+
 _SPAD = {"entries": _pos(), "word_bits": _pos(16, 64)}
 # one operator a reconfigurable core supports: every weight_bits x act_bits pair
 _OPERATOR = {"weight_bits": _F("bits", None), "act_bits": _F("bits", None),
-             "exponent_min": _F("int", -7, -64, 64), "exponent_max": _F("int", 0, -64, 64)}
+             "exponent_min": _F("int", -7, -SHIFT_EXPONENT_LIMIT, SHIFT_EXPONENT_LIMIT),
+             "exponent_max": _F("int", 0, -SHIFT_EXPONENT_LIMIT, SHIFT_EXPONENT_LIMIT)}
 
 SCHEMA: dict[str, Any] = {
     # checked by version_problems in arch_from_dict, which says which versions exist
@@ -72,7 +84,7 @@ SCHEMA: dict[str, Any] = {
     "name": _F("str"),
     "description": _F("str", ""),
     "source": _F("str", ""),
-    "core_clock_mhz": _posnum(),
+    "core_clock_mhz": _clock(),
     "pe_array": {"rows": _pos(), "cols": _pos(), "pipeline_depth": _F("int", 3, 0),
                  "psum_accumulate_cycles": _F("int", 0, 0, 8)},
     "scratchpads": {"ifmap": _SPAD, "filter": _SPAD, "psum": _SPAD},
@@ -84,7 +96,7 @@ SCHEMA: dict[str, Any] = {
             "weight_compression": _F("choice", "none", choices=COMPRESSION_FORMATS)},
     "noc": {"filter_bus_bits": _pos(), "ifmap_bus_bits": _pos(), "psum_bus_bits": _pos(),
             "psum_link_bits": _pos(), "multicast": _F("multicast", True)},
-    "dram": {"bus_bits": _pos(), "link_clock_mhz": _posnum(),
+    "dram": {"bus_bits": _pos(), "link_clock_mhz": _clock(),
              "ifmap_compression": _F("choice", "none", choices=COMPRESSION_FORMATS),
              "ofmap_compression": _F("choice", "none", choices=COMPRESSION_FORMATS),
              "weight_compression": _F("choice", "none", choices=COMPRESSION_FORMATS),
@@ -144,12 +156,17 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
     if spec.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             bad = "must be an integer"
-    elif spec.kind in ("number", "fraction") and _is_number(value) and not _is_finite(value):
+    elif (spec.kind in ("number", "fraction", "clock") and _is_number(value)
+          and not _is_finite(value)):
         # YAML reads .nan and .inf as floats; no setting means either
         bad = "must be a finite number"
-    elif spec.kind == "number":
+    elif spec.kind in ("number", "clock"):
         if not _is_number(value):
             bad = "must be a number"
+        elif spec.kind == "clock" and value <= 0:
+            bad = "must be > 0"
+        elif spec.kind == "clock" and not spec.minimum <= value <= spec.maximum:
+            bad = f"must be from {spec.minimum:g} to {spec.maximum:g} MHz (1 kHz to 100 GHz)"
     elif spec.kind == "bool":
         if not isinstance(value, bool):
             bad = "must be true or false"

@@ -8,6 +8,10 @@ on both and strictly better on one; the front is every row that is not
 dominated. Rows with equal (x, y) on the front are all kept. Only rows whose
 ``status`` is ``ok`` (when the table has a status column) and whose x and y
 are numbers compete: infeasible points have no totals.
+
+The table is a sweep's per-point table (or any table of design points), not the
+per-layer table of a ``keep: layers`` sweep: a row of one layer is not a design
+point, so a front of such rows means nothing (:func:`check_points_table`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,15 @@ def _front_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return keep
 
 
+def check_points_table(df: pd.DataFrame, source) -> None:
+    """Refuse a sweep's per-layer table, naming ``source``: it alone has a
+    ``layer`` column (no arch key, hence no swept column, is named so)."""
+    if "layer" in df.columns:
+        raise AccelsimError(f"{source}: a sweep's per-layer table (one row per point, trace "
+                            "and layer); a front compares design points: give the per-point "
+                            "table, the -o of accelsim sweep")
+
+
 def pareto(df: pd.DataFrame, x: str = "latency_s", y: str = "energy_pj_total",
            by: str | None = None, *, source: str | None = None) -> pd.DataFrame:
     """The non-dominated rows of ``df``, minimizing ``x`` and ``y``.
@@ -61,6 +74,7 @@ def pareto(df: pd.DataFrame, x: str = "latency_s", y: str = "energy_pj_total",
     """
     source = source or df.attrs.get("source")
     where = f"{source}: " if source else "pareto: "
+    check_points_table(df, source or "pareto")
     for role, col in (("x", x), ("y", y), ("by", by)):
         if col is not None and col not in df.columns:
             raise AccelsimError(f"{where}{role} column {col!r} is not in the table "

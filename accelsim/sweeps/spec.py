@@ -36,21 +36,23 @@ the results table.
 A tied group is one axis: its i-th level sets every key of the group to the
 i-th value of its list (the lists, after range expansion, have equal length).
 
-Axis keys are checked against the arch schema (:data:`accelsim.spec.load.SCHEMA`)
-before anything runs; the values are not: every point is validated like any
+The base arch file must be valid on its own (as ``accelsim check`` reports it),
+and axis keys are checked against the arch schema
+(:data:`accelsim.spec.load.SCHEMA`), before anything runs; the values are not: every point is validated like any
 arch file when it runs, and an invalid point becomes a result row with status
 ``error`` and the reason.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from accelsim.errors import ConfigError
-from accelsim.spec.load import SCHEMA
+from accelsim.spec.load import SCHEMA, arch_from_dict
 from accelsim.spec.yamlio import read_yaml, version_problems
 
 SUPPORTED_VERSIONS = (1,)
@@ -369,6 +371,10 @@ def sweep_from_dict(data: Any, source: str = "<dict>", root: str | Path = ".") -
             problems.append(f"base: no such file {base_rel!r} (looked at {base_path})")
         else:
             base = read_yaml(base_path)  # an unreadable base is its own one-line error
+            if isinstance(base, dict):
+                # so is an invalid one, as accelsim check reports it: every point
+                # would inherit its problem, and each would be an error row
+                arch_from_dict(copy.deepcopy(base), base_path)
         if not isinstance(base, dict):
             problems.append(f"base: {base_rel} must hold a mapping (got {type(base).__name__})")
             base = {}

@@ -112,8 +112,8 @@ import numpy as np
 from accelsim.errors import AccelsimError
 from accelsim.workload.layer import (LAYER_KEYS, Layer, LayerKind, layer_from_header,
                                      layer_to_header)
-from accelsim.workload.quant import (int_dtype, per_channel, qmax, quantize, shift_code_bits,
-                                     shift_exponents)
+from accelsim.workload.quant import (SHIFT_EXPONENT_LIMIT, int_dtype, per_channel, qmax,
+                                     quantize, shift_code_bits, shift_exponents)
 from accelsim.workload.reference import layer_output
 from accelsim.workload.trace import HEADER_KEY, Trace, write_trace
 
@@ -144,6 +144,10 @@ def _check_exponents(exponent_range) -> None:
         raise AccelsimError(f"exponent_range: spans at most {MAX_EXPONENT_SPAN} exponents, so "
                             f"that the codes +-2**k and the rescaled biases fit 32-bit "
                             f"integers (got {lo}..{hi})")
+    if lo < -SHIFT_EXPONENT_LIMIT or hi > SHIFT_EXPONENT_LIMIT:
+        raise AccelsimError(f"exponent_range: must lie within {-SHIFT_EXPONENT_LIMIT}.."
+                            f"{SHIFT_EXPONENT_LIMIT}, the exponents a MAC core's shift "
+                            f"operator can declare (got {lo}..{hi})")
 
 
 def shift_levels(exponent_range: tuple[int, int]) -> int:

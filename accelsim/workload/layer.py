@@ -277,7 +277,9 @@ class _Problems:
         self.items.append(f"{self.where}.{key}: {what}{suffix}")
 
 
-def _int(entry: dict, key: str, probs: _Problems, *, default: Any = None, minimum: int = 1):
+def _int(entry: dict, key: str, probs: _Problems, *, default: Any = None, minimum: int = 1,
+         maximum: int | None = None):
+    """``entry[key]``, an integer from ``minimum`` (to ``maximum``); one problem if not."""
     if key not in entry:
         if default is None:
             probs.add(key, "missing")
@@ -286,7 +288,9 @@ def _int(entry: dict, key: str, probs: _Problems, *, default: Any = None, minimu
     if isinstance(v, bool) or not isinstance(v, int):
         probs.add(key, "must be an integer", v)
         return default if default is not None else minimum
-    if v < minimum:
+    if maximum is not None and not minimum <= v <= maximum:
+        probs.add(key, f"must be between {minimum} and {maximum}", v)
+    elif v < minimum:
         probs.add(key, f"must be >= {minimum}", v)
     return v
 
@@ -456,11 +460,8 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
                      tensors=dict(tensors), op_macs=op_macs, input_shapes=in_shapes,
                      output_shapes=out_shapes, **routed), []
 
-    wbits = _int(entry, "weight_bits", probs, default=16)
-    abits = _int(entry, "act_bits", probs, default=16)
-    for key, bits in (("weight_bits", wbits), ("act_bits", abits)):
-        if isinstance(bits, int) and not isinstance(bits, bool) and not 1 <= bits <= 64:
-            probs.add(key, "must be between 1 and 64", bits)
+    wbits = _int(entry, "weight_bits", probs, default=16, maximum=64)
+    abits = _int(entry, "act_bits", probs, default=16, maximum=64)
     decomposed = _decomposed(entry, probs)
     operator = entry.get("operator", "int")
     if operator not in OPERATORS:

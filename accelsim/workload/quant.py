@@ -55,6 +55,15 @@ def quantize(x: np.ndarray, bits: int, *, per_channel_axis0: bool = False
     return q.astype(int_dtype(bits)), scale
 
 
+SHIFT_EXPONENT_LIMIT = 64
+"""A shift operator's exponents lie in ``-64..64``: a shift by more than 64
+positions moves every bit of a 64-bit operand (the widest accelsim takes) out
+of the word, so a wider range describes no shifter. The arch loader bounds a
+core's ``exponent_min``/``exponent_max`` by it, and ``accelsim decompose`` its
+``--exponents`` (whose scales ``2**-MAX`` would also overflow float64 near
++-1024)."""
+
+
 def shift_code_bits(exponent_range: tuple[int, int]) -> int:
     """Bits of a shift weight for ``exponent_range`` (min < max): a sign and
     ``ceil(log2(span + 1))`` bits (at least 1), the width a MAC core's shift

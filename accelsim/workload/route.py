@@ -45,9 +45,8 @@ import numpy as np
 from accelsim.errors import AccelsimError
 from accelsim.workload.layer import Layer, layer_to_header
 from accelsim.workload.trace import (FORMAT_NAME, FORMAT_VERSION, Routing, Trace, parse_header,
-                                     trace_to_headers, write_trace)
-
-_SEPARATOR = "@"  # instance name: LAYER@VARIANT
+                                     trace_to_headers, variant_name_problem, write_trace)
+from accelsim.workload.trace import INSTANCE_SEPARATOR as _SEPARATOR  # LAYER@VARIANT
 
 
 def _geometry(layer: Layer) -> dict:
@@ -168,7 +167,7 @@ def route_traces(variants: Mapping[str, Trace], route: list[str], *, option: str
         Variant name -> trace. At least two, of one network architecture (the
         same layers: names, kinds, shapes, widths; the same batch N), each
         holding all N images run through that variant. Names may not contain
-        ``@``.
+        ``@`` or ``,`` (:func:`accelsim.workload.trace.variant_name_problem`).
     route:
         One variant name per image (length N). A variant may have no image:
         it then has no layer instances, and is still listed in the routing.
@@ -195,9 +194,9 @@ def route_traces(variants: Mapping[str, Trace], route: list[str], *, option: str
         raise AccelsimError(f"variants: routing needs at least two variants (got "
                             f"{len(names)}: {', '.join(names) or 'none'})")
     for name, trace in variants.items():
-        if not isinstance(name, str) or not name or _SEPARATOR in name:
-            raise AccelsimError(f"variants: a variant name must be a non-empty string without "
-                                f"{_SEPARATOR!r} (got {name!r})")
+        problem = variant_name_problem(name)
+        if problem is not None:
+            raise AccelsimError(f"variants: variant {name!r} of {trace.path}: {problem}")
         if trace.routing is not None:
             raise AccelsimError(f"variant {name!r}: {trace.path} is already a routed trace")
     problem = architecture_problem(variants)

@@ -11,7 +11,10 @@ A trace is an ``.npz`` file readable with ``numpy.load(path, allow_pickle=False)
 
 - one array per tensor, named by the layer's ``tensors`` mapping
   (``input``, ``weight``, ``output``, ``input_mask``). Arrays hold numbers only
-  (integers, floats or booleans); a trace never holds Python objects.
+  (integers, floats or booleans); a trace never holds Python objects. Floats
+  must be finite: a NaN or an infinity is no value a tensor of a network
+  holds, and would flow into densities and checks unnoticed (a NaN is not
+  zero, so it counts as a nonzero operand).
 
 Shapes: ``input`` is the layer's ``input_shape`` ([N, C, H, W] or [N, C]);
 ``weight`` is [K_total, C_per_group, R, S] (conv2d) or [K, C] (linear);
@@ -44,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from accelsim.errors import TraceError
+from accelsim.errors import AccelsimError, TraceError
 from accelsim.fileio import atomic_open
 from accelsim.workload.layer import Layer, LayerKind, layer_from_header, layer_to_header
 
@@ -59,6 +62,47 @@ _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
                 NotImplementedError)
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
 _NPY_MAGIC = b"\x93NUMPY"
+TRACE_SUFFIX = ".npz"
+"""What the name of a trace accelsim writes must end in: a trace is an .npz
+archive and is looked for by that name (every command that reads one asks for
+a ``.npz`` file; ``numpy.savez``, given a path, adds the suffix itself, but
+accelsim writes through a file handle, atomically, and would keep a name such
+as ``y.txt`` as given)."""
+INSTANCE_SEPARATOR = "@"
+"""Joins a layer and its variant in a routed instance's name: ``LAYER@VARIANT``."""
+ROUTE_SEPARATOR = ","
+"""Separates the variant names of ``accelsim route --route``."""
+
+
+def check_trace_output(path: str | Path, option: str) -> None:
+    """Raise :class:`AccelsimError` naming ``option`` unless ``path`` ends in
+    :data:`TRACE_SUFFIX` (any case)."""
+    suffix = Path(path).suffix
+    if suffix.lower() != TRACE_SUFFIX:
+        raise AccelsimError(f"{option} {path}: a trace file must end in {TRACE_SUFFIX} "
+                            f"(got {repr(suffix) if suffix else 'no suffix'})")
+
+
+def variant_name_problem(name: Any) -> str | None:
+    """What keeps ``name`` from naming a routed trace's variant (None if nothing).
+
+    A name is a non-empty string without :data:`INSTANCE_SEPARATOR` (instance
+    names would not split back) and, so that every variant can be named in a
+    route, without :data:`ROUTE_SEPARATOR`, surrounding whitespace or a line
+    break (``--route`` entries and ``--route-file`` lines are stripped, and the
+    file has one name per line).
+    """
+    if not isinstance(name, str) or not name:
+        return "must be a non-empty string"
+    if INSTANCE_SEPARATOR in name:
+        return (f"must not contain {INSTANCE_SEPARATOR!r} (it joins a layer and its variant "
+                "in instance names)")
+    if ROUTE_SEPARATOR in name:
+        return f"must not contain {ROUTE_SEPARATOR!r} (it separates --route entries)"
+    if name != name.strip() or len(name.splitlines()) > 1:
+        return ("must not start or end with whitespace or hold a line break (route entries "
+                "are stripped, one per line in --route-file)")
+    return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,6 +257,15 @@ def read_trace(path: str | Path) -> Trace:
                         problems.append(f"{where}: shape {list(arr.shape)} does not match the "
                                         f"layer (expected {list(want)})")
                         continue
+                if arr.dtype.kind == "f":
+                    bad = ~np.isfinite(arr)
+                    if bad.any():
+                        at = np.unravel_index(int(np.argmax(bad)), arr.shape)
+                        problems.append(f"{where}: array {key!r} must hold finite numbers "
+                                        f"(got {arr[at].item()!r} at index "
+                                        f"{[int(i) for i in at]}; non-finite: "
+                                        f"{int(bad.sum())} of {arr.size} values)")
+                        continue
                 arrays[key] = arr
     if problems:
         raise TraceError(path, "; ".join(problems))
@@ -330,6 +383,10 @@ def _routing_problems(header: dict, layers: list[Layer]) -> list[str]:
         return [f"{where}.variants: must be a non-empty list of names (got {variants!r})"]
     if len(set(variants)) != len(variants):
         return [f"{where}.variants: names must be distinct (got {variants!r})"]
+    problems = [f"{where}.variants: variant {v!r}: {variant_name_problem(v)}"
+                for v in variants if variant_name_problem(v) is not None]
+    if problems:
+        return problems
     if not isinstance(route, list) or len(route) != batch:
         return [f"{where}.route: must be a list of one variant name per image, {batch} "
                 f"(got {route!r})"]
