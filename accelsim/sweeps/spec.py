@@ -38,9 +38,9 @@ i-th value of its list (the lists, after range expansion, have equal length).
 
 The base arch file must be valid on its own (as ``accelsim check`` reports it),
 and axis keys are checked against the arch schema
-(:data:`accelsim.spec.load.SCHEMA`), before anything runs; the values are not: every point is validated like any
-arch file when it runs, and an invalid point becomes a result row with status
-``error`` and the reason.
+(:data:`accelsim.spec.load.SCHEMA`), before anything runs; the values are not:
+every point is validated like any arch file when it runs, and an invalid point
+becomes a result row with status ``error`` and the reason.
 """
 
 from __future__ import annotations
