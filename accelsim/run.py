@@ -28,7 +28,7 @@ from accelsim.engine.simulate import nonzero_mask, simulate_layer, weight_mask
 from accelsim.errors import AccelsimError
 from accelsim.mapping.constraints import check_constraints
 from accelsim.mapping.estimate import estimate
-from accelsim.mapping.rowstationary import (Mapping, MappingResult, candidate_set,
+from accelsim.mapping.rowstationary import (N_COLUMNS, Mapping, MappingResult, candidate_set,
                                             mapping_from_row)
 from accelsim.spec.arch import ArchSpec, SparsitySpec
 from accelsim.spec.mac import shift_exponent_range, support_problem
@@ -149,7 +149,7 @@ def choose_mapping(chunks: Iterable[np.ndarray], layer: Layer, arch: ArchSpec, *
                       _coded_ratio(output_nz, arch, layer.act_bits, arch.dram.ofmap_compression))
     in_ratio, out_ratio = cache[key]
     top_k = arch.mapper.top_k
-    rows, k1s, k0s, count = np.zeros((0, 9), np.int64), np.zeros(0), np.zeros(0), 0
+    rows, k1s, k0s, count = np.zeros((0, N_COLUMNS), np.int64), np.zeros(0), np.zeros(0), 0
     for cands in chunks:
         count += len(cands)
         en, cyc = estimate(cands, layer, arch, ifmap_ratio=in_ratio, ofmap_ratio=out_ratio)

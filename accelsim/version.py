@@ -7,9 +7,11 @@ key their results on ``MODEL_VERSION``, so a store never hands back numbers an
 older model computed, and a sweep refuses workers that run another revision.
 
 Revisions: 1, up to 2026-11-25; 2, the DMA serves each transfer when its
-buffer frees (``engine.kernels._timeline``).
+buffer frees (``engine.kernels._timeline``); 3, a filter taller than the PE
+array is folded across passes (``mapping.kernels.filter_rows_per_set``), so
+layers that had no mapping now have one; every mapping records ``r_rows``.
 """
 
 __version__ = "0.1.0"
-MODEL_REVISION = 2
+MODEL_REVISION = 3
 MODEL_VERSION = f"{__version__}+model.{MODEL_REVISION}"

@@ -172,7 +172,7 @@ def chip_consistent_mapping(layer, arch, trace, pub: dict):
     n_c = -(-layer.c // (cands[:, 2] * cands[:, 3]))
     miss = np.abs(n_c - float(pub["glb_accesses_mb"]) * 1e6 / (4 * outs))
     cands = cands[miss == miss.min()]
-    pes = cands[:, 5] * cands[:, 4] * cands[:, 3] * layer.r * cands[:, 0]  # Mapping.active_pes
+    pes = cands[:, 5] * cands[:, 4] * cands[:, 3] * cands[:, 9] * cands[:, 0]  # Mapping.active_pes
     off = np.abs(pes - int(pub["active_pes"]))
     cands = cands[off == off.min()]
     input_nz, output_nz, weight_nz, measured = _layer_data(layer, trace, 3, ())

@@ -209,158 +209,166 @@ def reference_nest(layer, mp, hw, arch, input_nz, output_nz, weight_nz, fmt_in, 
                         first_of_tile = True
                         q_pe = -(-len(cblk) // mp.r)
                         chan_sets = [cblk[i:i + q_pe] for i in range(0, len(cblk), q_pe)]
-                        for kblk in blocks(len(mblk), mp.p * mp.t):
-                            filters = [mblk[k] for k in kblk]
-                            p_pe = -(-len(filters) // mp.t)
-                            filt_sets = [filters[i:i + p_pe] for i in range(0, len(filters), p_pe)]
-                            sets = [(g, cs, fs) for g in gblk for cs in chan_sets for fs in filt_sets]
-                            pes = [(st, i, j) for st in sets for i in range(R)
-                                   for j in range(len(strip))]
-                            fwords = sum(len(fs) * len(cs) * S for (_, cs, fs), i, j in pes if j == 0)
-                            spad_f = sum(len(fs) * len(cs) * S for (_, cs, fs), i, j in pes)
-                            words[0, 0, 0] += fwords
-                            words[1, 0, 1] += fwords
-                            words[1, 0, 0] += fwords
-                            words[2, 0, 0] += fwords if noc.multicast.filter else spad_f
-                            words[3, 0, 1] += spad_f
-                            aux[1] += sum(len(fs) * len(cs) for (_, cs, fs), i, j in pes) * len(nblk)
-                            fbits = 0
-                            for g in gblk:
-                                fbits += tile_bits(weight_nz, [g * K + f for f in filters], cblk,
-                                                   range(R), S, fmt_w, wbits)
-                            fbits = bursts(fbits, burst_bits)
-                            dbits[0, 0] += fbits
-                            if glb_fmt_w != "none":
-                                gw = sum(tile_bits(weight_nz, [g * K + f for f in filters], cblk,
-                                                   range(R), S, glb_fmt_w, wbits) for g in gblk)
-                                # every ofmap row of the sets takes the pass's filters once
-                                copies = len(strip)
-                                cbits[0, 0, 1] += gw
-                                cbits[0, 0, 0] += gw
-                                cbits[1, 0, 0] += gw if noc.multicast.filter else gw * copies
-                                cbits[2, 0, 1] += gw * copies
-                                load_f = max(-(-(gw if noc.multicast.filter else gw * copies)
-                                               // noc.filter_bus_bits), -(-gw // glb_f_rate))
-                            else:
-                                load_f = max(-(-(fwords if noc.multicast.filter else spad_f) // fb),
-                                             -(-fwords * wbits // glb_f_rate))
-                            # one image (all images of the block are alike in shape)
-                            distinct_rows = {(g, c, h) for (g, cs, fs), i, j in pes for c in cs
-                                             for h in [glb_row(strip[j], i)] if h is not None}
-                            img_if = len(distinct_rows) * Wg
-                            spad_if = sum(len(cs) * Wg for (g, cs, fs), i, j in pes
-                                          if glb_row(strip[j], i) is not None)
-                            outputs = {(g, f, o, x) for (g, cs, fs), i, j in pes for f in fs
-                                       for o in [strip[j]] for x in range(Q)}
-                            img_ps = len(outputs)
-                            contributors = {}
-                            for (g, cs, fs), i, j in pes:
-                                for f in fs:
-                                    key = (g, f, strip[j])
-                                    contributors[key] = contributors.get(key, 0) + 1
-                            hops = sum((cnt - 1) * Q for cnt in contributors.values())
-                            nimg = len(nblk)
-                            words[1, 1, 0] += img_if * nimg
-                            words[2, 1, 0] += (img_if if noc.multicast.ifmap else spad_if) * nimg
-                            words[3, 1, 1] += spad_if * nimg
-                            aux[2] += sum(len(cs) for (g, cs, fs), i, j in pes
-                                          if glb_row(strip[j], i) is not None) * nimg
-                            words[1, 2, 1] += img_ps * nimg
-                            words[2, 2, 1] += img_ps * nimg
-                            words[2, 2, 0] += hops * nimg
-                            words[3, 2, 0] += hops * nimg
-                            words[3, 2, 1] += hops * nimg
-                            if cb > 0:
-                                for lv, rw in ((1, 0), (2, 0), (3, 0), (3, 1)):
-                                    words[lv, 2, rw] += img_ps * nimg
-                            # one adder cycle per filter and output pixel for the ipsum
-                            accumulate = max(len(fs) * Q for (g, cs, fs), i, j in pes) * acc
-                            # what every image waits for, whatever its data: the
-                            # psum bus, the psum banks (results written, earlier
-                            # blocks' psums read), the PE-to-PE link
-                            reads_back = 2 if cb > 0 else 1
-                            bound = max(-(-img_ps // pb), -(-img_ps * pbits * reads_back // glb_ps_rate))
-                            if R * len(chan_sets) > 1:
-                                bound = max(bound, link_time(max(len(fs) for fs in filt_sets) * Q))
-                            images = []
-                            for n_img in nblk:
-                                # each PE's MAC slots, one by one: a slot is skipped when
-                                # a skipped operand is zero (or, for ifmaps, padding)
-                                work = []
-                                for (g, cs, fs), i, j in pes:
-                                    h = strip[j] * U + i * dil - pad
-                                    cnt = 0
-                                    for f in fs:
-                                        for c in cs:
-                                            for s_ in range(S):
-                                                if skip_w and not weight_nz[g * K + f, c, i, s_]:
-                                                    continue
-                                                for x in range(Q):
-                                                    col = (x * layer.stride_w + s_ * layer.dilation_w
-                                                           - layer.pad_w)
-                                                    if skip_x and not (
-                                                            0 <= h < layer.h and 0 <= col < W
-                                                            and input_nz[n_img, g * C + c, h, col]):
-                                                        continue
-                                                    cnt += 1
-                                    work.append(cnt)
-                                # the ifmap stream of this image: bus and ifmap banks
-                                if glb_fmt_if == "none":
-                                    sent = img_if if noc.multicast.ifmap else spad_if
-                                    img_bound = max(bound, -(-sent // ib),
-                                                    -(-img_if * abits // glb_if_rate))
-                                else:
-                                    coded = glb_img[n_img]
-                                    deliv = -(-coded * spad_if // img_if) if img_if else 0
-                                    sent = coded if noc.multicast.ifmap else deliv
-                                    cbits[0, 1, 0] += coded
-                                    cbits[1, 1, 0] += sent
-                                    cbits[2, 1, 1] += deliv
-                                    img_bound = max(bound, -(-sent // noc.ifmap_bus_bits),
-                                                    -(-coded // glb_if_rate))
-                                images.append((work, img_bound))
-                                aux[0] += sum(work)
-                                busy[0] += max(work) * cpm / mpc
-                                busy[1] += sum(work) * cpm / mpc / len(work)
-                            # dense words even when the GLB keeps ifmaps coded, as
-                            # the kernel assumes (kernels._simulate_nest, ramp-up)
-                            ramp_words = len(distinct_rows) * min(S, Wg)
-                            ramp_sent = ramp_words if noc.multicast.ifmap else sum(
-                                len(cs) * min(S, Wg) for (g, cs, fs), i, j in pes
-                                if glb_row(strip[j], i) is not None)
-                            fill = max(-(-ramp_sent // ib), -(-ramp_words * abits // glb_if_rate))
-                            r_used = len(chan_sets)
-                            drain = depth + R * r_used
-                            img_compute = [-(-max(w) * cpm // mpc) for w, _ in images]
-                            pass_stream = sum(max(ic + accumulate, b)
-                                              for ic, (_, b) in zip(img_compute, images))
-                            if not sp_db or pass_i == 0:
-                                fill += load_f
-                            pc = fill + pass_stream + drain
-                            cyc[2] += sum(img_compute)
-                            cyc[3] += fill
-                            cyc[4] += drain
-                            cyc[5] += pass_stream - sum(img_compute) - nimg * accumulate
-                            cyc[8] += nimg * accumulate
-                            cyc[1] += pc
-                            last_cb = cb == len(c_blocks) - 1
-                            wb = 0
-                            if last_cb:  # these results are final: they leave for DRAM
+                        folds = blocks(R, mp.r_rows)  # filter rows per pass (one block: all)
+                        for fo, frows in enumerate(folds):
+                            first_acc = cb == 0 and fo == 0
+                            last_acc = cb == len(c_blocks) - 1 and fo == len(folds) - 1
+                            fold_rows = ({glb_row(o, i) for o in strip for i in frows}
+                                         - {None})
+                            for kblk in blocks(len(mblk), mp.p * mp.t):
+                                filters = [mblk[k] for k in kblk]
+                                p_pe = -(-len(filters) // mp.t)
+                                filt_sets = [filters[i:i + p_pe] for i in range(0, len(filters), p_pe)]
+                                sets = [(g, cs, fs) for g in gblk for cs in chan_sets for fs in filt_sets]
+                                pes = [(st, i, j) for st in sets for i in frows
+                                       for j in range(len(strip))]
+                                fwords = sum(len(fs) * len(cs) * S for (_, cs, fs), i, j in pes if j == 0)
+                                spad_f = sum(len(fs) * len(cs) * S for (_, cs, fs), i, j in pes)
+                                words[0, 0, 0] += fwords
+                                words[1, 0, 1] += fwords
+                                words[1, 0, 0] += fwords
+                                words[2, 0, 0] += fwords if noc.multicast.filter else spad_f
+                                words[3, 0, 1] += spad_f
+                                aux[1] += sum(len(fs) * len(cs) for (_, cs, fs), i, j in pes) * len(nblk)
+                                fbits = 0
                                 for g in gblk:
-                                    wb += tile_bits(output_nz, nblk, [g * K + f for f in filters],
-                                                    strip, Q, fmt_out, layer.act_bits)
-                                wb = bursts(wb, burst_bits)
-                                ow = len(gblk) * len(filters) * len(nblk) * len(strip) * Q
-                                words[1, 2, 0] += ow
-                                words[0, 2, 1] += ow
-                                dbits[2, 1] += wb
-                            records.append(dict(
-                                cycles=pc, fill_filter=load_f, tile=tile_i,
-                                tile_bits=tb if first_of_tile else 0, filter_bits=fbits,
-                                wb_bits=wb, group=group_i, kb=kblk[0] // (mp.p * mp.t),
-                                first_cb=cb == 0, last_cb=last_cb))
-                            first_of_tile = False
-                            pass_i += 1
+                                    fbits += tile_bits(weight_nz, [g * K + f for f in filters], cblk,
+                                                       frows, S, fmt_w, wbits)
+                                fbits = bursts(fbits, burst_bits)
+                                dbits[0, 0] += fbits
+                                if glb_fmt_w != "none":
+                                    gw = sum(tile_bits(weight_nz, [g * K + f for f in filters], cblk,
+                                                       frows, S, glb_fmt_w, wbits) for g in gblk)
+                                    # every ofmap row of the sets takes the pass's filters once
+                                    copies = len(strip)
+                                    cbits[0, 0, 1] += gw
+                                    cbits[0, 0, 0] += gw
+                                    cbits[1, 0, 0] += gw if noc.multicast.filter else gw * copies
+                                    cbits[2, 0, 1] += gw * copies
+                                    load_f = max(-(-(gw if noc.multicast.filter else gw * copies)
+                                                   // noc.filter_bus_bits), -(-gw // glb_f_rate))
+                                else:
+                                    load_f = max(-(-(fwords if noc.multicast.filter else spad_f) // fb),
+                                                 -(-fwords * wbits // glb_f_rate))
+                                # one image (all images of the block are alike in shape)
+                                distinct_rows = {(g, c, h) for (g, cs, fs), i, j in pes for c in cs
+                                                 for h in [glb_row(strip[j], i)] if h is not None}
+                                img_if = len(distinct_rows) * Wg
+                                spad_if = sum(len(cs) * Wg for (g, cs, fs), i, j in pes
+                                              if glb_row(strip[j], i) is not None)
+                                outputs = {(g, f, o, x) for (g, cs, fs), i, j in pes for f in fs
+                                           for o in [strip[j]] for x in range(Q)}
+                                img_ps = len(outputs)
+                                contributors = {}
+                                for (g, cs, fs), i, j in pes:
+                                    for f in fs:
+                                        key = (g, f, strip[j])
+                                        contributors[key] = contributors.get(key, 0) + 1
+                                hops = sum((cnt - 1) * Q for cnt in contributors.values())
+                                nimg = len(nblk)
+                                words[1, 1, 0] += img_if * nimg
+                                words[2, 1, 0] += (img_if if noc.multicast.ifmap else spad_if) * nimg
+                                words[3, 1, 1] += spad_if * nimg
+                                aux[2] += sum(len(cs) for (g, cs, fs), i, j in pes
+                                              if glb_row(strip[j], i) is not None) * nimg
+                                words[1, 2, 1] += img_ps * nimg
+                                words[2, 2, 1] += img_ps * nimg
+                                words[2, 2, 0] += hops * nimg
+                                words[3, 2, 0] += hops * nimg
+                                words[3, 2, 1] += hops * nimg
+                                if not first_acc:
+                                    for lv, rw in ((1, 0), (2, 0), (3, 0), (3, 1)):
+                                        words[lv, 2, rw] += img_ps * nimg
+                                # one adder cycle per filter and output pixel for the ipsum
+                                accumulate = max(len(fs) * Q for (g, cs, fs), i, j in pes) * acc
+                                # what every image waits for, whatever its data: the
+                                # psum bus, the psum banks (results written, earlier
+                                # blocks' psums read), the PE-to-PE link
+                                reads_back = 1 if first_acc else 2
+                                bound = max(-(-img_ps // pb), -(-img_ps * pbits * reads_back // glb_ps_rate))
+                                if len(frows) * len(chan_sets) > 1:
+                                    bound = max(bound, link_time(max(len(fs) for fs in filt_sets) * Q))
+                                images = []
+                                for n_img in nblk:
+                                    # each PE's MAC slots, one by one: a slot is skipped when
+                                    # a skipped operand is zero (or, for ifmaps, padding)
+                                    work = []
+                                    for (g, cs, fs), i, j in pes:
+                                        h = strip[j] * U + i * dil - pad
+                                        cnt = 0
+                                        for f in fs:
+                                            for c in cs:
+                                                for s_ in range(S):
+                                                    if skip_w and not weight_nz[g * K + f, c, i, s_]:
+                                                        continue
+                                                    for x in range(Q):
+                                                        col = (x * layer.stride_w + s_ * layer.dilation_w
+                                                               - layer.pad_w)
+                                                        if skip_x and not (
+                                                                0 <= h < layer.h and 0 <= col < W
+                                                                and input_nz[n_img, g * C + c, h, col]):
+                                                            continue
+                                                        cnt += 1
+                                        work.append(cnt)
+                                    # the ifmap stream of this image: bus and ifmap banks
+                                    if glb_fmt_if == "none":
+                                        sent = img_if if noc.multicast.ifmap else spad_if
+                                        img_bound = max(bound, -(-sent // ib),
+                                                        -(-img_if * abits // glb_if_rate))
+                                    else:
+                                        coded = glb_img[n_img]
+                                        if len(folds) > 1 and glb_rows:  # the fold's share
+                                            coded = coded * len(fold_rows) // len(glb_rows)
+                                        deliv = -(-coded * spad_if // img_if) if img_if else 0
+                                        sent = coded if noc.multicast.ifmap else deliv
+                                        cbits[0, 1, 0] += coded
+                                        cbits[1, 1, 0] += sent
+                                        cbits[2, 1, 1] += deliv
+                                        img_bound = max(bound, -(-sent // noc.ifmap_bus_bits),
+                                                        -(-coded // glb_if_rate))
+                                    images.append((work, img_bound))
+                                    aux[0] += sum(work)
+                                    busy[0] += max(work) * cpm / mpc
+                                    busy[1] += sum(work) * cpm / mpc / len(work)
+                                # dense words even when the GLB keeps ifmaps coded, as
+                                # the kernel assumes (kernels._simulate_nest, ramp-up)
+                                ramp_words = len(distinct_rows) * min(S, Wg)
+                                ramp_sent = ramp_words if noc.multicast.ifmap else sum(
+                                    len(cs) * min(S, Wg) for (g, cs, fs), i, j in pes
+                                    if glb_row(strip[j], i) is not None)
+                                fill = max(-(-ramp_sent // ib), -(-ramp_words * abits // glb_if_rate))
+                                r_used = len(chan_sets)
+                                drain = depth + len(frows) * r_used
+                                img_compute = [-(-max(w) * cpm // mpc) for w, _ in images]
+                                pass_stream = sum(max(ic + accumulate, b)
+                                                  for ic, (_, b) in zip(img_compute, images))
+                                if not sp_db or pass_i == 0:
+                                    fill += load_f
+                                pc = fill + pass_stream + drain
+                                cyc[2] += sum(img_compute)
+                                cyc[3] += fill
+                                cyc[4] += drain
+                                cyc[5] += pass_stream - sum(img_compute) - nimg * accumulate
+                                cyc[8] += nimg * accumulate
+                                cyc[1] += pc
+                                last_cb = last_acc
+                                wb = 0
+                                if last_cb:  # these results are final: they leave for DRAM
+                                    for g in gblk:
+                                        wb += tile_bits(output_nz, nblk, [g * K + f for f in filters],
+                                                        strip, Q, fmt_out, layer.act_bits)
+                                    wb = bursts(wb, burst_bits)
+                                    ow = len(gblk) * len(filters) * len(nblk) * len(strip) * Q
+                                    words[1, 2, 0] += ow
+                                    words[0, 2, 1] += ow
+                                    dbits[2, 1] += wb
+                                records.append(dict(
+                                    cycles=pc, fill_filter=load_f, tile=tile_i,
+                                    tile_bits=tb if first_of_tile else 0, filter_bits=fbits,
+                                    wb_bits=wb, group=group_i, kb=kblk[0] // (mp.p * mp.t),
+                                    first_cb=first_acc, last_cb=last_cb))
+                                first_of_tile = False
+                                pass_i += 1
                         tile_i += 1
                     group_i += 1
     if sp_db:  # the next pass's filters load while this one runs: it lasts that long
@@ -490,14 +498,17 @@ def reference_candidates(layer, arch, fixed=None):
     the largest t, the largest legal m and the balanced one, gp 1 or as large
     as fits, e the smallest giving each number of strips. A key of ``fixed``
     takes exactly its value instead, whether the pruning keeps it or not (t:
-    any that fits; t free with m fixed: every t whose p*t divides m)."""
+    any that fits; t free with m fixed: every t whose p*t divides m). A filter
+    taller than the array is folded into the fewest blocks of rows a segment's
+    rows hold, balanced; one that fits is never folded (last column: the rows
+    per set)."""
     from accelsim.mapping.rowstationary import glb_ifmap_rows, strip_table
 
     fixed = fixed or {}
     rows, cols = arch.pe_array.rows, arch.pe_array.cols
     R, S, C, K, N, G, P, Q = (layer.r, layer.s, layer.c, layer.k, layer.n, layer.groups,
                               layer.p, layer.q)
-    if R > rows or S > arch.filter_spad.values(layer.weight_bits):
+    if S > arch.filter_spad.values(layer.weight_bits):
         return set()
     bank_bits = 8 * arch.glb.bank_size_bytes
     q_most = min(arch.ifmap_spad.values(layer.act_bits) // S, C)
@@ -511,9 +522,16 @@ def reference_candidates(layer, arch, fixed=None):
     out = set()
     for e in values("e", range(1, P + 1), sorted({-(-P // k) for k in range(1, P + 1)})):
         seg = -(-e // cols)
-        if R * seg > rows:
+        if R <= rows:
+            rr = R
+        else:
+            folds = next((f for f in range(1, R + 1) if -(-R // f) * seg <= rows), None)
+            if folds is None:
+                continue
+            rr = -(-R // folds)
+        if rr * seg > rows:
             continue
-        n_sets = (rows // (R * seg)) * (cols // min(e, cols))
+        n_sets = (rows // (rr * seg)) * (cols // min(e, cols))
         g_rows, _, width = glb_ifmap_rows(layer, arch, strip_table(layer, e))
         for q in values("q", range(1, q_most + 1), range(1, q_most + 1)):
             ps = range(1, min(arch.psum_spad.entries, K) + 1)
@@ -547,7 +565,7 @@ def reference_candidates(layer, arch, fixed=None):
                                 kept = [max(legal), -(-(-(-K // pt)) // blocks) * pt]
                             else:
                                 kept = []
-                            out |= {(e, p, q, r, t, gp, m, n, seg) for m in kept}
+                            out |= {(e, p, q, r, t, gp, m, n, seg, rr) for m in kept}
     if arch.mapper.strip_mining == "when_needed" and any(c[0] == P for c in out):
         out = {c for c in out if c[0] == P}
     return out

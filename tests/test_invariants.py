@@ -158,11 +158,33 @@ def test_padding_is_not_work(tmp_path, eyeriss_dict):
     assert (c.macs_padded, c.macs) == (81, 49)
 
 
+def test_a_filter_taller_than_the_array_is_folded(tmp_path, eyeriss_dict):
+    """A 5-row filter on 3 PE rows runs in two folds of 3 and 2 filter rows: every
+    psum makes one more round trip through the GLB than unfolded, and the MACs
+    and the results are the same."""
+    tr = make_trace(tmp_path / "t.npz", [conv_header("tall", 1, 1, 9, 9, 2, 5, 5)])
+    folded = run(_arch(eyeriss_dict, rows=3, cols=8), tr).layers[0]
+    whole = run(_arch(eyeriss_dict, rows=5, cols=8), tr).layers[0]
+    assert folded.simulated and whole.simulated
+    assert (folded.mapping.mapping.r_rows, whole.mapping.mapping.r_rows) == (3, 5)
+    outs = tr.layers[0].k * tr.layers[0].p * tr.layers[0].q
+    for res, trips in ((whole, 1), (folded, 2)):
+        c = res.counts
+        assert res.mapping.mapping.q * res.mapping.mapping.r == 1  # one channel: no blocks
+        # each fold writes every psum to the GLB; all but the first read them back,
+        # and the results are read once more on their way to DRAM
+        assert c.words[Level.GLB, 2, 1] == trips * outs
+        assert c.words[Level.GLB, 2, 0] == trips * outs
+        assert c.macs_performed == whole.counts.macs_performed
+        assert c.bits[Level.DRAM, 2, 1] == whole.counts.bits[Level.DRAM, 2, 1]
+    assert folded.counts.words[Level.DRAM, 0, 0] == whole.counts.words[Level.DRAM, 0, 0]
+
+
 def test_unmappable_layer_is_a_result(tmp_path, eyeriss_dict):
-    arch = _arch(eyeriss_dict, rows=3)
+    arch = _arch(eyeriss_dict, ifmap=4)
     tr = make_trace(tmp_path / "t.npz", [conv_header("big", 1, 1, 8, 8, 1, 5, 5)])
     res = run(arch, tr).layers[0]
     assert not res.simulated
-    assert "filter height 5 exceeds the 3 PE rows" in res.mapping.reason
+    assert "filter width 5 exceeds the ifmap scratchpad's 4 16-bit values" in res.mapping.reason
     df = report_frame(run(arch, tr))
-    assert df.loc[0, "reason"].startswith("filter height 5")
+    assert df.loc[0, "reason"].startswith("filter width 5")

@@ -693,14 +693,15 @@ def test_compare_needs_two_reports_with_energy_and_latency(reports):
 
 @pytest.fixture(scope="session")
 def swept(tmp_path_factory, eyeriss_dict):
-    """A ``keep: layers`` sweep: PE rows 2 (3x3 convs do not fit) and 3, on two traces."""
+    """A ``keep: layers`` sweep: ifmap spads of 2 values (3x3 convs do not fit) and
+    of 12, on two traces."""
     import yaml
     from conftest import write_sweep_inputs
 
     folder = write_sweep_inputs(tmp_path_factory.mktemp("swept"), eyeriss_dict, TINY_LAYERS)
     (folder / "sweep.yaml").write_text(yaml.safe_dump({
         "version": 1, "base": "tiny.yaml", "traces": ["a.npz", "b.npz"],
-        "axes": {"pe_array.rows": [2, 3]}, "keep": "layers"}))
+        "axes": {"scratchpads.ifmap.entries": [2, 12]}, "keep": "layers"}))
     accelsim.sweep(folder / "sweep.yaml", folder / "s.parquet", jobs=1)
     table = pd.read_parquet(folder / "s.layers.parquet")
     table.to_csv(folder / "s.layers.csv", index=False)
@@ -719,7 +720,7 @@ def test_a_sweeps_layer_table_is_plotted_one_run_at_a_time(swept):
         sim = rows[rows["simulated"]]
         assert sim["layer"].tolist() == SIMULATED
         df = load_report(src, point=1, trace="a.npz")
-        arch = f"{base}point 1 (pe_array.rows=3)"
+        arch = f"{base}point 1 (scratchpads.ifmap.entries=12)"
         assert df.attrs["network"] == "a" and df.attrs["arch"] == arch
         fig = plot_breakdown(df)
         ax, ax_total = fig.axes[:2]
@@ -738,8 +739,7 @@ def test_a_sweeps_layer_table_is_plotted_one_run_at_a_time(swept):
 
 def test_a_sweep_point_that_could_not_map_a_layer_names_it(swept):
     rows = _run_rows(swept["table"], 0, "a.npz")
-    reason = ("filter height 3 exceeds the 2 PE rows; folding filter rows across passes is "
-              "not modeled")
+    reason = "filter width 3 exceeds the ifmap scratchpad's 2 16-bit values"
     assert rows["status"].iloc[0] == "infeasible"
     assert rows.set_index("layer")["layer_reason"][["conv1", "conv2"]].tolist() == [reason] * 2
     fig = plot_breakdown(load_report(swept["layers"], point=0, trace="a.npz"))
@@ -912,10 +912,10 @@ def test_pareto_plot_of_a_real_sweep_draws_its_points_and_front(tmp_path, eyeris
     make_trace(tmp_path / "b.npz", TINY_LAYERS[:1], seed=2, ifmap_zeros=0.5)
     (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({
         "version": 1, "base": "tiny.yaml", "traces": ["a.npz", "b.npz"],
-        "axes": {"pe_array.rows": [2, 3], "pe_array.cols": [2, 4],
+        "axes": {"scratchpads.ifmap.entries": [2, 12], "pe_array.cols": [2, 4],
                  "dram.link_clock_mhz": [30, 120]}}))
     table = accelsim.sweep(tmp_path / "sweep.yaml", tmp_path / "sweep.parquet", jobs=1)
-    assert set(table["status"]) == {"ok", "infeasible"}  # 2 PE rows: 3x3 filters do not fit
+    assert set(table["status"]) == {"ok", "infeasible"}  # 3x3 filters need 3 ifmap values
     fig = plot_pareto(tmp_path / "sweep.parquet", color="pe_array.cols")
     panels = [a for a in fig.axes if a.get_title()]
     assert [a.get_title() for a in panels] == ["trace = a.npz", "trace = b.npz"]

@@ -400,8 +400,8 @@ def test_json_keeps_an_undefined_sporadic_degree_as_null(tmp_path, eyeriss_dict)
 
 
 def test_totals_sum_simulated_layers_and_name_unmapped_ones(tmp_path, eyeriss):
-    """A 13x13 filter does not fit Eyeriss's 12 PE rows: that layer is not in
-    the totals, and the table says which layer it is and why."""
+    """A 13x13 filter does not fit Eyeriss's 12-value ifmap scratchpad: that
+    layer is not in the totals, and the table says which layer it is and why."""
     from accelsim.report.report import format_table, report_dict, report_rows
     big = conv_header("big", 1, 3, 20, 20, 4, 13, 13)
     small = conv_header("small", 1, 4, 8, 8, 4, 3, 3)
@@ -416,7 +416,7 @@ def test_totals_sum_simulated_layers_and_name_unmapped_ones(tmp_path, eyeriss):
     last = format_table(rows).splitlines()[-1]
     assert last == (f"not simulated, no mapping: 1 MAC layer with {tr.layers[0].macs:,} MACs, "
                     f"not in the total: big ({by_name['big']['reason']})")
-    assert "filter height 13 exceeds the 12 PE rows" in last
+    assert "filter width 13 exceeds the ifmap scratchpad's 12 16-bit values" in last
     assert report_dict(run(eyeriss, tr))["total"]["unmapped_macs"] == tr.layers[0].macs
 
 

@@ -305,10 +305,10 @@ def test_sweep_table_columns_and_totals_match_a_plain_run(files, tmp_path):
 
 
 def test_infeasible_and_invalid_points_are_rows_with_reasons(files, tmp_path):
-    sweep = write_sweep(files, axes={"pe_array.rows": [2, 3],
+    sweep = write_sweep(files, axes={"scratchpads.ifmap.entries": [2, 3],
                                      "scratchpads.filter.entries": [0, 48]})
     df = accelsim.sweep(sweep, jobs=1)
-    by_point = {(r["pe_array.rows"], r["scratchpads.filter.entries"]): r
+    by_point = {(r["scratchpads.ifmap.entries"], r["scratchpads.filter.entries"]): r
                 for _, r in df.iterrows()}
     bad = by_point[2, 48]
     assert bad["status"] == "infeasible"
@@ -318,7 +318,7 @@ def test_infeasible_and_invalid_points_are_rows_with_reasons(files, tmp_path):
     expected = "; ".join(f"{layer.name}: {candidates(layer, arch)[1]}"
                          for layer in accelsim.read_trace(files / "a.npz").mac_layers)
     assert bad["reason"] == expected
-    assert expected.startswith("c1: filter height 3 exceeds the 2 PE rows")
+    assert expected.startswith("c1: filter width 3 exceeds the ifmap scratchpad's 2 ")
     assert all(math.isnan(bad[c]) for c in TOTAL_COLUMNS)
     for rows in (2, 3):
         invalid = by_point[rows, 0]
@@ -337,14 +337,15 @@ def test_a_point_with_no_mapping_for_a_small_filter_spad_is_infeasible(files):
 
 
 def test_keep_layers_writes_a_per_layer_table(files, tmp_path):
-    sweep = write_sweep(files, keep="layers", axes={"pe_array.rows": [2, 3]})
+    sweep = write_sweep(files, keep="layers", axes={"scratchpads.ifmap.entries": [2, 12]})
     out = tmp_path / "r.parquet"
     outcome = run_sweep(sweep, out, jobs=1)
     assert layers_path(out) == tmp_path / "r.layers.parquet"
     layers = pd.read_parquet(layers_path(out))
     pd.testing.assert_frame_equal(layers, outcome.layers, check_exact=True)
     assert list(layers.columns[:9]) == ["point_id", "trace", "status", "reason",
-                                        "pe_array.rows", "layer", "kind", "simulated",
+                                        "scratchpads.ifmap.entries", "layer", "kind",
+                                        "simulated",
                                         "layer_reason"]
     assert len(layers) == 2 * 2
     assert list(layers["layer"]) == ["c1", "c2", "c1", "c2"]
@@ -354,7 +355,7 @@ def test_keep_layers_writes_a_per_layer_table(files, tmp_path):
     assert ok["energy_pj_total"].sum() == pytest.approx(totals.loc[1, "energy_pj_total"])
     infeasible = layers[layers["status"] == "infeasible"]
     assert list(infeasible["simulated"]) == [False, False]
-    assert infeasible["layer_reason"].str.startswith("filter height 3 exceeds").all()
+    assert infeasible["layer_reason"].str.startswith("filter width 3 exceeds").all()
 
 
 def test_error_points_and_typed_columns_with_keep_layers(files, tmp_path):

@@ -436,12 +436,13 @@ def _cdiv(a, b):
 
 
 @njit(cache=True)
-def _image_work(nimg, g_lo, g_hi, t_used, r_used, k0, k_hi, c0, c_hi, p_pe, q_pe, R, ea, row0,
-                U, dil, pad, H, K, C, S, Q, skip_x, skip_w, taps, nzw):
+def _image_work(nimg, g_lo, g_hi, t_used, r_used, k0, k_hi, c0, c_hi, p_pe, q_pe, i0, R, ea,
+                row0, U, dil, pad, H, K, C, S, Q, skip_x, skip_w, taps, nzw):
     """(busiest PE's, all PEs') MAC slots of one image of a pass under skipping.
 
-    A PE (group g, filter set fi, channel set ci, filter row i, ofmap row
-    row0 + j) steps through, for each filter f, channel c and tap s it holds,
+    The pass maps filter rows i0 .. i0 + R - 1 (all of them unless the filter
+    is folded). A PE (group g, filter set fi, channel set ci, filter row i,
+    ofmap row row0 + j) steps through, for each filter f, channel c and tap s it holds,
     (nzw[f, c, i, s] if weights skip else 1) x (taps[n, c, h, s] if ifmaps skip
     else Q) slots; a PE on a padding row has none when ifmaps skip.
     """
@@ -454,7 +455,7 @@ def _image_work(nimg, g_lo, g_hi, t_used, r_used, k0, k_hi, c0, c_hi, p_pe, q_pe
             for ci in range(r_used):
                 ch_lo = c0 + ci * q_pe
                 ch_hi = min(c_hi, ch_lo + q_pe)
-                for i in range(R):
+                for i in range(i0, i0 + R):
                     for j in range(ea):
                         h = (row0 + j) * U + i * dil - pad
                         work = np.int64(0)
@@ -475,14 +476,17 @@ def _image_work(nimg, g_lo, g_hi, t_used, r_used, k0, k_hi, c0, c_hi, p_pe, q_pe
 
 
 @njit(cache=True)
-def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_bits, wt_bits,
-                   skip, taps, nzw, glb_if, glb_w, glb_c):
+def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, fold_rows, fold_pe_rows, if_bits,
+                   of_bits, wt_bits, skip, taps, nzw, glb_if, glb_w, glb_c):
     """Enumerate the row-stationary loop nest pass by pass: counts and pass table.
 
     dims : int64 [13] N, G, C, K, W, R, S, Q, P, GLB row width, stride_h, pad_h,
            dilation_h (C, K per group; the GLB row width is W, or W plus
            padding when the GLB stores it).
-    mp   : int64 [9]  e, p, q, r, t, gp, m, n, segments (see accelsim.mapping).
+    mp   : int64 [10] e, p, q, r, t, gp, m, n, segments, filter rows per set
+           (see accelsim.mapping; fewer than R when the filter is folded: its
+           rows then run in ceil(R / rows per set) passes per channel block,
+           whose psums accumulate through the GLB as channel blocks' do).
     hw   : int64 [HW_LEN] (the HW_* indices): bus widths in values and in
            bits, pipeline depth, MAC lanes per PE and cycles per MAC (a PE
            with ``work`` MAC slots computes ceil(work * cycles_per_mac / lanes)
@@ -492,14 +496,18 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
            output pixel, bits per cycle of the ifmap, psum and filter GLB
            regions, the psum link's psums per cycles, value widths.
     e_act, rows_in : int64 [strips] ofmap rows, real input rows (DRAM tile).
-    glb_rows, pe_rows : int64 [strips] ifmap rows the GLB holds, and PE rows fed
-           a row of input (accelsim.mapping.rowstationary.glb_ifmap_rows).
+    glb_rows : int64 [strips] ifmap rows the GLB holds (the tile: every filter
+           row's; accelsim.mapping.rowstationary.glb_ifmap_rows).
+    fold_rows, fold_pe_rows : int64 [strips, folds] of those rows, the ones a
+           pass of each fold of filter rows reads, and the PE rows fed a row
+           of input (one fold: glb_rows and glb_ifmap_rows's PE rows).
     if_bits : int64 [gblk, nblk, strips, cblk] DRAM bits of each ifmap tile.
     of_bits : int64 [gblk, mblk, kblk, nblk, strips] DRAM bits of each result tile.
-    wt_bits : int64 [gblk, mblk, kblk, cblk] DRAM bits of each pass's filters.
+    wt_bits : int64 [gblk, mblk, kblk, cblk, folds] DRAM bits of each pass's
+              filters.
     glb_if : int64 [gblk, N, strips, cblk] bits of each image's part of each
              ifmap tile in the GLB's format, or a 1-element dummy when the GLB
-             stores ifmaps dense; glb_w : int64 [gblk, mblk, kblk, cblk] bits of
+             stores ifmaps dense; glb_w : int64 [gblk, mblk, kblk, cblk, folds] bits of
              each pass's filters in the GLB's format, or a dummy; glb_c : int64
              [2] 1 where the GLB keeps weights / ifmaps compressed.
     skip : int64 [2] 1 where zero ifmaps / zero weights are skipped; then each
@@ -538,6 +546,8 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
     skip_x, skip_w = skip[0], skip[1]
     sparse = skip_x != 0 or skip_w != 0
     e, p, q, r, t, gp, m, n = mp[0], mp[1], mp[2], mp[3], mp[4], mp[5], mp[6], mp[7]
+    rr = mp[9]
+    nF = (R + rr - 1) // rr
     ib, fb, pb = hw[HW_IFMAP_BUS_WORDS], hw[HW_FILTER_BUS_WORDS], hw[HW_PSUM_BUS_WORDS]
     ib_bits, fb_bits = hw[HW_IFMAP_BUS_BITS], hw[HW_FILTER_BUS_BITS]
     glb_ib, glb_pb, glb_fb = hw[HW_IFMAP_GLB_BITS], hw[HW_PSUM_GLB_BITS], hw[HW_FILTER_GLB_BITS]
@@ -564,7 +574,7 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
     n_pass = 0
     for mb in range(nM):
         n_pass += (min(m, K - mb * m) + pt - 1) // pt
-    n_pass *= nG * nN * nS * nC
+    n_pass *= nG * nN * nS * nC * nF
     passes = np.zeros((n_pass, PS_LEN), dtype=np.int64)
     pi = 0
     tile_i = 0
@@ -579,7 +589,6 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                     ea = e_act[sb]
                     ri = rows_in[sb]
                     gr = glb_rows[sb]
-                    pr = pe_rows[sb]
                     for cb in range(nC):
                         c_act = min(qr, C - cb * qr)
                         q_pe = (c_act + r - 1) // r
@@ -592,142 +601,157 @@ def _simulate_nest(dims, mp, hw, e_act, rows_in, glb_rows, pe_rows, if_bits, of_
                                 cbits[0, 1, 1] += glb_if[gb, img, sb, cb]
                         dbits[1, 0] += if_bits[gb, nb, sb, cb]
                         first_of_tile = True
-                        for kb in range((m_act + pt - 1) // pt):
-                            k_act = min(pt, m_act - kb * pt)
-                            p_pe = (k_act + t - 1) // t
-                            t_used = (k_act + p_pe - 1) // p_pe
-                            # filters: DRAM -> filter GLB -> bus -> spads; the
-                            # bus carries each word once, or once per PE (unicast)
-                            fw = g_act * k_act * c_act * R * S
-                            f_copies = 1 if mc_f else ea
-                            words[0, 0, 0] += fw
-                            words[1, 0, 1] += fw
-                            words[1, 0, 0] += fw
-                            words[2, 0, 0] += fw * f_copies
-                            words[3, 0, 1] += fw * ea
-                            if glb_w_c:
-                                wb_glb = glb_w[gb, mb, kb, cb]
-                                cbits[0, 0, 1] += wb_glb
-                                cbits[0, 0, 0] += wb_glb
-                                cbits[1, 0, 0] += wb_glb * f_copies
-                                cbits[2, 0, 1] += wb_glb * ea
-                                fill_f = max(_cdiv(wb_glb * f_copies, fb_bits),
-                                             _cdiv(wb_glb, glb_fb))
-                            else:
-                                fill_f = max(_cdiv(fw * f_copies, fb), _cdiv(fw * w_bits, glb_fb))
-                            dbits[0, 0] += wt_bits[gb, mb, kb, cb]
-                            aux[1] += g_act * k_act * c_act * R * ea * n_act
-                            # per image traffic: unique ifmap words, and the
-                            # PE deliveries (spad writes)
-                            img_if = g_act * c_act * gr * Wg
-                            spad_if = g_act * c_act * pr * Wg * t_used
-                            img_ps = g_act * k_act * ea * Q
-                            hops = img_ps * (R * r_used - 1)
-                            words[1, 1, 0] += img_if * n_act
-                            words[2, 1, 0] += (img_if if mc_i else spad_if) * n_act
-                            words[3, 1, 1] += spad_if * n_act
-                            aux[2] += g_act * c_act * pr * t_used * n_act
-                            words[1, 2, 1] += img_ps * n_act
-                            words[2, 2, 1] += img_ps * n_act
-                            words[2, 2, 0] += hops * n_act
-                            words[3, 2, 0] += hops * n_act
-                            words[3, 2, 1] += hops * n_act
-                            if cb > 0:
-                                words[1, 2, 0] += img_ps * n_act
-                                words[2, 2, 0] += img_ps * n_act
-                                words[3, 2, 0] += img_ps * n_act
-                                words[3, 2, 1] += img_ps * n_act
-                            wb = np.int64(0)
-                            if cb == nC - 1:
-                                # results leave: GLB -> DRAM, RLC coded on the way out
-                                words[1, 2, 0] += img_ps * n_act
-                                words[0, 2, 1] += img_ps * n_act
-                                wb = of_bits[gb, mb, kb, nb, sb]
-                                dbits[2, 1] += wb
-                            # timing of the pass: per output pixel the busiest PE
-                            # runs q*S MACs for each of its p filters, then adds the
-                            # psum arriving from below to each
-                            n_pes = g_act * t_used * r_used * R * ea
-                            dense_work = p_pe * q_pe * S * Q
-                            compute = (dense_work * cpm + mpc - 1) // mpc
-                            k0 = mb * m + kb * pt
-                            c0 = cb * qr
-                            accumulate = p_pe * Q * hw[HW_ACCUMULATE]
-                            # delivery bounds shared by every image of the pass
-                            bound = max(_cdiv(img_ps, pb),
-                                        _cdiv(img_ps * p_bits * (2 if cb > 0 else 1), glb_pb))
-                            if R * r_used > 1:
-                                bound = max(bound, _cdiv(p_pe * Q * link_c, link_w))
-                            if not glb_if_c:
-                                bound = max(bound, _cdiv(img_if if mc_i else spad_if, ib),
-                                            _cdiv(img_if * a_bits, glb_ib))
-                            compute_all = np.int64(0)
-                            stream_all = np.int64(0)
-                            for img in range(n_act):
-                                nimg = nb * n + img
-                                img_compute = compute
-                                if sparse:
-                                    worst, total = _image_work(
-                                        nimg, gb * gp, gb * gp + g_act, t_used, r_used, k0,
-                                        k0 + k_act, c0, c0 + c_act, p_pe, q_pe, R, ea, sb * e,
-                                        U, dil, pad, H, K, C, S, Q, skip_x, skip_w, taps, nzw)
-                                    busy[0] += worst * cpm / mpc
-                                    busy[1] += total * cpm / mpc / n_pes
-                                    aux[0] += total
-                                    img_compute = (worst * cpm + mpc - 1) // mpc
-                                img_bound = bound
-                                if glb_if_c:
-                                    # coded bits: once (multicast), or each PE its
-                                    # share of the deliveries (unicast; assumption:
-                                    # the code is spread evenly over the rows)
-                                    img_bits = glb_if[gb, nimg, sb, cb]
-                                    deliv = _cdiv(img_bits * spad_if, img_if) if img_if > 0 else 0
-                                    bus_bits = img_bits if mc_i else deliv
-                                    cbits[0, 1, 0] += img_bits
-                                    cbits[1, 1, 0] += bus_bits
-                                    cbits[2, 1, 1] += deliv
-                                    img_bound = max(img_bound, _cdiv(bus_bits, ib_bits),
-                                                    _cdiv(img_bits, glb_ib))
-                                compute_all += img_compute
-                                stream_all += max(img_compute + accumulate, img_bound)
-                            if not sparse:
-                                busy[0] += n_act * dense_work * cpm / mpc
-                                busy[1] += (n_act * (g_act * R * ea * k_act * c_act * S * Q / n_pes)
-                                            * cpm / mpc)
-                                aux[0] += n_act * g_act * R * ea * k_act * c_act * S * Q
-                            # ramp-up: every row stream (every PE, under unicast)
-                            # gets its first S words before the last PE can start.
-                            # Assumption: counted on dense words of a_bits even when
-                            # the GLB keeps ifmaps CSC-coded (glb_if_c), whose first
-                            # S values may take fewer bits. Small: on Eyeriss v2's
-                            # AlexNet conv3 (40% dense, coded at ~60% of the dense
-                            # bits) ~98 cycles a pass dense, ~40 fewer coded.
-                            ramp = g_act * c_act * gr * min(S, Wg)
-                            ramp_bus = ramp if mc_i else g_act * c_act * pr * t_used * min(S, Wg)
-                            fill = max(_cdiv(ramp_bus, ib), _cdiv(ramp * a_bits, glb_ib))
-                            if sp_db == 0 or pi == 0:
-                                fill += fill_f
-                            drain = depth + R * r_used
-                            pass_cycles = fill + stream_all + drain
-                            cyc[2] += compute_all
-                            cyc[5] += stream_all - compute_all - n_act * accumulate
-                            cyc[3] += fill
-                            cyc[4] += drain
-                            cyc[8] += n_act * accumulate
-                            cyc[1] += pass_cycles
-                            passes[pi, PS_CYCLES] = pass_cycles
-                            passes[pi, PS_FILL_FILTER] = fill_f
-                            passes[pi, PS_TILE] = tile_i
-                            if first_of_tile:
-                                passes[pi, PS_TILE_BITS] = if_bits[gb, nb, sb, cb]
-                            passes[pi, PS_FILTER_BITS] = wt_bits[gb, mb, kb, cb]
-                            passes[pi, PS_WB_BITS] = wb
-                            passes[pi, PS_GROUP] = group_i
-                            passes[pi, PS_KB] = kb
-                            passes[pi, PS_FIRST_CB] = 1 if cb == 0 else 0
-                            passes[pi, PS_LAST_CB] = 1 if cb == nC - 1 else 0
-                            first_of_tile = False
-                            pi += 1
+                        for fo in range(nF):  # the folds of filter rows (one: unfolded)
+                            i0 = fo * rr
+                            R_f = min(rr, R - i0)
+                            gr_f = fold_rows[sb, fo]
+                            pr = fold_pe_rows[sb, fo]
+                            first_acc = cb == 0 and fo == 0  # no psums to read back yet
+                            last_acc = cb == nC - 1 and fo == nF - 1  # results leave
+                            for kb in range((m_act + pt - 1) // pt):
+                                k_act = min(pt, m_act - kb * pt)
+                                p_pe = (k_act + t - 1) // t
+                                t_used = (k_act + p_pe - 1) // p_pe
+                                # filters: DRAM -> filter GLB -> bus -> spads; the
+                                # bus carries each word once, or once per PE (unicast)
+                                fw = g_act * k_act * c_act * R_f * S
+                                f_copies = 1 if mc_f else ea
+                                words[0, 0, 0] += fw
+                                words[1, 0, 1] += fw
+                                words[1, 0, 0] += fw
+                                words[2, 0, 0] += fw * f_copies
+                                words[3, 0, 1] += fw * ea
+                                if glb_w_c:
+                                    wb_glb = glb_w[gb, mb, kb, cb, fo]
+                                    cbits[0, 0, 1] += wb_glb
+                                    cbits[0, 0, 0] += wb_glb
+                                    cbits[1, 0, 0] += wb_glb * f_copies
+                                    cbits[2, 0, 1] += wb_glb * ea
+                                    fill_f = max(_cdiv(wb_glb * f_copies, fb_bits),
+                                                 _cdiv(wb_glb, glb_fb))
+                                else:
+                                    fill_f = max(_cdiv(fw * f_copies, fb),
+                                                 _cdiv(fw * w_bits, glb_fb))
+                                dbits[0, 0] += wt_bits[gb, mb, kb, cb, fo]
+                                aux[1] += g_act * k_act * c_act * R_f * ea * n_act
+                                # per image traffic: unique ifmap words, and the
+                                # PE deliveries (spad writes)
+                                img_if = g_act * c_act * gr_f * Wg
+                                spad_if = g_act * c_act * pr * Wg * t_used
+                                img_ps = g_act * k_act * ea * Q
+                                hops = img_ps * (R_f * r_used - 1)
+                                words[1, 1, 0] += img_if * n_act
+                                words[2, 1, 0] += (img_if if mc_i else spad_if) * n_act
+                                words[3, 1, 1] += spad_if * n_act
+                                aux[2] += g_act * c_act * pr * t_used * n_act
+                                words[1, 2, 1] += img_ps * n_act
+                                words[2, 2, 1] += img_ps * n_act
+                                words[2, 2, 0] += hops * n_act
+                                words[3, 2, 0] += hops * n_act
+                                words[3, 2, 1] += hops * n_act
+                                if not first_acc:
+                                    words[1, 2, 0] += img_ps * n_act
+                                    words[2, 2, 0] += img_ps * n_act
+                                    words[3, 2, 0] += img_ps * n_act
+                                    words[3, 2, 1] += img_ps * n_act
+                                wb = np.int64(0)
+                                if last_acc:
+                                    # results leave: GLB -> DRAM, RLC coded on the way out
+                                    words[1, 2, 0] += img_ps * n_act
+                                    words[0, 2, 1] += img_ps * n_act
+                                    wb = of_bits[gb, mb, kb, nb, sb]
+                                    dbits[2, 1] += wb
+                                # timing of the pass: per output pixel the busiest PE
+                                # runs q*S MACs for each of its p filters, then adds the
+                                # psum arriving from below to each
+                                n_pes = g_act * t_used * r_used * R_f * ea
+                                dense_work = p_pe * q_pe * S * Q
+                                compute = (dense_work * cpm + mpc - 1) // mpc
+                                k0 = mb * m + kb * pt
+                                c0 = cb * qr
+                                accumulate = p_pe * Q * hw[HW_ACCUMULATE]
+                                # delivery bounds shared by every image of the pass
+                                bound = max(_cdiv(img_ps, pb),
+                                            _cdiv(img_ps * p_bits * (1 if first_acc else 2),
+                                                  glb_pb))
+                                if R_f * r_used > 1:
+                                    bound = max(bound, _cdiv(p_pe * Q * link_c, link_w))
+                                if not glb_if_c:
+                                    bound = max(bound, _cdiv(img_if if mc_i else spad_if, ib),
+                                                _cdiv(img_if * a_bits, glb_ib))
+                                compute_all = np.int64(0)
+                                stream_all = np.int64(0)
+                                for img in range(n_act):
+                                    nimg = nb * n + img
+                                    img_compute = compute
+                                    if sparse:
+                                        worst, total = _image_work(
+                                            nimg, gb * gp, gb * gp + g_act, t_used, r_used, k0,
+                                            k0 + k_act, c0, c0 + c_act, p_pe, q_pe, i0, R_f, ea,
+                                            sb * e, U, dil, pad, H, K, C, S, Q, skip_x, skip_w,
+                                            taps, nzw)
+                                        busy[0] += worst * cpm / mpc
+                                        busy[1] += total * cpm / mpc / n_pes
+                                        aux[0] += total
+                                        img_compute = (worst * cpm + mpc - 1) // mpc
+                                    img_bound = bound
+                                    if glb_if_c:
+                                        # coded bits: once (multicast), or each PE its
+                                        # share of the deliveries (unicast; assumption:
+                                        # the code is spread evenly over the rows)
+                                        img_bits = glb_if[gb, nimg, sb, cb]
+                                        if nF > 1 and gr > 0:  # a fold reads its rows' share
+                                            img_bits = img_bits * gr_f // gr
+                                        deliv = (_cdiv(img_bits * spad_if, img_if) if img_if > 0
+                                                 else 0)
+                                        bus_bits = img_bits if mc_i else deliv
+                                        cbits[0, 1, 0] += img_bits
+                                        cbits[1, 1, 0] += bus_bits
+                                        cbits[2, 1, 1] += deliv
+                                        img_bound = max(img_bound, _cdiv(bus_bits, ib_bits),
+                                                        _cdiv(img_bits, glb_ib))
+                                    compute_all += img_compute
+                                    stream_all += max(img_compute + accumulate, img_bound)
+                                if not sparse:
+                                    busy[0] += n_act * dense_work * cpm / mpc
+                                    busy[1] += (n_act * (g_act * R_f * ea * k_act * c_act * S * Q
+                                                         / n_pes)
+                                                * cpm / mpc)
+                                    aux[0] += n_act * g_act * R_f * ea * k_act * c_act * S * Q
+                                # ramp-up: every row stream (every PE, under unicast)
+                                # gets its first S words before the last PE can start.
+                                # Assumption: counted on dense words of a_bits even when
+                                # the GLB keeps ifmaps CSC-coded (glb_if_c), whose first
+                                # S values may take fewer bits. Small: on Eyeriss v2's
+                                # AlexNet conv3 (40% dense, coded at ~60% of the dense
+                                # bits) ~98 cycles a pass dense, ~40 fewer coded.
+                                ramp = g_act * c_act * gr_f * min(S, Wg)
+                                ramp_bus = (ramp if mc_i
+                                            else g_act * c_act * pr * t_used * min(S, Wg))
+                                fill = max(_cdiv(ramp_bus, ib), _cdiv(ramp * a_bits, glb_ib))
+                                if sp_db == 0 or pi == 0:
+                                    fill += fill_f
+                                drain = depth + R_f * r_used
+                                pass_cycles = fill + stream_all + drain
+                                cyc[2] += compute_all
+                                cyc[5] += stream_all - compute_all - n_act * accumulate
+                                cyc[3] += fill
+                                cyc[4] += drain
+                                cyc[8] += n_act * accumulate
+                                cyc[1] += pass_cycles
+                                passes[pi, PS_CYCLES] = pass_cycles
+                                passes[pi, PS_FILL_FILTER] = fill_f
+                                passes[pi, PS_TILE] = tile_i
+                                if first_of_tile:
+                                    passes[pi, PS_TILE_BITS] = if_bits[gb, nb, sb, cb]
+                                passes[pi, PS_FILTER_BITS] = wt_bits[gb, mb, kb, cb, fo]
+                                passes[pi, PS_WB_BITS] = wb
+                                passes[pi, PS_GROUP] = group_i
+                                passes[pi, PS_KB] = kb
+                                passes[pi, PS_FIRST_CB] = 1 if first_acc else 0
+                                passes[pi, PS_LAST_CB] = 1 if last_acc else 0
+                                first_of_tile = False
+                                pi += 1
                         tile_i += 1
                     group_i += 1
     if sp_db:

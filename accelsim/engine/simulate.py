@@ -17,7 +17,10 @@ What is modeled, per processing pass (see ``kernels._simulate_nest``):
   ``glb.word_bits`` word per bank per cycle) and the PE-to-PE psum link
   forwards each PE's psums up its column; the slowest sets the pace, and what
   exceeds compute is NoC/GLB stall;
-- drain: pipeline depth plus the psum accumulation chain up the R*r PEs;
+- drain: pipeline depth plus the psum accumulation chain up the R*r PEs (the
+  r_rows*r of a fold when a filter taller than the array is folded: each fold
+  is a pass of its filter rows, reading the ifmap rows they touch from the
+  tile, its psums going through the GLB as a channel block's);
 - DRAM, on its own link (``kernels._timeline``): ifmap tiles (run-length coded
   from the real data), each pass's filters, and the RLC-coded results of each
   pass of the last channel block; the DMA prefetches the next pass's data as
@@ -42,7 +45,8 @@ from accelsim.engine import kernels as K
 from accelsim.engine.counts import LayerCounts
 from accelsim.engine.formats import FORMAT_CODES, format_params, rlc_problem
 from accelsim.engine.sparse import classify, ifmap_zero_slots, weight_zero_slots
-from accelsim.mapping.rowstationary import Mapping, glb_ifmap_rows, strip_table
+from accelsim.mapping.rowstationary import (Mapping, _strip_table_cached, glb_ifmap_rows,
+                                            strip_table)
 from accelsim.spec.arch import ArchSpec
 from accelsim.spec.mac import mac_rate
 from accelsim.workload.layer import Layer, LayerKind
@@ -72,7 +76,7 @@ def hw_params(layer: Layer, arch: ArchSpec, mp: Mapping) -> np.ndarray:
     hw[K.HW_MACS_PER_PE] = lanes
     hw[K.HW_CYCLES_PER_MAC] = cpm
     g = arch.glb
-    pass_filter_bytes = (mp.gp * mp.p * mp.t * mp.q * mp.r * layer.r * layer.s
+    pass_filter_bytes = (mp.gp * mp.p * mp.t * mp.q * mp.r * mp.r_rows * layer.s
                          * layer.weight_bits / 8)
     # a pass's filters are staged through the filter buffer into the spads at the
     # start of the pass; once there, the whole buffer is free to prefetch the
@@ -105,6 +109,47 @@ def hw_params(layer: Layer, arch: ArchSpec, mp: Mapping) -> np.ndarray:
     hw[K.HW_ACT_BITS] = layer.act_bits
     hw[K.HW_PSUM_BITS] = psum_bits
     return hw
+
+
+def fold_ifmap_rows(layer: Layer, arch: ArchSpec, mp: Mapping) -> tuple[np.ndarray, np.ndarray]:
+    """Per strip and fold of filter rows (int64 [strips, folds]): the ifmap rows a
+    pass of that fold reads from the GLB tile, and the PE rows it feeds.
+
+    Unfolded (``mp.r_rows == R``) these are :func:`glb_ifmap_rows`'s. A fold of
+    filter rows i0 .. i0 + R_f - 1 reads the input rows those filter rows
+    touch: the strip table of a filter of R_f rows whose padding is shifted by
+    i0 rows (``pad_h - i0 * dilation_h``).
+    """
+    R, rr = layer.r, mp.r_rows
+    folds = -(-R // rr)
+    rows, pe_rows = [], []
+    for fo in range(folds):
+        i0 = fo * rr
+        r_f = min(rr, R - i0)
+        st = _strip_table_cached(layer.p, mp.e, layer.h, r_f, layer.stride_h,
+                                 layer.pad_h - i0 * layer.dilation_h, layer.dilation_h)
+        if arch.glb.stores_padding:
+            rows.append(st.rows_padded)
+            pe_rows.append(st.e_act * r_f)
+        else:
+            rows.append(st.rows_in)
+            pe_rows.append(st.pe_rows)
+    return (np.ascontiguousarray(np.stack(rows, axis=1), dtype=np.int64),
+            np.ascontiguousarray(np.stack(pe_rows, axis=1), dtype=np.int64))
+
+
+def _fold_filter_bits(layer: Layer, mp: Mapping, weight_nz: np.ndarray, fmt: int, fp,
+                      burst_bits: int) -> np.ndarray:
+    """Bits of each pass's filters, int64 [gblk, mblk, kblk, cblk, folds]: each
+    fold of filter rows is its own transfer."""
+    R, rr = layer.r, mp.r_rows
+    parts = []
+    for i0 in range(0, R, rr):
+        nzw = np.ascontiguousarray(weight_nz[:, :, i0:i0 + rr, :])
+        parts.append(K._filter_tile_bits(nzw, layer.groups, layer.k, layer.c, mp.m,
+                                         mp.p * mp.t, mp.gp, mp.q * mp.r, fmt, fp,
+                                         layer.weight_bits, burst_bits))
+    return np.ascontiguousarray(np.stack(parts, axis=-1))
 
 
 def glb_banks(layer: Layer, arch: ArchSpec, mp: Mapping) -> tuple[int, int]:
@@ -187,17 +232,15 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
         cache[key_out] = K._ofmap_tile_bits(
             out_summ, layer.groups, layer.k, mp.m, pt, mp.n, mp.gp, mp.e, output_nz.shape[3],
             fmt_out, fp, layer.act_bits, burst_bits)
-    key_w = ("weight", mp.m, pt, mp.gp, qr, fmt_w, fpk, layer.weight_bits)
+    key_w = ("weight", mp.m, pt, mp.gp, qr, mp.r_rows, fmt_w, fpk, layer.weight_bits)
     if key_w not in cache:
-        cache[key_w] = K._filter_tile_bits(
-            weight_nz, layer.groups, layer.k, layer.c, mp.m, pt, mp.gp, qr, fmt_w, fp,
-            layer.weight_bits, burst_bits)
+        cache[key_w] = _fold_filter_bits(layer, mp, weight_nz, fmt_w, fp, burst_bits)
     if_bits, of_bits, wt_bits = cache[key_in], cache[key_out], cache[key_w]
     # the GLB's own formats (real data, no bursts): per image for ifmaps
     glb_fmt_if = FORMAT_CODES[arch.glb.ifmap_compression]
     glb_fmt_w = FORMAT_CODES[arch.glb.weight_compression]
     glb_if = np.zeros(1, np.int64).reshape(1, 1, 1, 1)
-    glb_w = np.zeros(1, np.int64).reshape(1, 1, 1, 1)
+    glb_w = np.zeros(1, np.int64).reshape(1, 1, 1, 1, 1)
     if glb_fmt_if != K.FMT_NONE:
         key = ("glb_ifmap", mp.gp, qr, mp.e, glb_fmt_if, fpk, layer.act_bits)
         if key not in cache:
@@ -206,23 +249,22 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
                 input_nz.shape[3], glb_fmt_if, fp, layer.act_bits, 1)
         glb_if = cache[key]
     if glb_fmt_w != K.FMT_NONE:
-        key = ("glb_weight", mp.m, pt, mp.gp, qr, glb_fmt_w, fpk, layer.weight_bits)
+        key = ("glb_weight", mp.m, pt, mp.gp, qr, mp.r_rows, glb_fmt_w, fpk, layer.weight_bits)
         if key not in cache:
-            cache[key] = K._filter_tile_bits(
-                weight_nz, layer.groups, layer.k, layer.c, mp.m, pt, mp.gp, qr, glb_fmt_w, fp,
-                layer.weight_bits, 1)
+            cache[key] = _fold_filter_bits(layer, mp, weight_nz, glb_fmt_w, fp, 1)
         glb_w = cache[key]
     taps = cache["taps"] if skip[0] else np.zeros((1, 1, 1, 1), np.int64)
     nzw = weight_nz if skip[1] else np.zeros((1, 1, 1, 1), np.uint8)
-    g_rows, g_pe_rows, g_width = glb_ifmap_rows(layer, arch, st)
+    g_rows, _, g_width = glb_ifmap_rows(layer, arch, st)
+    f_rows, f_pe_rows = fold_ifmap_rows(layer, arch, mp)
     dims = np.array([layer.n, layer.groups, layer.c, layer.k, layer.w, layer.r, layer.s,
                      layer.q, layer.p, g_width, layer.stride_h, layer.pad_h, layer.dilation_h],
                     dtype=np.int64)
-    mpa = np.array([mp.e, mp.p, mp.q, mp.r, mp.t, mp.gp, mp.m, mp.n, mp.segments],
+    mpa = np.array([mp.e, mp.p, mp.q, mp.r, mp.t, mp.gp, mp.m, mp.n, mp.segments, mp.r_rows],
                    dtype=np.int64)
     hw = hw_params(layer, arch, mp)
     cyc, words, dbits, busy, passes, cbits, aux = K._simulate_nest(
-        dims, mpa, hw, st.e_act, st.rows_in, g_rows, g_pe_rows, if_bits, of_bits, wt_bits,
+        dims, mpa, hw, st.e_act, st.rows_in, g_rows, f_rows, f_pe_rows, if_bits, of_bits, wt_bits,
         skip, taps, nzw, glb_if, glb_w,
         np.array([glb_fmt_w != K.FMT_NONE, glb_fmt_if != K.FMT_NONE], dtype=np.int64))
     total, _ = K._timeline(passes, float(arch.dram_bytes_per_cycle * 8),

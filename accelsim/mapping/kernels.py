@@ -26,6 +26,30 @@ from numba import njit
  L_BANKS, L_BANK_BYTES, L_WIDTH, L_ACT_BITS, L_PSUM_BITS, L_LEN) = range(18)
 
 
+@njit(cache=True)
+def filter_rows_per_set(R, rows, segments):
+    """Filter rows one PE set holds, or 0 when no set fits.
+
+    A filter that fits the array's rows is mapped whole (R rows; a set of R x
+    e folded into ``segments`` needs R * segments rows, else 0). A filter
+    taller than the array (R > rows) is folded: its rows are cut into the
+    fewest blocks that fit a segment's share of the rows (rows // segments),
+    balanced (ceil(R / folds) rows each, the last block shorter), and the
+    blocks run in successive passes whose psums accumulate through the GLB, as
+    channel blocks do. Assumption (the chip never needs it: JSSC 2017 maps
+    AlexNet whole): the fewest balanced folds are taken, because every extra
+    fold adds a round trip of every psum through the GLB; a filter that fits
+    is never folded, so layers that fit map as before.
+    """
+    if R <= rows:
+        return R if R * segments <= rows else 0
+    avail = rows // segments
+    if avail < 1:
+        return 0
+    folds = -(-R // avail)
+    return -(-R // folds)
+
+
 @njit(cache=True, error_model="numpy")
 def _enumerate(e_arr, rows_in_max, lv, fx, out, skip, b_lo, b_hi, blocks):
     """The loops of :func:`accelsim.mapping.rowstationary.candidates` (its
@@ -34,7 +58,8 @@ def _enumerate(e_arr, rows_in_max, lv, fx, out, skip, b_lo, b_hi, blocks):
     e_arr : int64, the strip heights to try; rows_in_max : int64, per strip
     height, the most ifmap rows a strip holds in the GLB; lv : int64 [L_LEN];
     fx : int64 [8], the fixed value of e, p, q, r, t, gp, m, n or -1 where
-    free; out : int64 [cap, 9], rows (e, p, q, r, t, gp, m, n, segments).
+    free; out : int64 [cap, 10], rows (e, p, q, r, t, gp, m, n, segments,
+    filter rows per set: :func:`filter_rows_per_set`).
 
     The rows come in blocks, one per (e, q, p), numbered in loop order: block
     (k, q - q_lo, p - p_lo) of ``blocks`` (int64 [len(e_arr), q values, p
@@ -64,10 +89,11 @@ def _enumerate(e_arr, rows_in_max, lv, fx, out, skip, b_lo, b_hi, blocks):
     for k in range(len(e_arr)):
         e = e_arr[k]
         segments = -(-e // cols)
-        if R * segments > rows:
+        rr = filter_rows_per_set(R, rows, segments)
+        if rr == 0:
             status[k] = ST_SET_TOO_BIG
             continue
-        n_sets = (rows // (R * segments)) * (cols // min(e, cols))
+        n_sets = (rows // (rr * segments)) * (cols // min(e, cols))
         sets[k] = n_sets
         n_gp = 1
         gps[0] = 1
@@ -140,7 +166,7 @@ def _enumerate(e_arr, rows_in_max, lv, fx, out, skip, b_lo, b_hi, blocks):
                                         out[i, 0], out[i, 1], out[i, 2] = e, p, q
                                         out[i, 3], out[i, 4], out[i, 5] = r, t, gp
                                         out[i, 6] = m_big if j == 0 else m_bal
-                                        out[i, 7], out[i, 8] = n, segments
+                                        out[i, 7], out[i, 8], out[i, 9] = n, segments, rr
                                     n_out += 1
                 blocks[k, q - q_lo, p - p_lo] = n_out - n_block
         found[k] = n_out - n_before
@@ -183,6 +209,9 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
 
     e_row maps a strip height to its row of e_tab (E_* columns); iv and fv are
     the layer's and the arch's parameters (I_* and F_* indices, see estimate).
+    A folded filter (rows per set below R) adds its folds' psum round trips and
+    passes; its ifmap reads and ramp are estimated at the whole strip's rows
+    per pass (an overestimate for folds: the engine counts each fold's rows).
     """
     N, G, C, K = iv[I_N], iv[I_G], iv[I_C], iv[I_K]
     R, S, P, Q, W, Wg = iv[I_R], iv[I_S], iv[I_P], iv[I_Q], iv[I_W], iv[I_WG]
@@ -192,6 +221,8 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
     for i in range(cands.shape[0]):
         e, p, q, r = cands[i, 0], cands[i, 1], cands[i, 2], cands[i, 3]
         t, gp, m, n = cands[i, 4], cands[i, 5], cands[i, 6], cands[i, 7]
+        rr = cands[i, 9]
+        n_f = _cdiv(R, rr)  # filter-row folds: each a psum round trip, as a channel block
         k = e_row[e]
         rows_sum, glb_sum, pe_sum = e_tab[k, E_ROWS_SUM], e_tab[k, E_GLB_SUM], e_tab[k, E_PE_SUM]
         rows_max, n_strips = e_tab[k, E_ROWS_MAX], e_tab[k, E_STRIPS]
@@ -202,9 +233,9 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
         if_glb_w = G * C * Wg * N * glb_sum * nM
         if_glb_r = G * C * Wg * N * glb_sum * kk
         filt = nN * n_strips * G * K * C * R * S
-        hops = outs * nC * (R * r - 1)
-        psum_w = nC * outs
-        psum_r = (nC - 1) * outs + outs
+        hops = outs * nC * (R * r - n_f)
+        psum_w = nC * n_f * outs
+        psum_r = (nC * n_f - 1) * outs + outs
         dram = ((if_dram * ab * fv[F_IFMAP_RATIO] + filt * wb + outs * ab * fv[F_OFMAP_RATIO])
                 / ref * fv[F_DRAM_PJ])
         glb = ((if_glb_w + if_glb_r) * ab + 2 * filt * wb + (psum_w + psum_r) * pb) / ref \
@@ -213,13 +244,13 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
         f_copies = 1 if iv[I_MC_FILTER] else e
         i_copies = 1 if iv[I_MC_IFMAP] else min(R, e) * t
         noc = ((if_glb_r * ab * i_copies + filt * wb * f_copies
-                + (psum_w + (nC - 1) * outs + hops) * pb) / ref * fv[F_NOC_PJ])
+                + (psum_w + (nC * n_f - 1) * outs + hops) * pb) / ref * fv[F_NOC_PJ])
         spad_w = (N * G * C * Wg * pe_sum * _cdiv(K, p) * ab
                   + nN * G * K * C * R * S * P * wb)
-        spad = (spad_w + 2 * (hops + (nC - 1) * outs) * pb) / ref * fv[F_SPAD_PJ]
+        spad = (spad_w + 2 * (hops + (nC * n_f - 1) * outs) * pb) / ref * fv[F_SPAD_PJ]
         energy[i] = dram + glb + noc + spad
 
-        passes = nG * kk * nN * n_strips * nC
+        passes = nG * kk * nN * n_strips * nC * n_f
         spad_db = 2 * p * q * S <= iv[I_FILT_VALUES]
         # GLB regions move banks x word_bits bits a cycle, at least one bank each
         # (engine.simulate.hw_params: a tile of padding rows only, not stored,
@@ -228,7 +259,7 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
         glb_if = max(1.0, np.ceil(gp * n * qr * rows_max * Wg * ab / 8 / iv[I_BANK_BYTES])) \
             * word_bits
         glb_ps = max(1.0, np.ceil(gp * m * n * e * Q * pb / 8 / iv[I_BANK_BYTES])) * word_bits
-        pass_w = gp * pt * qr * R * S
+        pass_w = gp * pt * qr * rr * S
         load_f = max(_cdiv(pass_w * f_copies, iv[I_FILTER_BUS]),
                      _cdiv(pass_w * wb, iv[I_FILTER_BANKS] * word_bits))
         ramp = _cdiv(gp * qr * rows_max * min(S, Wg) * i_copies, iv[I_IFMAP_BUS])
@@ -238,9 +269,9 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
                      _cdiv(img_if * ab, np.int64(glb_if)),
                      _cdiv(gp * pt * e * Q, iv[I_PSUM_BUS]),
                      _cdiv(gp * pt * e * Q * pb * 2, np.int64(glb_ps)),
-                     _cdiv(p * Q * iv[I_LINK_C], iv[I_LINK_W]) if R * r > 1 else 0)
+                     _cdiv(p * Q * iv[I_LINK_C], iv[I_LINK_W]) if rr * r > 1 else 0)
         fill = ramp + (0 if spad_db else load_f)
-        busy = fill + n * stream + iv[I_DEPTH] + R * r
+        busy = fill + n * stream + iv[I_DEPTH] + rr * r
         # with two passes' filters in the spads, the next pass's load overlaps this
         # pass, which lasts at least that long (engine.kernels._simulate_nest)
         processing = passes * (max(busy, load_f) if spad_db else busy)

@@ -10,6 +10,11 @@ Vocabulary (Chen et al., IEEE JSSC 52(1) 2017, Sec. III-B and Table III):
   of P when P is too tall).
 - *folding*: a set wider than the array (e > cols) is cut into ``segments`` of at
   most ``cols`` columns stacked vertically (AlexNet CONV2: 5 x 27 -> 5 x 14 + 5 x 13).
+  A filter taller than the array (R > rows) is folded too, into blocks of
+  ``r_rows`` filter rows run in successive passes whose psums accumulate
+  through the GLB, as channel blocks' do (the fewest balanced blocks:
+  :func:`accelsim.mapping.kernels.filter_rows_per_set`; an assumption, the
+  chip never needs it, and a filter that fits is never folded).
 - *replication*: ``r`` sets side by side work on different channels (their psums
   are summed), ``t`` on different filters, ``gp`` on different groups.
 - in each PE: ``p`` filters and ``q`` channels (spad needs: q*S ifmap, p*q*S
@@ -24,7 +29,8 @@ images and groups outermost)::
       for images in blocks of n:
        for ofmap rows in strips of e:
         for channels in blocks of q*r:      # ifmap tile in the GLB
-         for filters in blocks of p*t:      # one processing pass of the array
+         for filter rows in blocks of r_rows:   # one block unless R > rows
+          for filters in blocks of p*t:     # one processing pass of the array
            load filters into the spads
            for each image: stream ifmaps, compute, send psums up and out
 
@@ -45,7 +51,7 @@ from accelsim.mapping.kernels import (
     L_ACT_BITS, L_BANK_BYTES, L_BANKS, L_C, L_COLS, L_FILT_VALUES, L_G, L_K, L_LEN, L_N,
     L_PSUM_BITS, L_PSUM_ENTRIES, L_Q, L_QMAX, L_R, L_ROWS, L_S, L_WIDTH, ST_M_EXCEEDS,
     ST_M_NOT_MULTIPLE, ST_M_PSUMS_NO_FIT, ST_NO_FREE_BANK, ST_OK, ST_PSUMS_NO_FIT,
-    ST_SET_TOO_BIG, ST_SETS_SHORT, _enumerate)
+    ST_SET_TOO_BIG, ST_SETS_SHORT, _enumerate, filter_rows_per_set)
 from accelsim.spec.arch import ArchSpec
 from accelsim.workload.layer import Layer, ceil_div
 
@@ -63,7 +69,8 @@ class Mapping:
     m: int   # filters per GLB pass (multiple of p*t)
     n: int   # images per GLB pass
     segments: int  # vertical segments of a folded set (ceil(e / cols))
-    r_rows: int    # filter rows mapped per set (R)
+    r_rows: int    # filter rows per set: R, or fewer when a filter taller than the
+                   # array is folded into ceil(R / r_rows) passes (filter_rows_per_set)
 
     @property
     def sets(self) -> int:
@@ -76,7 +83,8 @@ class Mapping:
 
     def as_dict(self) -> dict:
         return {"e": self.e, "p": self.p, "q": self.q, "r": self.r, "t": self.t,
-                "gp": self.gp, "m": self.m, "n": self.n, "segments": self.segments}
+                "gp": self.gp, "m": self.m, "n": self.n, "segments": self.segments,
+                "r_rows": self.r_rows}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -238,7 +246,8 @@ def _reasons(status: np.ndarray, sets: np.ndarray, e_list: list[int], fixed: dic
             # under a constraint that leaves e free, another e's failure is the reason
             # (if every e fails here the layer fits nothing: _constraint_reason)
             if not fixed or "e" in fixed:
-                out.add(f"a PE set of {layer.r} x {e} does not fit the {rows} x {cols} array")
+                out.add(f"a PE set of {min(layer.r, rows)} x {e} does not fit the {rows} x "
+                        f"{cols} array")
         elif st == ST_SETS_SHORT:
             # only fixed values get here (p = q = r = gp = t = 1 always fits), and
             # after _fixed_problems only the sets can be short
@@ -251,8 +260,12 @@ def _reasons(status: np.ndarray, sets: np.ndarray, e_list: list[int], fixed: dic
     return out
 
 
+N_COLUMNS = 10
+"""Columns of a candidate row: e, p, q, r, t, gp, m, n, segments, and the filter
+rows per set (``Mapping.r_rows``)."""
+
 CHUNK_ROWS = 1 << 20
-"""Candidate rows held at once (75 MB of int64) by the search. Most layers have
+"""Candidate rows held at once (84 MB of int64) by the search. Most layers have
 far fewer (a batch-1 FC layer on Eyeriss v1 about 46,000), but they grow with
 the batch and the array: AlexNet fc6 at batch 64 has 4.3 million on Eyeriss v1
 (313 MB as one table) and 13.7 million on a 64 x 64 array (1 GB). Larger sets
@@ -265,7 +278,7 @@ allocation measured 175 MB against 1.4 GB as one table
 
 class CandidateSet:
     """The legal mappings of one layer: ``count`` rows (e, p, q, r, t, gp, m, n,
-    segments), held as one table when they fit :data:`CHUNK_ROWS`, otherwise
+    segments, r_rows), held as one table when they fit :data:`CHUNK_ROWS`, otherwise
     enumerated again each time they are read, a run of ``_enumerate``'s (e, q,
     p) blocks at a time (a block larger than a chunk is cut by ``skip``)."""
 
@@ -278,7 +291,7 @@ class CandidateSet:
         self._table = table
 
     def _walk(self, rows: int, skip: int, b_lo: int, b_hi: int) -> np.ndarray:
-        out = np.empty((rows, 9), np.int64)
+        out = np.empty((rows, N_COLUMNS), np.int64)
         _enumerate(*self._args, out, skip, b_lo, b_hi, np.zeros_like(self._blocks))
         return out
 
@@ -314,7 +327,8 @@ def candidate_set(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = N
                   table_rows: int = CHUNK_ROWS) -> tuple[CandidateSet | None, str]:
     """Every legal mapping worth ranking, enumerated on demand.
 
-    Rows of columns e, p, q, r, t, gp, m, n, segments. Returns (set, reason);
+    Rows of columns e, p, q, r, t, gp, m, n, segments, r_rows (filter rows per
+    set: :func:`accelsim.mapping.kernels.filter_rows_per_set`). Returns (set, reason);
     the set is None and ``reason`` says why when nothing fits. At most
     ``table_rows`` rows are held as one table; more are enumerated chunk by
     chunk when read.
@@ -349,9 +363,6 @@ def candidate_set(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = N
     fixed = dict(fixed or {})
     rows, cols = arch.pe_array.rows, arch.pe_array.cols
     R, S = layer.r, layer.s
-    if R > rows:
-        return None, (f"filter height {R} exceeds the {rows} PE rows; folding filter rows "
-                      "across passes is not modeled")
     # spads and GLB hold packed values of the layer's widths (psums keep the
     # psum spad's word)
     if_values = arch.ifmap_spad.values(layer.act_bits)
@@ -375,7 +386,7 @@ def candidate_set(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = N
     rows_in_max = np.zeros(len(e_list), np.int64)
     g_width = layer.w
     for k, e in enumerate(e_list):
-        if R * ceil_div(e, cols) <= rows:
+        if filter_rows_per_set(R, rows, ceil_div(e, cols)):
             g_rows, _, g_width = glb_ifmap_rows(layer, arch, strip_table(layer, e))
             rows_in_max[k] = g_rows.max()
     fx = np.array([fixed.get(key, -1) for key in _FIXED_KEYS], np.int64)
@@ -391,10 +402,12 @@ def candidate_set(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = N
     # to the sets when m is fixed and t free) x the m values (2). When more rows
     # are found, the walk has counted them, block by block, and they are
     # enumerated again in chunks (CandidateSet.chunks)
-    most_sets = rows // (R * ceil_div(e_arr, cols)) * cols
+    set_rows = np.array([max(1, filter_rows_per_set(R, rows, ceil_div(e, cols))) * ceil_div(e, cols)
+                         for e in e_list], np.int64)
+    most_sets = rows // set_rows * cols
     t_and_m = most_sets if ("m" in fixed and "t" not in fixed) else 2
     bound = int((q_max * arch.psum_spad.entries * 2 * most_sets * layer.n * t_and_m).sum())
-    out = np.empty((max(1, min(bound, table_rows)), 9), np.int64)
+    out = np.empty((max(1, min(bound, table_rows)), N_COLUMNS), np.int64)
     q_values = 1 if "q" in fixed else q_max
     p_values = 1 if "p" in fixed else min(arch.psum_spad.entries, layer.k)
     blocks = np.zeros((len(e_list), q_values, p_values), np.int64)
@@ -422,7 +435,7 @@ def candidates(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = None
     is empty and ``reason`` says why when nothing fits."""
     cset, reason = candidate_set(layer, arch, fixed)
     if cset is None:
-        return np.zeros((0, 9), np.int64), reason
+        return np.zeros((0, N_COLUMNS), np.int64), reason
     return cset.table(), ""
 
 
@@ -437,5 +450,5 @@ def _constraint_reason(layer: Layer, arch: ArchSpec, fixed: dict[str, int], why:
 
 
 def mapping_from_row(row, layer: Layer) -> Mapping:
-    e, p, q, r, t, gp, m, n, seg = (int(x) for x in row)
-    return Mapping(e=e, p=p, q=q, r=r, t=t, gp=gp, m=m, n=n, segments=seg, r_rows=layer.r)
+    e, p, q, r, t, gp, m, n, seg, rr = (int(x) for x in row)
+    return Mapping(e=e, p=p, q=q, r=r, t=t, gp=gp, m=m, n=n, segments=seg, r_rows=rr)

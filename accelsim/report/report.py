@@ -80,7 +80,7 @@ CYCLE_COLUMNS = {"compute_cycles": Cycle.COMPUTE, "accumulate_cycles": Cycle.ACC
                  "fill_cycles": Cycle.FILL,
                  "drain_cycles": Cycle.DRAIN, "noc_stall_cycles": Cycle.NOC_STALL,
                  "dram_stall_cycles": Cycle.DRAM_STALL, "passes": Cycle.PASSES}
-MAPPING_KEYS = ("e", "p", "q", "r", "t", "gp", "m", "n", "segments")
+MAPPING_KEYS = ("e", "p", "q", "r", "t", "gp", "m", "n", "segments", "r_rows")
 SUM_COLUMNS = ("macs", "macs_padded", "macs_performed", "macs_gated", "macs_skipped", "cycles",
                "processing_cycles", "latency_s", "processing_latency_s", *CYCLE_COLUMNS,
                "dram_bytes", "glb_bytes", "noc_bytes", "spad_bytes",
