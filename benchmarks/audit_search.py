@@ -135,7 +135,7 @@ def _dropped_t(layer, arch, kept: np.ndarray, cap: int, rng
     """The rows the t pruning drops (see the module docstring): a uniform sample
     of at most ``cap`` (all when ``cap`` is 0), whether each is an orphan, and
     the counts of smaller-t and orphan rows."""
-    from accelsim.mapping.rowstationary import candidate_set
+    from accelsim.mapping.rowstationary import N_COLUMNS, candidate_set
 
     C, K, G, N = layer.c, layer.k, layer.groups, layer.n
     rows_pe, cols = arch.pe_array.rows, arch.pe_array.cols
@@ -148,8 +148,10 @@ def _dropped_t(layer, arch, kept: np.ndarray, cap: int, rng
     srt = np.argsort(kcode)
     kcode, t_kept = kcode[srt], kept[srt, 4]
     e_kept = np.unique(kept[:, 0])
-    t_most = min(K, rows_pe // layer.r * cols)  # the most PE sets: e = 1, one segment
-    pool, pool_pri, pool_orphan = np.zeros((0, 9), np.int64), np.zeros(0), np.zeros(0, bool)
+    # the most PE sets: e = 1, one segment (a filter taller than the array folded)
+    t_most = min(K, rows_pe // min(layer.r, rows_pe) * cols)
+    pool, pool_pri, pool_orphan = (np.zeros((0, N_COLUMNS), np.int64), np.zeros(0),
+                                   np.zeros(0, bool))
     n_small = n_orphan = 0
     for t in range(1, t_most + 1):
         cset, _ = candidate_set(layer, arch, {"t": t})
@@ -241,7 +243,7 @@ def audit_layer(arch_name: str, objectives: tuple[str, ...], workload: str, path
                                                  first_layer=first, data_cache=cache)
         chosen = mres.mapping
         chosen_row = (chosen.e, chosen.p, chosen.q, chosen.r, chosen.t, chosen.gp, chosen.m,
-                      chosen.n, chosen.segments)
+                      chosen.n, chosen.segments, chosen.r_rows)
         chosen_k1 = _keys(base, obj, np.array([energy["total"]]),
                           np.array([float(counts.cycles[0])]))[0][0]
         order, est_k1 = orders[obj]
@@ -293,7 +295,7 @@ def _print_config(arch_name: str, top_k: int, obj: str, results: list[dict], t_a
           "best found; need_k = top_k that finds it; regret = chosen/best - 1; beat = "
           "executed candidates better than the choice; rho = Spearman(estimate, exact)")
     head_cells = ("workload", "layer", "kind", "cands", "exec", "best@", "need_k", "regret%",
-                  "beat", "rho", "best (e,p,q,r,t,gp,m,n,seg) / chosen, when not the same")
+                  "beat", "rho", "best (e,p,q,r,t,gp,m,n,seg,rr) / chosen, when not the same")
     fmt = "{:10s} {:24s} {:6s} {:>7s} {:>7s} {:>6s} {:>6s} {:>8s} {:>6s} {:>6s}  {}"
     print(fmt.format(*head_cells))
     regrets, outside, needs, bad = [], 0, [], []
@@ -331,7 +333,7 @@ def _print_config(arch_name: str, top_k: int, obj: str, results: list[dict], t_a
           "(executed)/best dropped - 1")
     fmt = "{:10s} {:24s} {:>8s} {:>7s} {:>6s} {:>5s} {:>8s} {:>8s}  {}"
     print(fmt.format("workload", "layer", "small", "orphan", "exec", "beat", "gain%", "vs kept%",
-                     "best dropped (e,p,q,r,t,gp,m,n,seg) / chosen"))
+                     "best dropped (e,p,q,r,t,gp,m,n,seg,rr) / chosen"))
     gains, wins, losses = [], 0, []
     for r in results:
         if "reason" in r:
