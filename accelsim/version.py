@@ -9,9 +9,12 @@ older model computed, and a sweep refuses workers that run another revision.
 Revisions: 1, up to 2026-11-25; 2, the DMA serves each transfer when its
 buffer frees (``engine.kernels._timeline``); 3, a filter taller than the PE
 array is folded across passes (``mapping.kernels.filter_rows_per_set``), so
-layers that had no mapping now have one; every mapping records ``r_rows``.
+layers that had no mapping now have one; every mapping records ``r_rows``;
+4, the search's cycle estimate counts the first pass's filter load and the
+last pass after the link (``mapping.kernels._estimate_rows``), so DRAM-bound
+layers under ``edp`` or ``delay`` may map differently.
 """
 
 __version__ = "0.1.0"
-MODEL_REVISION = 3
+MODEL_REVISION = 4
 MODEL_VERSION = f"{__version__}+model.{MODEL_REVISION}"

@@ -285,4 +285,14 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
         f_pref = pass_w * wb / 8 <= iv[I_FILTER_BANKS] * iv[I_FILTER_BANK_BYTES]
         if not (spad_db or f_pref):
             serial = serial + filt * wb / fv[F_BPC]
-        cycles[i] = max(np.float64(processing), link) + serial
+            first_f = 0.0
+        else:
+            # prefetching hides a pass's filters behind the pass before it, but not
+            # the first pass's: the array waits for them; and the last pass runs
+            # after the link has brought everything. With few passes these two
+            # ends are most of a DRAM-bound layer (a 1-pass FC layer loads all
+            # its weights before computing), so they enter the bound; without
+            # them every DRAM-bound candidate tied at the link's time and the
+            # tie went to the fewest passes, the slowest (benchmarks/audit_search.py)
+            first_f = pass_w * wb / fv[F_BPC]
+        cycles[i] = max(processing + first_f, link + processing / passes) + serial
