@@ -27,10 +27,22 @@ from reference_model import (brute_force_classes, brute_force_macs, encode_rows,
 
 
 @st.composite
-def tiny_layers(draw):
-    linear = draw(st.booleans()) if draw(st.integers(0, 4)) == 0 else False
+def tiny_layers(draw, tall=False):
+    """Small conv and linear layers; ``tall``: convs with filters of 3 to 6 rows
+    (dilated by 1 or 2), for arrays with fewer rows (folded filters)."""
+    linear = draw(st.booleans()) if draw(st.integers(0, 4)) == 0 and not tall else False
     n = draw(st.integers(1, 3))
-    if linear:
+    if tall:
+        groups = draw(st.sampled_from([1, 1, 2]))
+        r, s, dil = draw(st.integers(3, 6)), draw(st.integers(1, 3)), draw(st.sampled_from([1, 2]))
+        pad = draw(st.integers(0, min(r, s) - 1)) if min(r, s) > 1 else 0
+        reach = dil * (r - 1) + 1
+        head = conv_header("conv", n, groups * draw(st.integers(1, 3)),
+                           draw(st.integers(max(reach - 2 * pad, 1), reach + 4)),
+                           draw(st.integers(s, 7)), groups * draw(st.integers(1, 3)), r, s,
+                           stride=draw(st.integers(1, 3)), pad=pad, groups=groups)
+        head["dilation"] = [dil, 1]
+    elif linear:
         head = {"name": "fc", "kind": "linear", "input_shape": [n, draw(st.integers(1, 9))],
                 "out_features": draw(st.integers(1, 9)), "activation": "relu"}
     else:
@@ -134,6 +146,25 @@ def test_candidates_equal_reference(data, eyeriss_dict):
 def test_engine_equals_reference(data, eyeriss_dict):
     layer = data.draw(tiny_layers())
     arch = arch_from_dict(data.draw(arch_dicts(eyeriss_dict)), "<tiny>")
+    _engine_matches_reference(data, layer, arch)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_folded_engine_equals_reference(data, eyeriss_dict):
+    """Filters taller than the array (folded into blocks of filter rows): the
+    candidates and every count as the reference model states them."""
+    layer = data.draw(tiny_layers(tall=True))
+    d = data.draw(arch_dicts(eyeriss_dict))
+    d["pe_array"]["rows"] = data.draw(st.integers(2, layer.r - 1))
+    arch = arch_from_dict(d, "<tiny>")
+    cands, _ = candidates(layer, arch)
+    assert set(map(tuple, cands.tolist())) == reference_candidates(layer, arch)
+    assert (cands[:, 9] < layer.r).all()
+    _engine_matches_reference(data, layer, arch)
+
+
+def _engine_matches_reference(data, layer, arch):
     cands, reason = candidates(layer, arch)
     if len(cands) == 0:
         assert reason

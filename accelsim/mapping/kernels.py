@@ -210,8 +210,11 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
     e_row maps a strip height to its row of e_tab (E_* columns); iv and fv are
     the layer's and the arch's parameters (I_* and F_* indices, see estimate).
     A folded filter (rows per set below R) adds its folds' psum round trips and
-    passes; its ifmap reads and ramp are estimated at the whole strip's rows
-    per pass (an overestimate for folds: the engine counts each fold's rows).
+    passes; its ifmap GLB reads are estimated as unfolded (the engine rereads
+    the rows folds share, so this underestimates their energy) and its stream
+    and ramp at the whole strip's rows per pass (an overestimate). Only for
+    ranking: on AlexNet conv1 folded on an 8 x 8 array the estimate ranked the
+    437 candidates with Spearman 0.95 against the engine.
     """
     N, G, C, K = iv[I_N], iv[I_G], iv[I_C], iv[I_K]
     R, S, P, Q, W, Wg = iv[I_R], iv[I_S], iv[I_P], iv[I_Q], iv[I_W], iv[I_WG]
@@ -242,7 +245,7 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
             * fv[F_GLB_PJ]
         # without multicast the buses carry a value once per PE taking it
         f_copies = 1 if iv[I_MC_FILTER] else e
-        i_copies = 1 if iv[I_MC_IFMAP] else min(R, e) * t
+        i_copies = 1 if iv[I_MC_IFMAP] else min(rr, e) * t
         noc = ((if_glb_r * ab * i_copies + filt * wb * f_copies
                 + (psum_w + (nC * n_f - 1) * outs + hops) * pb) / ref * fv[F_NOC_PJ])
         spad_w = (N * G * C * Wg * pe_sum * _cdiv(K, p) * ab

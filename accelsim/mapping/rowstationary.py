@@ -217,8 +217,10 @@ def _sets_reason(fixed: dict[str, int], have: int, e: int, layer: Layer, arch: A
     keys = [k for k in ("r", "t", "gp") if k in fixed]
     need = int(np.prod([fixed[k] for k in keys]))
     most = "" if "e" in fixed else "at most "
+    rows, cols = arch.pe_array.rows, arch.pe_array.cols
+    set_rows = filter_rows_per_set(layer.r, rows, ceil_div(e, cols))
     return (f"{'*'.join(keys)} = {need} PE sets exceed the {most}{have} sets of "
-            f"{layer.r} x {e} that fit the {arch.pe_array.rows} x {arch.pe_array.cols} array")
+            f"{set_rows} x {e} that fit the {rows} x {cols} array")
 
 
 _FIXED_KEYS = ("e", "p", "q", "r", "t", "gp", "m", "n")
@@ -402,9 +404,9 @@ def candidate_set(layer: Layer, arch: ArchSpec, fixed: dict[str, int] | None = N
     # to the sets when m is fixed and t free) x the m values (2). When more rows
     # are found, the walk has counted them, block by block, and they are
     # enumerated again in chunks (CandidateSet.chunks)
-    set_rows = np.array([max(1, filter_rows_per_set(R, rows, ceil_div(e, cols))) * ceil_div(e, cols)
-                         for e in e_list], np.int64)
-    most_sets = rows // set_rows * cols
+    set_rows = np.array([filter_rows_per_set(R, rows, ceil_div(e, cols)) * ceil_div(e, cols)
+                         for e in e_list], np.int64)  # 0 where no set fits
+    most_sets = np.where(set_rows > 0, rows // np.maximum(set_rows, 1) * cols, 0)
     t_and_m = most_sets if ("m" in fixed and "t" not in fixed) else 2
     bound = int((q_max * arch.psum_spad.entries * 2 * most_sets * layer.n * t_and_m).sum())
     out = np.empty((max(1, min(bound, table_rows)), N_COLUMNS), np.int64)
