@@ -270,11 +270,11 @@ CHUNK_ROWS = 1 << 20
 """Candidate rows held at once (84 MB of int64) by the search. Most layers have
 far fewer (a batch-1 FC layer on Eyeriss v1 about 46,000), but they grow with
 the batch and the array: AlexNet fc6 at batch 64 has 4.3 million on Eyeriss v1
-(313 MB as one table) and 13.7 million on a 64 x 64 array (1 GB). Larger sets
+(348 MB as one table) and 13.7 million on a 64 x 64 array (1.1 GB). Larger sets
 are enumerated again chunk by chunk (:meth:`CandidateSet.chunks`) and ranked
 exactly across chunks (:func:`accelsim.run.choose_mapping`), so the search's
 memory stops growing with them: on fc6 at batch 64 on a 64 x 64 array its peak
-allocation measured 175 MB against 1.4 GB as one table
+allocation measured 192 MB against 1.5 GB as one table
 (``benchmarks/bench_search.py``)."""
 
 
