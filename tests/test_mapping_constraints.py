@@ -411,3 +411,17 @@ def test_search_on_a_dram_bound_layer_is_near_the_best_under_edp(arch_file, laye
         return res.energy_pj["total"] * res.counts.cycles[0]
 
     assert edp() <= 1.05 * edp({layer: best})
+
+
+def test_ranking_puts_a_nan_estimate_last():
+    """A NaN objective (no estimate gives one today) ranks after every number,
+    instead of dropping the finite rows at the shortlist's cut."""
+    import numpy as np
+
+    from accelsim.run import _best_rows
+
+    k1 = np.full(20, np.nan)
+    k1[15], k1[3] = 1.0, 5.0
+    rows = np.arange(20 * 10).reshape(20, 10)
+    assert _best_rows(rows, k1, np.zeros(20), 1).tolist() == [15]
+    assert _best_rows(rows, k1, np.zeros(20), 3).tolist()[:2] == [15, 3]

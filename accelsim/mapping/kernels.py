@@ -294,8 +294,11 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
             # the first pass's: the array waits for them; and the last pass runs
             # after the link has brought everything. With few passes these two
             # ends are most of a DRAM-bound layer (a 1-pass FC layer loads all
-            # its weights before computing), so they enter the bound; without
+            # its weights before computing), so the estimate adds them; without
             # them every DRAM-bound candidate tied at the link's time and the
-            # tie went to the fewest passes, the slowest (benchmarks/audit_search.py)
+            # tie went to the fewest passes, the slowest (benchmarks/audit_search.py).
+            # A ranking heuristic, not a bound: it is above the engine's cycles
+            # on most candidates (``serial`` counts tiles and results the link
+            # term holds too), and dropping that double count ranked worse
             first_f = pass_w * wb / fv[F_BPC]
         cycles[i] = max(processing + first_f, link + processing / passes) + serial
