@@ -328,30 +328,25 @@ def check_support(arch: ArchSpec, trace: Trace) -> None:
                 else:
                     problems.append(text)
     problems = _support_problems(arch, unsupported) + problems + data_problems(arch, trace)
-    assign_problems = _support_problems(arch, assigned, _entry_names) + assign_problems
+    assign_problems = _support_problems(arch, assigned, _listed) + assign_problems
     parts = [f"{path}: " + "; ".join(probs) for path, probs in
              ((trace.path, problems), (assign_path, assign_problems)) if probs]
     if parts:
         raise AccelsimError("; ".join(parts))
 
 
+def _listed(names: list[str]) -> str:
+    """``a``, ``a, b, c and d``, ``a, b, c and 50 more``."""
+    if len(names) == 1:
+        return names[0]
+    if len(names) <= 4:
+        return f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{', '.join(names[:3])} and {len(names) - 3} more"
+
+
 def _layer_names(names: list[str]) -> str:
     """``layer a``, ``layers a, b, c and d``, ``layers a, b, c and 50 more``."""
-    if len(names) == 1:
-        return f"layer {names[0]}"
-    if len(names) <= 4:
-        return f"layers {', '.join(names[:-1])} and {names[-1]}"
-    return f"layers {', '.join(names[:3])} and {len(names) - 3} more"
-
-
-def _entry_names(paths: list[str]) -> str:
-    """``layers.a``, ``layers.a, layers.b and layers.c``, ``layers.a, layers.b,
-    layers.c and 50 more``: assignment entries, as :func:`_layer_names` names layers."""
-    if len(paths) == 1:
-        return paths[0]
-    if len(paths) <= 4:
-        return f"{', '.join(paths[:-1])} and {paths[-1]}"
-    return f"{', '.join(paths[:3])} and {len(paths) - 3} more"
+    return ("layer " if len(names) == 1 else "layers ") + _listed(names)
 
 
 def _support_problems(arch: ArchSpec, unsupported: dict[tuple[str, int, int], list[str]],
