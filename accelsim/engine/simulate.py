@@ -45,8 +45,7 @@ from accelsim.engine import kernels as K
 from accelsim.engine.counts import LayerCounts
 from accelsim.engine.formats import FORMAT_CODES, format_params, rlc_problem
 from accelsim.engine.sparse import classify, ifmap_zero_slots, weight_zero_slots
-from accelsim.mapping.rowstationary import (Mapping, _strip_table_cached, glb_ifmap_rows,
-                                            strip_table)
+from accelsim.mapping.rowstationary import Mapping, glb_ifmap_rows, strip_table
 from accelsim.spec.arch import ArchSpec
 from accelsim.spec.mac import mac_rate
 from accelsim.workload.layer import Layer, LayerKind
@@ -115,25 +114,16 @@ def fold_ifmap_rows(layer: Layer, arch: ArchSpec, mp: Mapping) -> tuple[np.ndarr
     """Per strip and fold of filter rows (int64 [strips, folds]): the ifmap rows a
     pass of that fold reads from the GLB tile, and the PE rows it feeds.
 
-    Unfolded (``mp.r_rows == R``) these are :func:`glb_ifmap_rows`'s. A fold of
-    filter rows i0 .. i0 + R_f - 1 reads the input rows those filter rows
-    touch: the strip table of a filter of R_f rows whose padding is shifted by
-    i0 rows (``pad_h - i0 * dilation_h``).
+    Unfolded (``mp.r_rows == R``) these are :func:`glb_ifmap_rows`'s; a fold
+    of filter rows reads the input rows those filter rows touch
+    (:func:`strip_table` of the fold's rows).
     """
-    R, rr = layer.r, mp.r_rows
-    folds = -(-R // rr)
     rows, pe_rows = [], []
-    for fo in range(folds):
-        i0 = fo * rr
-        r_f = min(rr, R - i0)
-        st = _strip_table_cached(layer.p, mp.e, layer.h, r_f, layer.stride_h,
-                                 layer.pad_h - i0 * layer.dilation_h, layer.dilation_h)
-        if arch.glb.stores_padding:
-            rows.append(st.rows_padded)
-            pe_rows.append(st.e_act * r_f)
-        else:
-            rows.append(st.rows_in)
-            pe_rows.append(st.pe_rows)
+    for i0 in range(0, layer.r, mp.r_rows):
+        st = strip_table(layer, mp.e, i0, min(mp.r_rows, layer.r - i0))
+        g_rows, g_pe, _ = glb_ifmap_rows(layer, arch, st)
+        rows.append(g_rows)
+        pe_rows.append(g_pe)
     return (np.ascontiguousarray(np.stack(rows, axis=1), dtype=np.int64),
             np.ascontiguousarray(np.stack(pe_rows, axis=1), dtype=np.int64))
 

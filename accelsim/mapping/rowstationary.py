@@ -115,6 +115,7 @@ class StripTable:
     row_idx: np.ndarray    # int64 [sum(rows_in)]
     pe_rows: np.ndarray    # int64 [strips] (ofmap row, filter row) pairs on real input
     rows_padded: np.ndarray  # int64 [strips] input rows read, padding rows included
+    filter_rows: int       # the filter rows the table is for (R, or a fold's)
 
 
 @lru_cache(maxsize=4096)
@@ -133,7 +134,8 @@ def _strip_table_cached(p_out: int, e: int, h: int, r: int, stride: int, pad: in
     rows_in = np.array([len(x) for x in rows], dtype=np.int64)
     row_ptr = np.concatenate([[0], np.cumsum(rows_in)]).astype(np.int64)
     row_idx = np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64)
-    return StripTable(e_act, rows_in, row_ptr, row_idx, pe_rows.astype(np.int64), rows_padded)
+    return StripTable(e_act, rows_in, row_ptr, row_idx, pe_rows.astype(np.int64), rows_padded,
+                      r)
 
 
 def glb_ifmap_rows(layer: Layer, arch: ArchSpec, st: StripTable) -> tuple[np.ndarray, np.ndarray, int]:
@@ -145,13 +147,19 @@ def glb_ifmap_rows(layer: Layer, arch: ArchSpec, st: StripTable) -> tuple[np.nda
     otherwise only real rows and columns are.
     """
     if arch.glb.stores_padding:
-        return st.rows_padded, st.e_act * layer.r, layer.w + 2 * layer.pad_w
+        return st.rows_padded, st.e_act * st.filter_rows, layer.w + 2 * layer.pad_w
     return st.rows_in, st.pe_rows, layer.w
 
 
-def strip_table(layer: Layer, e: int) -> StripTable:
-    return _strip_table_cached(layer.p, e, layer.h, layer.r, layer.stride_h, layer.pad_h,
-                               layer.dilation_h)
+def strip_table(layer: Layer, e: int, first_row: int = 0, rows: int | None = None
+                ) -> StripTable:
+    """The strips of ``e`` ofmap rows, for filter rows ``first_row`` ..
+    ``first_row + rows - 1`` (all R by default; a fold of a filter taller than
+    the array otherwise): a filter of those rows whose padding is shifted by
+    ``first_row`` rows."""
+    rows = layer.r - first_row if rows is None else rows
+    return _strip_table_cached(layer.p, e, layer.h, rows, layer.stride_h,
+                               layer.pad_h - first_row * layer.dilation_h, layer.dilation_h)
 
 
 def _e_options(p_out: int) -> list[int]:
