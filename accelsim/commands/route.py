@@ -48,9 +48,10 @@ def read_route(args, known: list[str]) -> tuple[list[str], str]:
     """
     from accelsim.errors import AccelsimError
     from accelsim.fileio import read_text_limited
+    from accelsim.workload.trace import ROUTE_SEPARATOR
 
     if args.route is not None:
-        route = [part.strip() for part in args.route.split(",")]
+        route = [part.strip() for part in args.route.split(ROUTE_SEPARATOR)]
         for i, name in enumerate(route):
             if name not in known:
                 raise AccelsimError(f"--route: entry {i + 1} {name!r} is not a variant "

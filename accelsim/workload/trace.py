@@ -383,8 +383,8 @@ def _routing_problems(header: dict, layers: list[Layer]) -> list[str]:
         return [f"{where}.variants: must be a non-empty list of names (got {variants!r})"]
     if len(set(variants)) != len(variants):
         return [f"{where}.variants: names must be distinct (got {variants!r})"]
-    problems = [f"{where}.variants: variant {v!r}: {variant_name_problem(v)}"
-                for v in variants if variant_name_problem(v) is not None]
+    problems = [f"{where}.variants: variant {v!r}: {problem}" for v in variants
+                if (problem := variant_name_problem(v)) is not None]
     if problems:
         return problems
     if not isinstance(route, list) or len(route) != batch:
