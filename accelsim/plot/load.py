@@ -50,6 +50,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from accelsim.energy.model import ENERGY_KEYS
+from accelsim.enums import TENSOR_NAMES
 from accelsim.errors import AccelsimError
 from accelsim.sweeps.pareto import check_points_table
 
@@ -64,8 +66,8 @@ _NESTED = {"energy_pj": "energy_pj_", "energy_pj_by_tensor": "energy_pj_by_",
 
 # numbers the figures draw or add up: (column, whether the total row has it)
 NUMBER_COLUMNS = {
-    **{f"energy_pj_{lv}": True for lv in ("dram", "glb", "noc", "spad", "mac", "total")},
-    **{f"energy_pj_by_{t}": True for t in ("weight", "ifmap", "psum")},
+    **{f"energy_pj_{lv}": True for lv in ENERGY_KEYS},
+    **{f"energy_pj_by_{t}": True for t in TENSOR_NAMES},
     **{c: True for c in ("macs", "cycles", "latency_s", "utilization", "compute_cycles",
                          "accumulate_cycles", "compute_gated_cycles", "fill_cycles",
                          "drain_cycles", "noc_stall_cycles", "dram_stall_cycles")},
