@@ -119,7 +119,9 @@ def _keys(arch, objective: str, energy: np.ndarray, cycles: np.ndarray):
 
 def _order(rows: np.ndarray, k1: np.ndarray, k0: np.ndarray) -> np.ndarray:
     """Indices of rows best first by (k1, k0, the row's values): the search's total order."""
-    return np.lexsort(tuple(rows[:, i] for i in range(rows.shape[1] - 1, -1, -1)) + (k0, k1))
+    from accelsim.run import _best_rows
+
+    return _best_rows(rows, k1, k0, len(rows))
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
