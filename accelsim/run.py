@@ -117,8 +117,10 @@ def _best_rows(cands: np.ndarray, k1: np.ndarray, k0: np.ndarray, n: int) -> np.
     """Indices of the ``n`` best rows of ``cands``, best first, ordered by (k1, k0,
     then the row's own values): a total order (no two rows are equal), so the
     best n of a union are the best n of its parts' best n."""
-    # a NaN (no estimate gives one today) would drop every row at the cut: rank it last
-    k1, k0 = np.where(np.isnan(k1), np.inf, k1), np.where(np.isnan(k0), np.inf, k0)
+    # a NaN (no estimate gives one today) would drop every row at the cut: rank it
+    # last (copies only then: the arrays hold every candidate of a chunk)
+    if np.isnan(k1).any() or np.isnan(k0).any():
+        k1, k0 = np.where(np.isnan(k1), np.inf, k1), np.where(np.isnan(k0), np.inf, k0)
     if len(k1) > 4 * n:
         # keep every candidate at least as good as the (4n)-th on the primary key
         # (ties included, so the choice does not depend on the partition's order)
