@@ -222,3 +222,41 @@ def test_accelsim_imports_without_optional_packages():
 def test_missing_optional_package_errors(argv, message):
     proc = _python(f"from accelsim.cli import main\nsys.exit(main({argv!r}))")
     assert proc.returncode == 2 and proc.stderr == message
+
+
+def test_pool_window_keys_are_read_checked_and_written(tmp_path):
+    from accelsim.errors import TraceError
+    from accelsim.workload.layer import PoolWindow, layer_to_header
+    from accelsim.workload.trace import write_trace
+
+    def trace_with(kind="maxpool", out=(1, 2, 4, 4), **keys):
+        path = tmp_path / "t.npz"
+        layer = {"name": "pool", "kind": kind, "input_shape": [1, 2, 9, 9],
+                 "output_shape": list(out), **keys}
+        write_trace(path, network="n", batch=1, layers=[layer], arrays={})
+        return path
+
+    window = {"kernel": [3, 3], "stride": [2, 2], "padding": [0, 0]}
+    assert accelsim.read_trace(trace_with()).layers[0].window is None  # optional
+    lay = accelsim.read_trace(trace_with(**window)).layers[0]
+    assert lay.window == PoolWindow(kernel=(3, 3), stride=(2, 2), padding=(0, 0))
+    head = layer_to_header(lay)
+    assert {k: head[k] for k in (*window, "ceil_mode")} == {**window, "ceil_mode": False}
+    # ceil_mode: 9 -> ceil((9 - 2) / 2) + 1 = 5 with a 2x2 stride-2 window
+    lay = accelsim.read_trace(trace_with(out=(1, 2, 5, 5), kernel=[2, 2], stride=[2, 2],
+                                         padding=[0, 0], ceil_mode=True)).layers[0]
+    assert lay.window.out_size(9, 9) == (5, 5)
+    for kwargs, message in (
+            ({"out": (1, 2, 3, 3), **window},
+             r"layers\[0\]\(pool\)\.output_shape: the window gives \[1, 2, 4, 4\] from "
+             r"input_shape \[1, 2, 9, 9\] \(got \[1, 2, 3, 3\]\)"),
+            ({"kernel": [3, 3], "stride": [2, 2]},
+             r"\.padding: missing \(a pool's window needs kernel, stride and padding\)"),
+            ({**window, "padding": [2, 2]}, r"\.padding: must be at most half the kernel"),
+            ({**window, "ceil_mode": 1}, r"\.ceil_mode: must be true or false \(got 1\)"),
+            ({**window, "stride": [0, 2]}, r"\.stride: "),
+            ({"kind": "concat", **window},
+             r"\.kernel: only a pool entry \(maxpool, avgpool\) has a window")):
+        with pytest.raises(TraceError, match=message):
+            accelsim.read_trace(trace_with(**kwargs))
+

@@ -35,7 +35,12 @@ input / output, a list of lists of ints, the first being ``input_shape`` /
 ``output_shape``: a concat's inputs, a split's outputs) and ``macs`` (int >= 0:
 the MACs the op performs, for an op that multiplies and accumulates but is not
 a MAC layer, e.g. a transposed conv); these layers are reported as not
-simulated, with their bytes (every input and output) and those MACs.
+simulated, with their bytes (every input and output) and those MACs. A
+``maxpool`` or ``avgpool`` may give its window: ``kernel``, ``stride`` and
+``padding`` ([h, w] each, together) and ``ceil_mode`` (optional, default
+false), which must give its ``output_shape`` (:class:`PoolWindow`;
+``accelsim synth`` writes them and reads them to keep a layer's output
+consistent with the next layer's input).
 Optional for every kind: ``tensors``, a dict naming the npz arrays of this layer
 (``input``, ``weight``, ``output``, ``input_mask``), and ``activation``
 (``relu`` or ``none``), the function applied to the layer's output.
@@ -121,9 +126,40 @@ LAYER_KEYS = {
     "linear": (*_COMMON_KEYS, "input_shape", "out_features", "weight_bits", "act_bits",
                "operator", *_BRIDGE_KEYS, *_BRIDGE_MAC_KEYS, *_ROUTE_KEYS, *_DECOMPOSED_KEYS),
     "other": (*_COMMON_KEYS, "input_shape", "output_shape", "act_bits", "unsupported",
-              "macs", "input_shapes", "output_shapes", *_BRIDGE_KEYS, *_ROUTE_KEYS),
+              "macs", "input_shapes", "output_shapes", "kernel", "stride", "padding",
+              "ceil_mode", *_BRIDGE_KEYS, *_ROUTE_KEYS),
 }
+POOL_KINDS = ("maxpool", "avgpool")
+"""Non-MAC kinds that may carry their window (:class:`PoolWindow`)."""
+_POOL_KEYS = ("kernel", "stride", "padding", "ceil_mode")
 """The keys a layer entry may hold, by kind (``other``: every non-MAC kind)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolWindow:
+    """The window of a ``maxpool`` / ``avgpool`` entry (optional header keys
+    ``kernel``, ``stride``, ``padding`` as [h, w] and ``ceil_mode``), with
+    PyTorch's output-size rule (:func:`pool_out_size`)."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    ceil_mode: bool = False
+
+    def out_size(self, h: int, w: int) -> tuple[int, int]:
+        return (pool_out_size(h, self.kernel[0], self.stride[0], self.padding[0], self.ceil_mode),
+                pool_out_size(w, self.kernel[1], self.stride[1], self.padding[1], self.ceil_mode))
+
+
+def pool_out_size(size: int, k: int, stride: int, pad: int, ceil_mode: bool) -> int:
+    """Output size of a pool (PyTorch's rule: floor, or in ``ceil_mode`` ceil,
+    minus one if the last window would start in the right padding)."""
+    if not ceil_mode:
+        return (size + 2 * pad - k) // stride + 1
+    out = ceil_div(size + 2 * pad - k, stride) + 1
+    if (out - 1) * stride >= size + pad:  # the last window must start inside the input
+        out -= 1
+    return out
 
 
 class LayerKind(enum.Enum):
@@ -176,6 +212,8 @@ class Layer:
     decomposed_from: str = ""
     part: str = ""
     rank: int = 0
+    # maxpool / avgpool entries that give their window (optional)
+    window: PoolWindow | None = None
 
     # ---- derived shape -------------------------------------------------------
     @property
@@ -342,6 +380,48 @@ def _ints(entry: dict, key: str, length: int, probs: _Problems, *, default: Any 
     return tuple(v)
 
 
+def _pool_window(entry: dict, kind: str, in_shape: tuple, out_shape: tuple,
+                 probs: _Problems) -> PoolWindow | None:
+    """The window of a pool entry (all of ``kernel``, ``stride``, ``padding``;
+    ``ceil_mode`` optional), None when it gives none. It must be one PyTorch
+    accepts (padding at most half the kernel) and give the entry's output
+    shape from its input shape."""
+    given = [k for k in _POOL_KEYS if k in entry]
+    if not given:
+        return None
+    if kind not in POOL_KINDS:
+        for key in given:
+            probs.add(key, f"only a pool entry ({', '.join(POOL_KINDS)}) has a window")
+        return None
+    missing = [k for k in _POOL_KEYS[:3] if k not in entry]
+    if missing:
+        probs.add(missing[0], "missing (a pool's window needs kernel, stride and padding)")
+        return None
+    before = len(probs.items)
+    kernel = _ints(entry, "kernel", 2, probs)
+    stride = _ints(entry, "stride", 2, probs)
+    padding = _ints(entry, "padding", 2, probs, minimum=0)
+    ceil_mode = entry.get("ceil_mode", False)
+    if not isinstance(ceil_mode, bool):
+        probs.add("ceil_mode", "must be true or false", ceil_mode)
+    if len(probs.items) > before:
+        return None
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        probs.add("padding", f"must be at most half the kernel {list(kernel)}", list(padding))
+        return None
+    window = PoolWindow(kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    if len(in_shape) == 4 and len(out_shape) == 4:
+        want = (in_shape[0], in_shape[1], *window.out_size(in_shape[2], in_shape[3]))
+        if tuple(out_shape) != want:
+            probs.add("output_shape", f"the window gives {list(want)} from input_shape "
+                      f"{list(in_shape)}", list(out_shape))
+            return None
+    else:
+        probs.add("kernel", "a window needs 4-D input_shape and output_shape (N, C, H, W)")
+        return None
+    return window
+
+
 def _shapes(entry: dict, key: str, first: tuple, probs: _Problems) -> tuple:
     """An optional list of shapes whose first is ``first``; () when absent."""
     if key not in entry:
@@ -453,12 +533,13 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
         op_macs = _int(entry, "macs", probs, default=0, minimum=0)
         in_shapes = _shapes(entry, "input_shapes", in_shape, probs)
         out_shapes = _shapes(entry, "output_shapes", out_shape, probs)
+        window = _pool_window(entry, kind_s, in_shape, out_shape, probs)
         if probs.items:
             return None, probs.items
         return Layer(name=name, kind=LayerKind.OTHER, op=kind_s, input_shape=in_shape,
                      output_shape=out_shape, act_bits=abits, note=note,
                      tensors=dict(tensors), op_macs=op_macs, input_shapes=in_shapes,
-                     output_shapes=out_shapes, **routed), []
+                     output_shapes=out_shapes, window=window, **routed), []
 
     wbits = _int(entry, "weight_bits", probs, default=16, maximum=64)
     abits = _int(entry, "act_bits", probs, default=16, maximum=64)
@@ -525,6 +606,9 @@ def layer_to_header(layer: Layer) -> dict:
                             ("output_shapes", layer.output_shapes)):
             if shapes:
                 d[key] = [list(sh) for sh in shapes]
+        if layer.window is not None:
+            d.update(kernel=list(layer.window.kernel), stride=list(layer.window.stride),
+                     padding=list(layer.window.padding), ceil_mode=layer.window.ceil_mode)
     elif layer.kind is LayerKind.LINEAR:
         d.update(kind="linear", input_shape=[layer.n, layer.c], out_features=layer.k,
                  weight_bits=layer.weight_bits, act_bits=layer.act_bits,

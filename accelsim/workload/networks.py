@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from accelsim.workload.layer import ceil_div
+from accelsim.workload.layer import pool_out_size
 
 OTHER_KINDS = ("maxpool", "avgpool", "adaptive_avgpool", "add", "concat",
                "channel_shuffle", "channel_split", "flatten", "softmax")
@@ -84,21 +84,15 @@ def _op(name: str, kind: str, in_shape: Shape, out_shape: Shape,
     return entry, list(out_shape)
 
 
-def _pool_size(size: int, k: int, stride: int, pad: int, ceil: bool) -> int:
-    if not ceil:
-        return (size + 2 * pad - k) // stride + 1
-    out = ceil_div(size + 2 * pad - k, stride) + 1
-    if (out - 1) * stride >= size + pad:  # last window must start inside the input
-        out -= 1
-    return out
-
-
 def _pool(name: str, in_shape: Shape, k: int, stride: int, pad: int = 0,
           kind: str = "maxpool", ceil: bool = False) -> tuple[Entry, Shape]:
-    """A square max (or average) pool; ``ceil`` selects PyTorch's ceil_mode."""
+    """A square max (or average) pool; ``ceil`` selects PyTorch's ceil_mode.
+    The entry records its window (kernel, stride, padding, ceil_mode)."""
     n, c, h, w = in_shape
-    out = [n, c, _pool_size(h, k, stride, pad, ceil), _pool_size(w, k, stride, pad, ceil)]
-    return _op(name, kind, in_shape, out)
+    out = [n, c, pool_out_size(h, k, stride, pad, ceil), pool_out_size(w, k, stride, pad, ceil)]
+    entry, out = _op(name, kind, in_shape, out)
+    entry.update(kernel=[k, k], stride=[stride, stride], padding=[pad, pad], ceil_mode=ceil)
+    return entry, out
 
 
 def _global_pool(name: str, in_shape: Shape) -> tuple[Entry, Shape]:
