@@ -29,10 +29,26 @@ TABLE5 = next((p for p in (ROOT.parent / "shared" / "validation" / "eyeriss_v1_a
 
 
 @pytest.fixture(scope="module")
-def alexnet_trace(tmp_path_factory):
+def alexnet_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("alexnet") / "alexnet_b4.npz"
     synth_trace("alexnet", str(path), batch=4, seed=0, ifmap_zeros=ZEROS)
-    return accelsim.read_trace(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def alexnet_trace(alexnet_path):
+    return accelsim.read_trace(alexnet_path)
+
+
+def test_the_golden_workload_is_the_one_synthesized(alexnet_path):
+    """A failure here means ``accelsim synth`` writes another trace, not that
+    the model changed (tests/golden/regenerate.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("regenerate", HERE / "golden" / "regenerate.py")
+    regenerate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(regenerate)
+    assert regenerate.trace_digest(str(alexnet_path)) == GOLDEN["trace_digest"]
 
 
 @pytest.fixture(scope="module")
