@@ -96,8 +96,6 @@ def _ours(arch, res):
 
 # Where the model misses 10% of Table V (figures from validate_eyeriss.py):
 KNOWN_MISSES = {
-    ("conv1", "dram_accesses_mb"): "+12.7%: conv1's output sparsity is unknown to a synthetic "
-                                   "trace (taken as conv2's input zeros, 0.387)",
     ("conv3", "glb_accesses_mb"): "-15.5%: the search's q*r=8 mapping rounds psums through the "
                                   "GLB less often than the chip did",
     ("conv4", "glb_accesses_mb"): "-13.0%: as conv3, a q*r=8 mapping 2% better in energy x delay "

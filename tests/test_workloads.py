@@ -260,3 +260,83 @@ def test_pool_window_keys_are_read_checked_and_written(tmp_path):
         with pytest.raises(TraceError, match=message):
             accelsim.read_trace(trace_with(**kwargs))
 
+
+def _max_pool(x, window):
+    """Reference max pool of a non-negative [N, C, H, W] tensor (padding never wins)."""
+    (kh, kw), (sh, sw), (ph, pw) = window.kernel, window.stride, window.padding
+    h, w = x.shape[2:]
+    oh, ow = window.out_size(h, w)
+    out = np.zeros(x.shape[:2] + (oh, ow), dtype=np.int64)
+    for i in range(oh):
+        for j in range(ow):
+            r0, c0 = i * sh - ph, j * sw - pw
+            patch = x[:, :, max(r0, 0):min(r0 + kh, h), max(c0, 0):min(c0 + kw, w)]
+            out[:, :, i, j] = patch.max(axis=(2, 3))
+    return out
+
+
+@pytest.mark.parametrize("k, s, pad, ceil, size", [
+    (3, 2, 0, False, 13), (3, 2, 0, False, 12), (2, 2, 0, False, 9), (3, 2, 1, False, 10),
+    (3, 2, 0, True, 10), (3, 3, 1, False, 11)])
+def test_max_pool_preimage_pools_back_with_only_forced_zeros(k, s, pad, ceil, size):
+    from accelsim.workload.layer import PoolWindow
+    from accelsim.workload.synth import max_pool_preimage
+
+    window = PoolWindow(kernel=(k, k), stride=(s, s), padding=(pad, pad), ceil_mode=ceil)
+    oh, ow = window.out_size(size, size)
+    rng = np.random.default_rng(k * 100 + size)
+    pooled = rng.integers(1, 1000, size=(2, 3, oh, ow))
+    pooled[rng.random(pooled.shape) < 0.4] = 0
+    out, free = max_pool_preimage(pooled, (2, 3, size, size), window)
+    out = np.where(free, 7, out)  # a free element may hold anything
+    assert np.array_equal(_max_pool(out, window), pooled)
+    # every zero is forced: a zero window covers it, so no zero can be dropped
+    forced = np.zeros(out.shape, bool)
+    for i in range(oh):
+        for j in range(ow):
+            r0, c0 = i * s - pad, j * s - pad
+            forced[:, :, max(r0, 0):r0 + k, max(c0, 0):c0 + k] |= (pooled[:, :, i, j] == 0)[
+                :, :, None, None]
+    assert np.array_equal(out == 0, forced & ~free)
+
+
+def test_max_pool_preimage_refuses_a_pool_no_tensor_can_give():
+    from accelsim.workload.layer import PoolWindow
+    from accelsim.workload.synth import max_pool_preimage
+
+    # a 1x3 window, stride 1: the middle window's elements are all covered by
+    # its zero neighbours, so nothing pools to (0, 5, 0)
+    window = PoolWindow(kernel=(1, 3), stride=(1, 1), padding=(0, 0))
+    assert max_pool_preimage(np.array([[[[0, 5, 0]]]]), (1, 1, 1, 5), window) is None
+
+
+def test_synth_outputs_pool_to_the_next_layers_input(tmp_path):
+    """AlexNet's conv1 and conv2 outputs max-pool (3x3, stride 2) to exactly
+    the next layer's input; their zero fraction is the forced one (61% and
+    88% for the 38.7% and 72.5% requested); a layer without a pool between, or
+    whose next input has no fraction requested, keeps the old rule."""
+    from accelsim.workload.layer import PoolWindow
+    from accelsim.workload.synth import synth_trace
+
+    path = tmp_path / "a.npz"
+    synth_trace("alexnet", str(path), batch=1,
+                ifmap_zeros="conv2=0.387,conv3=0.725,conv4=0.793,conv5=0.776")
+    tr = accelsim.read_trace(path)
+    mac = {layer.name: layer for layer in tr.mac_layers}
+    window = PoolWindow(kernel=(3, 3), stride=(2, 2), padding=(0, 0))
+    for name, nxt, frac in (("conv1", "conv2", 0.611), ("conv2", "conv3", 0.877)):
+        out = tr.tensor(mac[name], "output")
+        assert np.array_equal(_max_pool(out, window), tr.tensor(mac[nxt], "input"))
+        assert np.mean(out == 0) == pytest.approx(frac, abs=0.01)
+    conv3_out = tr.tensor(mac["conv3"], "output")  # no pool: the next input's fraction
+    assert np.count_nonzero(conv3_out == 0) == round(0.793 * conv3_out.size)
+    conv5_out = tr.tensor(mac["conv5"], "output")  # fc6's input: none requested
+    assert np.count_nonzero(conv5_out == 0) == round(0.776 * conv5_out.size)
+    # 2x2 stride-2 pools (VGG, LeNet) keep the fraction; the zeros come in blocks
+    synth_trace("lenet5", str(path), ifmap_zeros="0.5")
+    tr = accelsim.read_trace(path)
+    conv1, conv2 = tr.mac_layers[:2]
+    out = tr.tensor(conv1, "output")
+    two = PoolWindow(kernel=(2, 2), stride=(2, 2), padding=(0, 0))
+    assert np.array_equal(_max_pool(out, two), tr.tensor(conv2, "input"))
+    assert np.mean(out == 0) == pytest.approx(0.5, abs=1e-9)
