@@ -124,6 +124,8 @@ def _good(tmp_path):
      "array names (got {'bias': 'x'})"),
     (lambda h, a: h["layers"][0].update(weight_bits=65),
      "layers[0](c1).weight_bits: must be between 1 and 64 (got 65)"),
+    (lambda h, a: h["layers"][1].update(act_bits=10**9),
+     "layers[1](pool).act_bits: must be between 1 and 64 (got 1000000000)"),
     (lambda h, a: h["layers"][0].update(kernel=[9, 9]),
      "layers[0](c1).kernel: larger than the padded input 8x8 (got [9, 9])"),
     (lambda h, a: h["layers"][0].update(input_shape=[2, 6, 6, 6], groups=3),

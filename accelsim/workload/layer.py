@@ -526,7 +526,7 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
                          probs, minimum=0)
         out_shape = _ints(entry, "output_shape", len(entry.get("output_shape") or [0]) or 1,
                           probs, minimum=0)
-        abits = _int(entry, "act_bits", probs, default=16)
+        abits = _int(entry, "act_bits", probs, default=16, maximum=64)  # as a MAC layer's
         note = entry.get("unsupported", "")
         if not isinstance(note, str):
             probs.add("unsupported", "must be a string (the reason)", note)
