@@ -16,7 +16,7 @@ import yaml
 
 from accelsim.cli import main
 from accelsim.workload.trace import read_trace
-from conftest import EYERISS_YAML, conv_header, make_trace, run_cli, tiny_arch_dict
+from conftest import EYERISS_YAML, ROOT, conv_header, make_trace, run_cli, tiny_arch_dict
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +126,23 @@ def test_check_and_version(capsys):
         main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out.startswith("accelsim ")
+
+
+def test_check_gives_a_bit_serial_cores_rate_not_its_lanes(tmp_path, capsys):
+    """8 serial lanes at 8 serial bits run 1 MAC a cycle (what run's cycles
+    and peak_macs use), and 4 at 2-bit activations; not 8."""
+    import yaml
+
+    arch = yaml.safe_load((ROOT / "arch_configs" / "reconfigurable.yaml").read_text())
+    arch["mac"] = {"kind": "bit_serial", "bits": 8, "macs_per_pe_per_cycle": 8,
+                   "serial_operand": "act",
+                   "operators": {"int": {"weight_bits": [8], "act_bits": [8, 4, 2]}}}
+    path = tmp_path / "bitserial.yaml"
+    path.write_text(yaml.safe_dump(arch))
+    code, out, _ = run_cli(["check", str(path)], capsys)
+    assert code == 0
+    assert "bit_serial 8-bit, 1/PE/cycle at full width (up to 4 at int w8 a2)" in out
+    assert "33.6 GMAC/s at full width, 134.4 at int w8 a2" in out
 
 
 def _exit_code(argv) -> int:

@@ -518,9 +518,14 @@ def load_arch(path: str | Path) -> ArchSpec:
 
 def describe(arch: ArchSpec) -> list[tuple[str, str]]:
     """A short human summary of an arch, for ``accelsim check``."""
-    from accelsim.spec.mac import supported_text
+    from accelsim.spec.mac import peak_rates, supported_text
 
     g = arch.glb
+    full, best, best_mode = peak_rates(arch.mac)
+
+    def gmacs(rate: float) -> float:
+        return round(arch.pe_array.pes * rate * arch.core_clock_mhz / 1e3, 4)
+
     return [
         ("name", arch.name),
         ("PE array", f"{arch.pe_array.rows} x {arch.pe_array.cols} = {arch.pe_array.pes} PEs"),
@@ -533,11 +538,11 @@ def describe(arch: ArchSpec) -> list[tuple[str, str]]:
                 f"psum {arch.noc.psum_bus_bits} b, psum link {arch.noc.psum_link_bits} b"),
         ("DRAM", f"{arch.dram.bus_bits} b at {arch.dram.link_clock_mhz:g} MHz = "
                  f"{arch.dram_bytes_per_cycle:.3g} B/core cycle"),
-        ("MAC", f"{arch.mac.kind} {arch.mac.bits}-bit, {arch.mac.macs_per_pe_per_cycle}"
-                f"/PE/cycle at full width" + (f"; {supported_text(arch.mac)}"
-                                              if arch.mac.operators else "")),
+        ("MAC", f"{arch.mac.kind} {arch.mac.bits}-bit, {full:g}/PE/cycle at full width"
+                + (f" (up to {best:g} at {best_mode})" if best_mode else "")
+                + (f"; {supported_text(arch.mac)}" if arch.mac.operators else "")),
         ("sparsity", f"ifmap {arch.sparsity.ifmap}, weight {arch.sparsity.weight}"),
-        ("peak", f"{arch.pe_array.pes * arch.mac.macs_per_pe_per_cycle * arch.core_clock_mhz / 1e3:g}"
-                 f" GMAC/s"),
+        ("peak", f"{gmacs(full):g} GMAC/s at full width"
+                 + (f", {gmacs(best):g} at {best_mode}" if best_mode else "")),
     ]
 

@@ -86,6 +86,28 @@ def peak_macs_per_pe_per_cycle(mac: MacSpec, operator: str, weight_bits: int,
     return lanes / cpm
 
 
+def peak_rates(mac: MacSpec) -> tuple[float, float, str]:
+    """MACs per PE per cycle at full width (``bits`` x ``bits``; the widest
+    supported pair below it when the core lists its modes) and at best over
+    every supported mode, and that best mode (``int w8 a2``; empty when the
+    rate does not depend on the mode). ``macs_per_pe_per_cycle`` is lanes, not
+    a rate: a bit-serial core's 8 lanes at 8 serial bits run 1 MAC a cycle."""
+    if not mac.operators:
+        rate = peak_macs_per_pe_per_cycle(mac, "int", mac.bits, mac.bits)
+        return rate, rate, ""
+    modes = [(peak_macs_per_pe_per_cycle(mac, o.operator, w, a), o.operator, w, a)
+             for o in mac.operators for w in o.weight_bits for a in o.act_bits
+             if operator_bits_ok(o.operator, w, a)]
+    if not modes:  # every listed pair breaks its operator's rules (validated at load)
+        rate = peak_macs_per_pe_per_cycle(mac, "int", mac.bits, mac.bits)
+        return rate, rate, ""
+    widest = max(w + a for _, _, w, a in modes)
+    full = min(r for r, _, w, a in modes if w + a == widest)
+    best = max(modes, key=lambda m: (m[0], -m[2] - m[3]))
+    desc = f"{best[1]} w{best[2]} a{best[3]}" if best[0] > full else ""
+    return full, best[0], desc
+
+
 def supported_text(mac: MacSpec) -> str:
     """What the core supports, for error messages."""
     if mac.kind == "int":
