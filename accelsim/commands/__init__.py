@@ -7,4 +7,4 @@ so that ``accelsim --help`` stays fast.
 """
 
 COMMANDS = ("run", "synth", "check", "plot", "sweep", "pareto", "export", "import_onnx",
-            "opcost", "route", "decompose")
+            "opcost", "route", "decompose", "mask")

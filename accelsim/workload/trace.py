@@ -441,6 +441,12 @@ def write_trace(path: str | Path, *, network: str, batch: int, layers: list[dict
         if key == HEADER_KEY or np.asarray(arr).dtype.kind not in "biuf":
             raise ValueError(f"array {key!r}: reserved name or non-numeric dtype")
     problems = parse_header(header)[1]
+    for i, entry in enumerate(layers):  # arrays the header names (read_trace needs them)
+        named = [(f"tensors.{role}", key) for role, key in entry.get("tensors", {}).items()]
+        if isinstance(entry.get("bias"), str):
+            named.append(("bias", entry["bias"]))
+        problems += [f"layers[{i}]({entry.get('name')}).{where}: array {key!r} not given"
+                     for where, key in named if key not in arrays]
     if problems:
         raise TraceError(str(path), "not written: " + "; ".join(problems))
     payload = {HEADER_KEY: np.array(json.dumps(header))}
