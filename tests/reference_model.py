@@ -79,6 +79,12 @@ def encode_rows(rows, fmt, formats, value_bits, columns=None):
         return bits
     if fmt == "none":
         return len(flat) * value_bits
+    if fmt == "block":
+        # the tile as one sequence in storage order, cut every block_elems
+        # values (row ends do not cut it); the last piece is what is left
+        b = formats.block.block_elems
+        pieces = [flat[i:i + b] for i in range(0, len(flat), b)]
+        return len(pieces) + sum(len(p) for p in pieces if any(p)) * value_bits
     if fmt == "rlc":
         rlc = formats.rlc
         pairs = rlc_pairs(flat, 2 ** rlc.run_bits - 1)
@@ -89,12 +95,7 @@ def encode_rows(rows, fmt, formats, value_bits, columns=None):
     bits = 0
     for row in rows:
         nnz = sum(1 for v in row if v != 0)
-        if fmt == "bitmap":
-            bits += len(row) + nnz * value_bits
-        elif fmt == "block":
-            b = formats.block.block_elems
-            blocks = [row[i:i + b] for i in range(0, len(row), b)]
-            bits += len(blocks) + sum(1 for blk in blocks if any(blk)) * b * value_bits
+        bits += len(row) + nnz * value_bits  # bitmap
     return bits
 
 

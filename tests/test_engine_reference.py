@@ -250,12 +250,12 @@ def test_tile_encoder_matches_plain_encoders(rows, fmt, run_bits, block):
     arch.formats = formats
     fp = format_params(arch)
     summ = K._row_summaries(nz, fp)
-    got = K._tile_bits(summ, 0, 1, 0, 1, np.arange(len(rows)), width, FORMAT_CODES[fmt], fp, 8)
+    got = K._tile_bits(summ, nz, 0, 1, 0, 1, np.arange(len(rows)), width, FORMAT_CODES[fmt], fp, 8)
     assert got == encode_rows(grid, fmt, formats, 8)
     # two columns (a = 0, 1) of the same rows: CSC restarts its count per column
     nz2 = np.concatenate([nz, nz], axis=0)
     summ2 = K._row_summaries(nz2, fp)
-    got2 = K._tile_bits(summ2, 0, 2, 0, 1, np.arange(len(rows)), width, FORMAT_CODES[fmt], fp, 8)
+    got2 = K._tile_bits(summ2, nz2, 0, 2, 0, 1, np.arange(len(rows)), width, FORMAT_CODES[fmt], fp, 8)
     assert got2 == encode_rows(grid + grid, fmt, formats, 8, columns=len(rows))
 
 

@@ -73,6 +73,7 @@ def rlc_problem(layer: Layer, arch: ArchSpec, first_layer: bool) -> str | None:
 def encoded_bits(nz: np.ndarray, fmt: str, arch: ArchSpec, value_bits: int) -> int:
     """Bits of a whole 4-D tensor coded as one stream in ``fmt`` (no bursts)."""
     fp = format_params(arch)
-    summ = K._row_summaries(np.ascontiguousarray(nz, dtype=np.uint8), fp)
-    return int(K._tile_bits(summ, 0, nz.shape[0], 0, nz.shape[1], np.arange(nz.shape[2]),
+    mask = np.ascontiguousarray(nz, dtype=np.uint8)
+    summ = K._row_summaries(mask, fp)
+    return int(K._tile_bits(summ, mask, 0, nz.shape[0], 0, nz.shape[1], np.arange(nz.shape[2]),
                             nz.shape[3], FORMAT_CODES[fmt], fp, value_bits))

@@ -62,8 +62,7 @@ RS_RLC_MID = 1   # RLC pairs from the first to the last nonzero inclusive (0 if 
 RS_TAIL = 2      # zeros after the last nonzero
 RS_NNZ = 3       # nonzeros
 RS_CSC = 4       # CSC entries from the first to the last nonzero inclusive (0 if none)
-RS_BLOCKS = 5    # blocks holding a nonzero
-RS_LEN = 6
+RS_LEN = 5
 
 
 @njit(cache=True)
@@ -73,13 +72,14 @@ def _row_summaries(nz, fp):
     nz : uint8 [A, B, H, W], 1 where the value is nonzero (a feature map
     [N, C, H, W] or a filter bank [K, C, R, S]); fp : int64 [FP_LEN].
     Returns int64 [A, B, H, RS_LEN]. RLC's only state across a row boundary
-    is the pending zero run, so a tile's pair count follows exactly from these
-    (``_tile_bits``); the other formats are sums over rows.
+    is the pending zero run, and CSC's the pending zero count, so a tile's
+    pairs and entries follow exactly from these (``_tile_bits``); bitmap is a
+    sum over rows. Blocks run across row ends, so ``block`` reads the mask
+    itself (``_block_bits``), using the summaries only to skip zero rows.
     """
     A, B, H, W = nz.shape
     run_max = fp[FP_RUN_MAX]
     count_max = fp[FP_COUNT_MAX]
-    block = fp[FP_BLOCK]
     out = np.zeros((A, B, H, RS_LEN), dtype=np.int64)
     for a in range(A):
         for b in range(B):
@@ -90,11 +90,7 @@ def _row_summaries(nz, fp):
                 csc = 0
                 gap = 0
                 nnz = 0
-                blocks = 0
-                block_hit = 0
                 for x in range(W):
-                    if x % block == 0:
-                        block_hit = 0
                     if nz[a, b, h, x] != 0:
                         nnz += 1
                         if first < 0:
@@ -106,9 +102,6 @@ def _row_summaries(nz, fp):
                             csc += gap // (count_max + 1) + 1
                         gap = 0
                         last = x
-                        if block_hit == 0:
-                            blocks += 1
-                            block_hit = 1
                     else:
                         gap += 1
                 if first < 0:
@@ -119,7 +112,6 @@ def _row_summaries(nz, fp):
                     out[a, b, h, RS_TAIL] = W - 1 - last
                 out[a, b, h, RS_NNZ] = nnz
                 out[a, b, h, RS_CSC] = csc
-                out[a, b, h, RS_BLOCKS] = blocks
     return out
 
 
@@ -137,8 +129,19 @@ def _rlc_pairs_per_word(fp, value_bits):
 
 
 @njit(cache=True)
-def _tile_bits(summ, a0, a1, b0, b1, rows, width, fmt, fp, value_bits):
+def _block_bits(n_values, stored_values, block, value_bits):
+    """Bits of a stream of ``n_values`` values in the block format: one flag
+    bit per block (the last one possibly short) plus ``stored_values``, the
+    values of the blocks holding a nonzero."""
+    return (n_values + block - 1) // block + stored_values * value_bits
+
+
+@njit(cache=True)
+def _tile_bits(summ, nz, a0, a1, b0, b1, rows, width, fmt, fp, value_bits):
     """Bits of one tile (index ranges a0:a1, b0:b1, the given rows, whole rows).
+
+    summ : int64 [A, B, H, RS_LEN] row summaries (``_row_summaries``) of
+    nz : uint8 [A, B, H, W], 1 where the value is nonzero.
 
     The tile is read in order (a, b, row, column) and coded as one stream:
     ``none`` stores every value; ``rlc`` packs (run, value) pairs into words
@@ -148,13 +151,44 @@ def _tile_bits(summ, a0, a1, b0, b1, rows, width, fmt, fp, value_bits):
     filter tile) as one column: an address, and per nonzero a value and a count
     of the zeros before it (a run longer than the count allows takes an extra
     entry; trailing zeros take none); ``bitmap`` one bit per value plus the
-    nonzero values; ``block`` one flag bit per block of a row plus every block
-    holding a nonzero, dense.
+    nonzero values; ``block`` cuts the stream into consecutive blocks of
+    ``block_elems`` values, the last one as long as the values left, and
+    stores one flag bit per block plus the values of every block holding a
+    nonzero (``_block_bits``).
+
+    Assumption: blocks run across row ends. A tile is one contiguous transfer
+    and every other format codes it as one stream (RLC's runs and CSC's zero
+    counts carry across rows), so a block does too; cut at row ends, a row
+    shorter than a block (a linear layer's rows are one value long) would pay
+    a flag bit per row and there would be no blocks to skip.
     """
     n_rows = (a1 - a0) * (b1 - b0) * rows.shape[0]
     if fmt == FMT_NONE:
         return n_rows * width * value_bits
     bits = 0
+    if fmt == FMT_BLOCK:
+        block = fp[FP_BLOCK]
+        n = n_rows * width
+        stored = 0
+        last = -1   # the last block found holding a nonzero
+        pos = 0     # stream position of the row's first value
+        for a in range(a0, a1):
+            for b in range(b0, b1):
+                for h in rows:
+                    if summ[a, b, h, RS_NNZ] > 0:
+                        x = summ[a, b, h, RS_LEAD]
+                        end = width - summ[a, b, h, RS_TAIL]
+                        while x < end:
+                            if nz[a, b, h, x] != 0:
+                                blk = (pos + x) // block
+                                if blk != last:
+                                    stored += min(block, n - blk * block)
+                                    last = blk
+                                x = (blk + 1) * block - pos  # the rest of the block is paid
+                            else:
+                                x += 1
+                    pos += width
+        return _block_bits(n, stored, block, value_bits)
     if fmt == FMT_RLC:
         span = fp[FP_RUN_MAX] + 1
         pairs = 0
@@ -190,11 +224,7 @@ def _tile_bits(summ, a0, a1, b0, b1, rows, width, fmt, fp, value_bits):
     for a in range(a0, a1):
         for b in range(b0, b1):
             for h in rows:
-                if fmt == FMT_BITMAP:
-                    bits += width + summ[a, b, h, RS_NNZ] * value_bits
-                else:
-                    n_blocks = (width + fp[FP_BLOCK] - 1) // fp[FP_BLOCK]
-                    bits += n_blocks + summ[a, b, h, RS_BLOCKS] * fp[FP_BLOCK] * value_bits
+                bits += width + summ[a, b, h, RS_NNZ] * value_bits  # bitmap
     return bits
 
 
@@ -207,11 +237,12 @@ def _bursts(bits, burst_bits):
 
 
 @njit(cache=True)
-def _ifmap_tile_bits(nz, G, C, n_blk, gp, q_r, row_ptr, row_idx, width, fmt, fp, value_bits,
-                     burst_bits):
+def _ifmap_tile_bits(nz, mask, G, C, n_blk, gp, q_r, row_ptr, row_idx, width, fmt, fp,
+                     value_bits, burst_bits):
     """DRAM bits of every ifmap tile [group block, image block, strip, channel block].
 
-    nz : int64 [N, G*C, H, RS_LEN] row summaries (``_row_summaries``) of the ifmap.
+    nz : int64 [N, G*C, H, RS_LEN] row summaries (``_row_summaries``) of the
+    ifmap; mask : uint8 [N, G*C, H, W], 1 where it is nonzero.
     row_ptr : int64 [strips+1], row_idx : int64 [rows]: the input rows of each
     strip (accelsim.mapping.StripTable). Each tile is one transfer: whole
     bursts, each group coded separately.
@@ -236,7 +267,8 @@ def _ifmap_tile_bits(nz, G, C, n_blk, gp, q_r, row_ptr, row_idx, width, fmt, fp,
                     for g in range(gb * gp, min(G, gb * gp + gp)):
                         c0 = g * C + cb * q_r
                         c1 = g * C + min(C, cb * q_r + q_r)
-                        bits += _tile_bits(nz, n0, n1, c0, c1, rows, width, fmt, fp, value_bits)
+                        bits += _tile_bits(nz, mask, n0, n1, c0, c1, rows, width, fmt, fp,
+                                           value_bits)
                     out[gb, nb, sb, cb] = _bursts(bits, burst_bits)
     return out
 
@@ -267,12 +299,13 @@ def _filter_blocks(K, m_blk, pt):
 
 
 @njit(cache=True)
-def _ofmap_tile_bits(nz, G, K, m_blk, pt, n_blk, gp, e, width, fmt, fp, value_bits,
+def _ofmap_tile_bits(nz, mask, G, K, m_blk, pt, n_blk, gp, e, width, fmt, fp, value_bits,
                      burst_bits):
     """DRAM bits of every result tile [group blk, filter blk, pass filter blk, image blk, strip].
 
     nz : int64 [N, G*K, P, RS_LEN] row summaries (``_row_summaries``) of the
-    output after its activation; ``width`` is Q. Each tile is one transfer.
+    output after its activation, mask : uint8 [N, G*K, P, Q] its nonzeros;
+    ``width`` is Q. Each tile is one transfer.
     Results leave the GLB one processing pass at a time: the filters of a pass
     (``pt`` of them, inside a GLB block of ``m_blk``) for its images and strip.
     """
@@ -295,8 +328,8 @@ def _ofmap_tile_bits(nz, G, K, m_blk, pt, n_blk, gp, e, width, fmt, fp, value_bi
                     rows = np.arange(sb * e, min(P, sb * e + e))
                     bits = 0
                     for g in range(gb * gp, min(G, gb * gp + gp)):
-                        bits += _tile_bits(nz, n0, n1, g * K + k_lo, g * K + k_hi, rows, width,
-                                           fmt, fp, value_bits)
+                        bits += _tile_bits(nz, mask, n0, n1, g * K + k_lo, g * K + k_hi, rows,
+                                           width, fmt, fp, value_bits)
                     out[gb, mb, kb, nb, sb] = _bursts(bits, burst_bits)
     return out
 
@@ -306,7 +339,8 @@ def _stream_bits(nzw, f0, f1, c0, c1, fmt, fp, value_bits):
     """Bits of one filter tile (filters f0:f1, channels c0:c1, all R x S taps),
     coded straight from the mask as one stream in order (f, c, r, s), with the
     same definitions as ``_tile_bits`` (a row is the S taps of one filter,
-    channel and filter row; a CSC column is one filter).
+    channel and filter row; a CSC column is one filter; blocks run across
+    rows, channels and filters, as RLC's runs do).
 
     nzw : uint8 [G*K, C, R, S].
     """
@@ -320,12 +354,15 @@ def _stream_bits(nzw, f0, f1, c0, c1, fmt, fp, value_bits):
     run_max = fp[FP_RUN_MAX]
     count_span = fp[FP_COUNT_MAX] + 1
     block = fp[FP_BLOCK]
+    n = (f1 - f0) * (c1 - c0) * R * S
+    pos = 0       # stream position of the value
+    last = -1     # the last block found holding a nonzero
+    stored = 0    # values of the blocks holding a nonzero
     for f in range(f0, f1):
         gap = 0
         entries = 0
         for c in range(c0, c1):
             for r in range(R):
-                hit = 0
                 for s_ in range(S):
                     v = nzw[f, c, r, s_]
                     if fmt == FMT_RLC:
@@ -342,15 +379,14 @@ def _stream_bits(nzw, f0, f1, c0, c1, fmt, fp, value_bits):
                             gap = 0
                     elif fmt == FMT_BITMAP:
                         bits += 1 + (value_bits if v != 0 else 0)
-                    else:
-                        if s_ % block == 0:
-                            bits += 1
-                            hit = 0
-                        if v != 0 and hit == 0:
-                            bits += block * value_bits
-                            hit = 1
+                    elif v != 0 and pos // block != last:
+                        last = pos // block
+                        stored += min(block, n - last * block)
+                    pos += 1
         if fmt == FMT_CSC:
             bits += fp[FP_ADDRESS_BITS] + entries * (value_bits + fp[FP_COUNT_BITS])
+    if fmt == FMT_BLOCK:
+        return _block_bits(n, stored, block, value_bits)
     if fmt == FMT_RLC:
         if run > 0:
             pairs += 1

@@ -215,13 +215,13 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
     key_in = ("ifmap", mp.n, mp.gp, qr, mp.e, fmt_in, fpk, layer.act_bits)
     if key_in not in cache:
         cache[key_in] = K._ifmap_tile_bits(
-            in_summ, layer.groups, layer.c, mp.n, mp.gp, qr, st.row_ptr, st.row_idx,
+            in_summ, input_nz, layer.groups, layer.c, mp.n, mp.gp, qr, st.row_ptr, st.row_idx,
             input_nz.shape[3], fmt_in, fp, layer.act_bits, burst_bits)
     key_out = ("ofmap", mp.m, pt, mp.n, mp.gp, mp.e, fmt_out, fpk, layer.act_bits)
     if key_out not in cache:
         cache[key_out] = K._ofmap_tile_bits(
-            out_summ, layer.groups, layer.k, mp.m, pt, mp.n, mp.gp, mp.e, output_nz.shape[3],
-            fmt_out, fp, layer.act_bits, burst_bits)
+            out_summ, output_nz, layer.groups, layer.k, mp.m, pt, mp.n, mp.gp, mp.e,
+            output_nz.shape[3], fmt_out, fp, layer.act_bits, burst_bits)
     key_w = ("weight", mp.m, pt, mp.gp, qr, mp.r_rows, fmt_w, fpk, layer.weight_bits)
     if key_w not in cache:
         cache[key_w] = _fold_filter_bits(layer, mp, weight_nz, fmt_w, fp, burst_bits)
@@ -235,7 +235,7 @@ def simulate_layer(layer: Layer, arch: ArchSpec, mp: Mapping, *, input_nz: np.nd
         key = ("glb_ifmap", mp.gp, qr, mp.e, glb_fmt_if, fpk, layer.act_bits)
         if key not in cache:
             cache[key] = K._ifmap_tile_bits(
-                in_summ, layer.groups, layer.c, 1, mp.gp, qr, st.row_ptr, st.row_idx,
+                in_summ, input_nz, layer.groups, layer.c, 1, mp.gp, qr, st.row_ptr, st.row_idx,
                 input_nz.shape[3], glb_fmt_if, fp, layer.act_bits, 1)
         glb_if = cache[key]
     if glb_fmt_w != K.FMT_NONE:

@@ -201,8 +201,11 @@ class CscSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BlockSpec:
-    """Zero-block skipping: rows cut into blocks of ``block_elems`` values, one
-    flag bit per block, only blocks holding a nonzero stored, densely."""
+    """Zero-block skipping: the data, in storage order, cut into consecutive
+    blocks of ``block_elems`` values (the last one as long as the data left),
+    one flag bit per block, only blocks holding a nonzero stored, densely.
+    Blocks run across row ends: each transfer is coded as one stream, as the
+    other formats code it (``engine.kernels._tile_bits``)."""
 
     block_elems: int = 8
 
