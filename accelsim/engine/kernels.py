@@ -245,10 +245,8 @@ def _ifmap_tile_bits(nz, mask, G, C, n_blk, gp, q_r, row_ptr, row_idx, width, fm
     ifmap; mask : uint8 [N, G*C, H, W], 1 where it is nonzero.
     row_ptr : int64 [strips+1], row_idx : int64 [rows]: the input rows of each
     strip (accelsim.mapping.StripTable). Each tile is one transfer: whole
-    bursts, each group coded separately.
-    With ``compress`` 0 a tile costs ``dense_bits`` per element; else whole RLC
-    words of ``pairs_per_word`` pairs, each tile (and each group in it) coded
-    separately.
+    bursts, each group in it coded separately in the format ``fmt``
+    (``_tile_bits``: ``value_bits`` per element uncompressed).
     """
     N = nz.shape[0]
     nG = (G + gp - 1) // gp
