@@ -12,9 +12,13 @@ array is folded across passes (``mapping.kernels.filter_rows_per_set``), so
 layers that had no mapping now have one; every mapping records ``r_rows``;
 4, the search's cycle estimate counts the first pass's filter load and the
 last pass after the link (``mapping.kernels._estimate_rows``), so DRAM-bound
-layers under ``edp`` or ``delay`` may map differently.
+layers under ``edp`` or ``delay`` may map differently; 5, a layer's input
+mask changes its output only where it reaches, by the bridge's arithmetic when
+the trace records the layer's scales, and not at all on a synthetic trace
+(``workload.masking``; the output was recomputed as raw sums without bias or
+requantization).
 """
 
 __version__ = "0.1.0"
-MODEL_REVISION = 4
+MODEL_REVISION = 5
 MODEL_VERSION = f"{__version__}+model.{MODEL_REVISION}"
