@@ -33,7 +33,7 @@ from accelsim.mapping.rowstationary import (N_COLUMNS, Mapping, MappingResult, c
 from accelsim.spec.arch import ArchSpec, SparsitySpec
 from accelsim.spec.mac import shift_exponent_range, support_problem
 from accelsim.workload.layer import Layer
-from accelsim.workload.reference import layer_output
+from accelsim.workload.masking import output_nonzero
 from accelsim.workload.sparsity import density, sporadic_degree
 from accelsim.workload.trace import Trace
 from accelsim.workload.values import (declared_layers, mask_problems, value_problems,
@@ -52,6 +52,9 @@ class LayerResult:
     # when the trace masks the layer's input: the same figures before the mask
     ifmap_density_before_mask: float | None = None
     ifmap_sporadic_degree_before_mask: float | None = None
+    # ... and whether the output comes from the masked input (False: the recorded
+    # output is kept as it is; accelsim.workload.masking)
+    output_recomputed_under_mask: bool | None = None
     # with a dense baseline: the same layer on the arch with sparsity handling off
     dense: "LayerResult | None" = None
 
@@ -187,7 +190,13 @@ def _layer_data(layer: Layer, trace: Trace, sporadic_window: int,
     """The layer's nonzero masks (input after its mask, output, weights) and the
     measured densities; depends on the trace and on ``zero_free`` (the operands
     the layer's operator cannot hold as zero, which count as all nonzero:
-    :mod:`accelsim.workload.values`) alone, so it is cached on the trace."""
+    :mod:`accelsim.workload.values`) alone, so it is cached on the trace.
+
+    The output under an input mask, or when the trace records none, is
+    :func:`accelsim.workload.masking.output_nonzero`'s: with the bridge's
+    quantization the values the mask reaches are recomputed from the masked
+    input; without it (a synthetic trace, whose output is not computed from
+    its input) the recorded output is kept, zeros unchanged."""
     x = trace.tensor(layer, "input")
     w = trace.tensor(layer, "weight")
     y = trace.tensor(layer, "output")
@@ -201,10 +210,12 @@ def _layer_data(layer: Layer, trace: Trace, sporadic_window: int,
                         ifmap_sporadic_degree_before_mask=sporadic_degree(input_nz,
                                                                           sporadic_window))
         input_nz = input_nz & nonzero_mask(layer, mask)
-        x = np.where(mask != 0, x, 0).astype(x.dtype)
-        y = None  # a recorded output was computed without the mask
-    if y is None:
-        y = layer_output(layer, x, w)
+    if mask is not None or y is None:
+        q = layer.quantization
+        bias = None if q is None or q.bias is None else trace.arrays[q.bias]
+        y, recomputed = output_nonzero(layer, x, w, y, mask, q, bias)
+        if mask is not None:
+            measured["output_recomputed_under_mask"] = recomputed
     weight_nz = weight_mask(layer, w)
     if "weight" in zero_free:
         weight_nz = np.ones_like(weight_nz)
@@ -240,7 +251,13 @@ def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
 
     A trace's ``input_mask`` for the layer is applied to its input first (a
     zero in the mask zeroes the value); densities and the sporadic degree are
-    reported after masking, and before it when a mask is present.
+    reported after masking, and before it when a mask is present. What the
+    mask does to the output (:mod:`accelsim.workload.masking`): on a trace
+    recording the layer's quantization (the bridge's scales), the output
+    values the mask reaches are recomputed from the masked input as the
+    recorded ones were made; on one without (a synthetic trace: its output is
+    not computed from its input) the recorded output is kept as it is. The
+    result says which (``output_recomputed_under_mask``).
 
     An operand the layer's operator cannot hold as zero (``binary`` weights and
     activations, ``binary_weight`` weights: they are +-1) has no zeros, whatever

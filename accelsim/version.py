@@ -16,9 +16,13 @@ layers under ``edp`` or ``delay`` may map differently;
 5, the ``block`` format cuts each transfer into blocks in storage order
 across row ends, the last block as long as the data left
 (``engine.kernels._tile_bits``): it had charged every row holding a nonzero
-whole blocks, so dense data cost up to ``block_elems`` times plain.
+whole blocks, so dense data cost up to ``block_elems`` times plain;
+6, a layer's input mask changes its output only where it reaches, by the
+bridge's arithmetic when the trace records the layer's scales, and not at all
+on a synthetic trace (``workload.masking``; the output was recomputed as raw
+sums without bias or requantization).
 """
 
 __version__ = "0.1.0"
-MODEL_REVISION = 5
+MODEL_REVISION = 6
 MODEL_VERSION = f"{__version__}+model.{MODEL_REVISION}"

@@ -118,8 +118,8 @@ def test_write_trace_refuses_a_header_naming_an_array_it_was_not_given(tmp_path)
 
     trace = accelsim.read_trace(LENET)
     heads = trace_to_headers(trace)
-    heads[0]["bias"] = "conv1.bias"
-    with pytest.raises(TraceError, match=r"layers\[0\]\(conv1\)\.bias: array 'conv1.bias' "
+    heads[0]["bias"] = "missing.bias"
+    with pytest.raises(TraceError, match=r"layers\[0\]\(conv1\)\.bias: array 'missing.bias' "
                                          r"not given"):
         write_trace(tmp_path / "x.npz", network="n", batch=trace.batch, layers=heads,
                     arrays=dict(trace.arrays))

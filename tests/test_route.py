@@ -521,6 +521,13 @@ def test_export_routed_trace_of_a_model_and_its_pruned_copy(tmp_path):
                               src_trace.tensor(src, "input")[list(layer.images)])
         zeros = float((w == 0).mean())
         assert zeros >= 0.79 if layer.variant == "aggressive" else zeros < 0.1
+        # each instance keeps its variant's scales and bias (a masked output is recomputed)
+        q, src_q = layer.quantization, src.quantization
+        assert q == dataclasses.replace(src_q, bias=q.bias) and q.bias == f"{layer.name}.bias"
+        assert np.array_equal(routed.arrays[q.bias], src_trace.arrays[src_q.bias])
+    scales = {lay.variant: lay.quantization.output_scale for lay in routed.mac_layers
+              if lay.base_name == "4"}
+    assert scales["mild"] != scales["aggressive"]  # calibrated apart, routed all the same
     with pytest.raises(AccelsimError, match=r"models: routing needs a dict of at least two "
                                             r"variants \(got 1\)"):
         export_routed_trace({"mild": mild}, x, route, tmp_path / "r2.npz")

@@ -181,9 +181,12 @@ def test_input_mask_is_applied_and_reported(tmp_path, eyeriss_dict):
     assert res.ifmap_sporadic_degree_before_mask == pytest.approx(sporadic_degree(x != 0))
     unmasked = run(arch, tr).layers[0]
     assert res.counts.macs_performed < unmasked.counts.macs_performed
+    # no recorded output: computed from the masked input (tests/test_masking.py)
+    assert res.output_recomputed_under_mask is True
+    assert unmasked.output_recomputed_under_mask is None
     df = report_frame(run(arch, trm))
     for col in ("ifmap_density_before_mask", "ifmap_sporadic_degree_before_mask",
-                "ifmap_density", "ifmap_sporadic_degree"):
+                "ifmap_density", "ifmap_sporadic_degree", "output_recomputed_under_mask"):
         assert col in df
 
 

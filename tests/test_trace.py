@@ -298,6 +298,38 @@ def test_bridge_and_synth_keys_are_known(tmp_path):
     assert [layer.name for layer in read_trace(path).layers] == ["c1", "pool", "fc"]
 
 
+def test_quantization_keys_are_kept_and_written_back(tmp_path):
+    """A MAC layer keeps the bridge's scales and bias (the run recomputes a masked
+    output with them): the headers and arrays of a read trace write it again."""
+    from accelsim.workload.layer import Quantization
+    from accelsim.workload.trace import trace_to_headers
+
+    header, arrays = _good(tmp_path)
+    c1, _, fc = header["layers"]
+    arrays["c1.bias"] = np.arange(4, dtype=np.int64)
+    c1.update(act_scale=0.5, output_scale=0.25, weight_scale=[0.1, 0.2, 0.3, 0.4],
+              bias="c1.bias", inputs=["@input"], fused=["relu1"])
+    fc.update(act_scale=1.0, output_scale=2.0, weight_scale=0.5)
+    tr = read_trace(_write_raw(tmp_path / "q.npz", header, arrays))
+    c1, pool, fc = tr.layers
+    assert c1.quantization == Quantization(act_scale=0.5, output_scale=0.25, bias="c1.bias",
+                                           weight_scale=(0.1, 0.2, 0.3, 0.4))
+    assert fc.quantization.complete and fc.quantization.bias is None
+    assert pool.quantization is None
+    assert np.array_equal(tr.arrays["c1.bias"], np.arange(4))
+    write_trace(tmp_path / "again.npz", network=tr.network, batch=tr.batch,
+                layers=trace_to_headers(tr), arrays=tr.arrays)
+    back = read_trace(tmp_path / "again.npz")
+    assert back.layers == tr.layers and trace_to_headers(back) == trace_to_headers(tr)
+    assert np.array_equal(back.arrays["c1.bias"], tr.arrays["c1.bias"])
+    # the bridge's other keys are not kept
+    assert "inputs" not in trace_to_headers(back)[0]
+    c1_head = dict(header["layers"][0], weight_scale=[0.1] * 3)
+    with pytest.raises(TraceError, match=r"layers\[0\]\(c1\).weight_scale: must give one "
+                                         r"scale per output channel, 4 \(got 3\)"):
+        read_trace(_write_raw(tmp_path / "bad.npz", dict(header, layers=[c1_head]), arrays))
+
+
 def test_linear_rows_may_be_a_multiple_of_the_batch(tmp_path):
     """A linear layer applied per token sees batch x tokens rows (the bridge folds them)."""
     head = {"name": "fc", "kind": "linear", "input_shape": [6, 4], "out_features": 3}

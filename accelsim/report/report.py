@@ -21,7 +21,10 @@ operands; padding taps and skipped zeros are not in it), the mapping (``map_*``)
 and densities.
 Sparsity: ``ifmap_density``, ``weight_density``, ``ifmap_sporadic_degree`` (see
 accelsim.workload.sparsity), and ``*_before_mask`` when the trace masks the
-layer's input; ``pe_busy_max_cycles`` / ``pe_busy_mean_cycles`` (the busiest and
+layer's input, with ``output_recomputed_under_mask``: true when the output's
+zeros come from the masked input (the trace records the layer's quantization,
+or no output), false when the recorded output is kept as it is (a synthetic
+trace; :mod:`accelsim.workload.masking`); ``pe_busy_max_cycles`` / ``pe_busy_mean_cycles`` (the busiest and
 the mean PE's MAC-slot time in cycles, summed over passes and images) and their ratio
 ``load_imbalance``. With a dense baseline: ``dense_cycles``,
 ``dense_energy_pj_total``, ``speedup`` and ``energy_saving``.
@@ -145,6 +148,7 @@ def _layer_row(res: LayerResult, arch: ArchSpec) -> dict:
     if res.ifmap_density_before_mask is not None:
         row["ifmap_density_before_mask"] = res.ifmap_density_before_mask
         row["ifmap_sporadic_degree_before_mask"] = res.ifmap_sporadic_degree_before_mask
+        row["output_recomputed_under_mask"] = res.output_recomputed_under_mask
     if res.dense is not None and res.dense.simulated:
         d = res.dense.counts
         row.update(dense_cycles=d.cycle(Cycle.TOTAL),

@@ -503,8 +503,10 @@ def _decompose_layer(layer: Layer, trace: Trace, entry: dict, bias_arrays: dict,
 
     # the basis layer: L's geometry, rank outputs per group, weights B
     linear = layer.kind is LayerKind.LINEAR
+    # the new layers' scales and bias are L's only in part: the headers get them below
     basis = dataclasses.replace(
         layer, name=names["basis"], k=rank, activation="none", part="basis", **tag,
+        quantization=None,
         output_shape=(layer.n, rank) if linear else (layer.n, g * rank, layer.p, layer.q),
         tensors={**{r: v for r, v in layer.tensors.items() if r in ("input", "input_mask")},
                  "weight": f"{names['basis']}.weight", "output": f"{names['basis']}.output"})
@@ -523,7 +525,7 @@ def _decompose_layer(layer: Layer, trace: Trace, entry: dict, bias_arrays: dict,
         layer, name=names["coefficients"], input_shape=n_in, c=rank, h=1 if linear else layer.p,
         w=1 if linear else layer.q, r=1, s=1, stride_h=1, stride_w=1, pad_h=0, pad_w=0,
         dilation_h=1, dilation_w=1, operator="shift", weight_bits=dec.code_bits,
-        activation="none", part="coefficients", **tag,
+        activation="none", part="coefficients", **tag, quantization=None,
         tensors={"input": f"{names['basis']}.output",
                  "weight": f"{names['coefficients']}.weight",
                  "output": f"{names['coefficients']}.output"})

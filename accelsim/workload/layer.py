@@ -45,14 +45,17 @@ Optional for every kind: ``tensors``, a dict naming the npz arrays of this layer
 (``input``, ``weight``, ``output``, ``input_mask``), and ``activation``
 (``relu`` or ``none``), the function applied to the layer's output.
 
-Traces from the model bridge (:mod:`accelsim.bridge.graph`) also carry what
-the simulator does not read but the bridge reads back: ``inputs`` (the layers
-or graph inputs feeding this one) and ``fused`` (the graph nodes folded into
-it), both lists of strings, on every kind; and on MAC layers the quantization
-scales ``act_scale``, ``output_scale`` (numbers > 0) and ``weight_scale`` (a
-number > 0, or one per output channel) and ``bias`` (the name of the bias
-array). Any other key is an error, so that a typo (``strides``) cannot pass
-for a default.
+Traces from the model bridge (:mod:`accelsim.bridge.graph`) also carry
+``inputs`` (the layers or graph inputs feeding this one) and ``fused`` (the
+graph nodes folded into it), both lists of strings, on every kind, which the
+simulator does not read (the bridge reads them back; they are not kept on the
+layer); and on MAC layers the quantization: scales ``act_scale``,
+``output_scale`` (numbers > 0) and ``weight_scale`` (a number > 0, or one per
+output channel) and ``bias`` (the name of the bias array), kept on the layer
+(:class:`Quantization`) and written back by :func:`layer_to_header`: with
+them the run recomputes what an ``input_mask`` does to the layer's output
+(:mod:`accelsim.workload.masking`). Any other key is an error, so that a typo
+(``strides``) cannot pass for a default.
 
 Routed traces (:mod:`accelsim.workload.route`) hold, for every layer, one
 instance per variant of the network (a mildly and an aggressively pruned
@@ -114,7 +117,8 @@ def operator_bits_ok(operator: str, weight_bits: int, act_bits: int) -> bool:
     return False
 TENSOR_ROLES = ("input", "weight", "output", "input_mask")
 _BRIDGE_KEYS = ("inputs", "fused")
-_BRIDGE_MAC_KEYS = ("act_scale", "output_scale", "weight_scale", "bias")
+QUANTIZATION_KEYS = ("act_scale", "output_scale", "weight_scale", "bias")
+"""The MAC layer keys of :class:`Quantization` (the bridge writes them)."""
 _ROUTE_KEYS = ("variant", "images")
 _COMMON_KEYS = ("name", "kind", "tensors", "activation")
 _DECOMPOSED_KEYS = ("decomposed_from", "part", "rank")
@@ -122,9 +126,9 @@ DECOMPOSED_PARTS = ("basis", "coefficients")
 LAYER_KEYS = {
     "conv2d": (*_COMMON_KEYS, "input_shape", "out_channels", "kernel", "stride", "padding",
                "dilation", "groups", "weight_bits", "act_bits", "operator", *_BRIDGE_KEYS,
-               *_BRIDGE_MAC_KEYS, *_ROUTE_KEYS, *_DECOMPOSED_KEYS),
+               *QUANTIZATION_KEYS, *_ROUTE_KEYS, *_DECOMPOSED_KEYS),
     "linear": (*_COMMON_KEYS, "input_shape", "out_features", "weight_bits", "act_bits",
-               "operator", *_BRIDGE_KEYS, *_BRIDGE_MAC_KEYS, *_ROUTE_KEYS, *_DECOMPOSED_KEYS),
+               "operator", *_BRIDGE_KEYS, *QUANTIZATION_KEYS, *_ROUTE_KEYS, *_DECOMPOSED_KEYS),
     "other": (*_COMMON_KEYS, "input_shape", "output_shape", "act_bits", "unsupported",
               "macs", "input_shapes", "output_shapes", "kernel", "stride", "padding",
               "ceil_mode", *_BRIDGE_KEYS, *_ROUTE_KEYS),
@@ -160,6 +164,27 @@ def pool_out_size(size: int, k: int, stride: int, pad: int, ceil_mode: bool) -> 
     if (out - 1) * stride >= size + pad:  # the last window must start inside the input
         out -= 1
     return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quantization:
+    """How a MAC layer's integer codes map to real values (the bridge's header
+    keys, :mod:`accelsim.bridge.graph`): real = code * scale, symmetric, zero
+    point 0. ``act_scale`` is the input's scale, ``weight_scale`` one scale or
+    one per output channel, ``output_scale`` the output's, ``bias`` the name of
+    the array of bias codes at scale ``act_scale * weight_scale`` (None: no
+    bias). A key the header does not give is None."""
+
+    act_scale: float | None = None
+    weight_scale: float | tuple[float, ...] | None = None
+    output_scale: float | None = None
+    bias: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the output can be computed from the codes as the bridge
+        computed it: the three scales are known (a missing bias is no bias)."""
+        return None not in (self.act_scale, self.weight_scale, self.output_scale)
 
 
 class LayerKind(enum.Enum):
@@ -214,6 +239,8 @@ class Layer:
     rank: int = 0
     # maxpool / avgpool entries that give their window (optional)
     window: PoolWindow | None = None
+    # MAC layers from the bridge: the scales of their codes, and their bias (optional)
+    quantization: Quantization | None = None
 
     # ---- derived shape -------------------------------------------------------
     @property
@@ -361,6 +388,21 @@ def _bridge_problems(entry: dict, probs: _Problems, known: tuple) -> None:
                       "them (one per output channel)", ws)
     if "bias" in entry and (not isinstance(entry["bias"], str) or not entry["bias"]):
         probs.add("bias", "must name an array of the trace", entry["bias"])
+
+
+def _quantization(entry: dict, out_channels: int, probs: _Problems) -> Quantization | None:
+    """The quantization keys of a MAC layer (checked by :func:`_bridge_problems`),
+    None when it has none. A list of weight scales has one per output channel."""
+    present = {key: entry[key] for key in QUANTIZATION_KEYS if key in entry}
+    if not present:
+        return None
+    ws = present.get("weight_scale")
+    if isinstance(ws, list):
+        if len(ws) != out_channels:
+            probs.add("weight_scale", f"must give one scale per output channel, "
+                      f"{out_channels} (got {len(ws)})")
+        present["weight_scale"] = tuple(ws)
+    return Quantization(**present)
 
 
 def _ints(entry: dict, key: str, length: int, probs: _Problems, *, default: Any = None,
@@ -556,10 +598,14 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
         k = _int(entry, "out_features", probs)
         if probs.items:
             return None, probs.items
+        quantization = _quantization(entry, k, probs)
+        if probs.items:
+            return None, probs.items
         layer = Layer(name=name, kind=LayerKind.LINEAR, op="linear", input_shape=(n, c_in),
                       output_shape=(n, k), n=n, c=c_in, k=k, weight_bits=wbits,
                       act_bits=abits, operator=operator, activation=activation,
-                      tensors=dict(tensors), **routed, **decomposed)
+                      tensors=dict(tensors), quantization=quantization, **routed,
+                      **decomposed)
         _rank_problem(layer, probs)
         return (None, probs.items) if probs.items else (layer, [])
 
@@ -578,6 +624,7 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
         probs.add("groups", f"must divide out_channels {k_total}", groups)
     if h + 2 * ph < dh * (r - 1) + 1 or w + 2 * pw < dw * (s - 1) + 1:
         probs.add("kernel", f"larger than the padded input {h + 2 * ph}x{w + 2 * pw}", [r, s])
+    quantization = _quantization(entry, k_total, probs)
     if probs.items:
         return None, probs.items
     layer = Layer(name=name, kind=LayerKind.CONV2D, op="conv2d",
@@ -586,7 +633,7 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
                   stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw, dilation_h=dh,
                   dilation_w=dw, groups=groups, weight_bits=wbits, act_bits=abits,
                   operator=operator, activation=activation, tensors=dict(tensors),
-                  **routed, **decomposed)
+                  quantization=quantization, **routed, **decomposed)
     object.__setattr__(layer, "output_shape", (n, k_total, layer.p, layer.q))
     _rank_problem(layer, probs)
     return (None, probs.items) if probs.items else (layer, [])
@@ -622,6 +669,11 @@ def layer_to_header(layer: Layer) -> dict:
                  operator=layer.operator, activation=layer.activation)
     if layer.is_mac and layer.part:
         d.update(decomposed_from=layer.decomposed_from, part=layer.part, rank=layer.rank)
+    if layer.is_mac and layer.quantization is not None:
+        for key in QUANTIZATION_KEYS:
+            v = getattr(layer.quantization, key)
+            if v is not None:
+                d[key] = list(v) if isinstance(v, tuple) else v
     if layer.tensors:
         d["tensors"] = dict(layer.tensors)
     if layer.variant:
@@ -633,6 +685,6 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-__all__ = ["Layer", "LayerKind", "layer_from_header", "layer_to_header", "valid_taps",
-           "ceil_div", "MAC_KINDS", "OPERATORS", "OPERATOR_RULES", "operator_bits_ok",
-           "DECOMPOSED_PARTS"]
+__all__ = ["Layer", "LayerKind", "Quantization", "layer_from_header", "layer_to_header",
+           "valid_taps", "ceil_div", "MAC_KINDS", "OPERATORS", "OPERATOR_RULES",
+           "operator_bits_ok", "DECOMPOSED_PARTS", "QUANTIZATION_KEYS"]

@@ -129,10 +129,6 @@ def mask_trace(trace: Trace, path: str, *, layers: list[str] | None = None,
     if os.path.isfile(trace.path):
         with np.load(trace.path, allow_pickle=False) as npz:
             header = json.loads(str(npz[HEADER_KEY][()]))
-            # arrays the simulator does not load but the header names (a
-            # bridge layer's bias)
-            arrays.update({e["bias"]: npz[e["bias"]] for e in header["layers"]
-                           if isinstance(e.get("bias"), str) and e["bias"] not in arrays})
     else:  # a trace made in memory has only what its layers hold
         header = {"network": trace.network, "batch": trace.batch,
                   "layers": trace_to_headers(trace)}

@@ -31,9 +31,12 @@ dimension of every activation shape and tensor is taken to hold the batch,
 image-major (as the PyTorch bridge and ``accelsim synth`` write it): a
 dimension of ``N * T`` (a linear layer with ``T`` tokens folded in, or a
 non-MAC op's reshape) keeps ``T`` rows per image. A non-MAC layer's ``macs``
-scale with its images. Keys only the bridge reads back (``inputs``,
-``fused``, quantization scales, ``bias``) are not carried: the simulator does
-not read them, and a trace does not keep them once loaded.
+scale with its images. An instance keeps its variant's quantization scales
+and ``bias`` (the whole bias array, as the weight), with which the run
+recomputes what an input mask does to the output
+(:mod:`accelsim.workload.masking`); the variants may differ in them (each is
+calibrated on its own data). Keys only the bridge reads back (``inputs``,
+``fused``) are not carried: a trace does not keep them once loaded.
 """
 
 from __future__ import annotations
@@ -43,16 +46,18 @@ from collections.abc import Mapping
 import numpy as np
 
 from accelsim.errors import AccelsimError
-from accelsim.workload.layer import Layer, layer_to_header
+from accelsim.workload.layer import QUANTIZATION_KEYS, Layer, layer_to_header
 from accelsim.workload.trace import (FORMAT_NAME, FORMAT_VERSION, Routing, Trace, parse_header,
                                      trace_to_headers, variant_name_problem, write_trace)
 from accelsim.workload.trace import INSTANCE_SEPARATOR as _SEPARATOR  # LAYER@VARIANT
 
 
 def _geometry(layer: Layer) -> dict:
-    """What two variants' layers must agree on: the header without tensors."""
+    """What two variants' layers must agree on: the header without tensors and
+    quantization (each variant is calibrated on its own data)."""
     head = layer_to_header(layer)
-    head.pop("tensors", None)
+    for key in ("tensors", *QUANTIZATION_KEYS):
+        head.pop(key, None)
     return head
 
 
@@ -139,6 +144,10 @@ def _instance(layer: Layer, trace: Trace, variant: str, images: tuple[int, ...],
                        else _sub_array(arr, batch, index, f"{where}.tensors.{role}"))
         tensors[role] = key
     head["tensors"] = tensors
+    if "bias" in head:  # per output channel, like the weight: whole
+        key = f"{name}.bias"
+        arrays[key] = trace.arrays[head["bias"]]
+        head["bias"] = key
     return head
 
 

@@ -10,7 +10,9 @@ A trace is an ``.npz`` file readable with ``numpy.load(path, allow_pickle=False)
        "layers": [ {layer header, see accelsim.workload.layer}, ... ]}
 
 - one array per tensor, named by the layer's ``tensors`` mapping
-  (``input``, ``weight``, ``output``, ``input_mask``). Arrays hold numbers only
+  (``input``, ``weight``, ``output``, ``input_mask``), and a bridge layer's
+  ``bias`` array (named by its ``bias`` key; :attr:`Trace.arrays` holds it
+  too). Arrays hold numbers only
   (integers, floats or booleans); a trace never holds Python objects. Floats
   must be finite: a NaN or an infinity is no value a tensor of a network
   holds, and would flow into densities and checks unnoticed (a NaN is not
@@ -225,12 +227,12 @@ def read_trace(path: str | Path) -> Trace:
         layers, problems = parse_header(header)
         if problems:
             raise TraceError(path, "; ".join(problems))
+        arrays: dict[str, np.ndarray] = {}
         # with no header problem, every entry made a layer, in order
         for i, (entry, layer) in enumerate(zip(header["layers"], layers)):
             if "bias" in entry:
                 problems.extend(_bias_problems(npz, names, entry["bias"], layer,
-                                               f"layers[{i}]({layer.name}).bias"))
-        arrays: dict[str, np.ndarray] = {}
+                                               f"layers[{i}]({layer.name}).bias", arrays))
         for layer in layers:
             if layer.is_mac:
                 for role in ("input", "weight"):
@@ -273,11 +275,13 @@ def read_trace(path: str | Path) -> Trace:
                  arrays=arrays, path=path, routing=_routing(header))
 
 
-def _bias_problems(npz, names: set[str], key: str, layer: Layer, where: str) -> list[str]:
+def _bias_problems(npz, names: set[str], key: str, layer: Layer, where: str,
+                   arrays: dict[str, np.ndarray]) -> list[str]:
     """Problems of a bridge layer's ``bias`` array: it must be readable and hold
     one integer per output channel (the bridge writes it quantized at
-    ``act_scale * weight_scale``, :mod:`accelsim.bridge.graph`). The simulator
-    does not read it; the bridge's read-back does, so a bad one is refused here."""
+    ``act_scale * weight_scale``, :mod:`accelsim.bridge.graph`). A good one is
+    put in ``arrays``: the bridge's read-back uses it, and so does the run when
+    it recomputes a masked layer's output (:mod:`accelsim.workload.masking`)."""
     if key not in names:
         return [f"{where}: array {key!r} not in the file"]
     try:
@@ -290,6 +294,7 @@ def _bias_problems(npz, names: set[str], key: str, layer: Layer, where: str) -> 
     if list(arr.shape) != want:
         return [f"{where}: shape {list(arr.shape)} does not match the layer's output "
                 f"channels (expected {want})"]
+    arrays[key] = arr
     return []
 
 
