@@ -51,6 +51,28 @@ def test_formats_carry_the_same_numbers(lenet, tmp_path, capsys):
         sum(x["energy_pj"]["total"] for x in rep["layers"] if x["simulated"]))
 
 
+def test_out_suffix_chooses_the_format(lenet, tmp_path, capsys):
+    """Without --format, --out r.json is JSON (which plot reads), r.csv is CSV and
+    any other suffix the table; stdout keeps the table."""
+    for name in ("r.json", "r.csv", "r.txt"):
+        code, out, err = run_cli(["run", str(EYERISS_YAML), str(lenet), "--out",
+                                  str(tmp_path / name)], capsys)
+        assert (code, out, err) == (0, f"wrote {tmp_path / name}\n", "")
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["trace"]["network"] == "lenet5"
+    df = pd.read_csv(tmp_path / "r.csv")
+    assert list(df["name"][:-1]) == [x["name"] for x in rep["layers"]]
+    assert (tmp_path / "r.txt").read_text() == run_cli(["run", str(EYERISS_YAML), str(lenet)],
+                                                       capsys)[1]
+    # a --format that agrees with the suffix, or one given for another suffix, is kept
+    assert run_cli(["run", str(EYERISS_YAML), str(lenet), "--format", "json", "--out",
+                    str(tmp_path / "r.out")], capsys)[0] == 0
+    assert json.loads((tmp_path / "r.out").read_text())["total"] == rep["total"]
+    code, out, err = run_cli(["plot", str(tmp_path / "r.json"), "-o", str(tmp_path / "e.svg")],
+                             capsys)
+    assert (code, err) == (0, "")
+
+
 def test_synth_meets_zero_fractions_exactly(tmp_path):
     path = tmp_path / "a.npz"
     assert main(["synth", "lenet5", "--ifmap-zeros", "0.25,conv2=0.75", "--weight-zeros",
@@ -213,6 +235,25 @@ def out_dir(tmp_path, monkeypatch):
      "-o y.txt: a trace file must end in .npz (got '.txt')"),
     (["import-onnx", "m.onnx", "--input-shape", "1,3,8,8", "-o", "y.npz.txt"],
      "-o y.npz.txt: a trace file must end in .npz (got '.txt')"),
+    # the report format follows a .json or .csv --out; a --format against it is refused
+    (["run", "a.yaml", "t.npz", "--format", "csv", "--out", "r.json"],
+     "--format csv contradicts --out r.json (a .json file holds json); drop --format or change "
+     "the suffix"),
+    (["run", "a.yaml", "t.npz", "--format", "table", "--out", "r.CSV"],
+     "--format table contradicts --out r.CSV (a .CSV file holds csv); drop --format or change "
+     "the suffix"),
+    (["opcost", "a.yaml", "t.npz", "--format", "json", "--out", "o.csv"],
+     "--format json contradicts --out o.csv (a .csv file holds csv); drop --format or change "
+     "the suffix"),
+    (["run", "a.yaml", "t.npz", "--out", "r.parquet"],
+     "--out r.parquet: a .parquet file is a Parquet table, which this command does not write "
+     "(name it .json, .csv or .txt)"),
+    (["run", "a.yaml", "t.npz", "--format", "json", "--out", "r.png"],
+     "--out r.png: a .png file is a figure, which this command does not write (name it .json, "
+     ".csv or .txt; draw a figure with --plot FIG)"),
+    (["opcost", "a.yaml", "t.npz", "--out", "o.pdf"],
+     "--out o.pdf: a .pdf file is a figure, which this command does not write (name it .json, "
+     ".csv or .txt)"),
     # an empty path is an error, not a request for stdout
     (["run", "a.yaml", "t.npz", "--out", ""], "--out: must name a file (got an empty path)"),
     (["run", "a.yaml", "t.npz", "--plot", ""], "--plot: must name a file (got an empty path)"),

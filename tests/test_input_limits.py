@@ -113,9 +113,10 @@ def test_an_output_that_is_an_input_is_refused(tmp_path, capsys, trace_path):
     assert main(["run", str(arch), str(trace_path), "--out", str(arch)]) == 2
     _one_line_error(capsys, f"--out {arch}: is also an input of this command ({arch})")
     assert arch.read_bytes() == before
-    out = tmp_path / "r.png"
+    out = tmp_path / "r.png"  # one file for the report and the figure: a figure's name
     assert main(["run", str(arch), str(trace_path), "--out", str(out), "--plot", str(out)]) == 2
-    _one_line_error(capsys, f"--plot {out}: is also an input of this command ({out})")
+    _one_line_error(capsys, f"--out {out}: a .png file is a figure, which this command does not "
+                            "write")
     assert not out.exists()
     routed = tmp_path / "a.npz"
     routed.write_bytes(trace_path.read_bytes())
