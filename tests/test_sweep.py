@@ -453,13 +453,18 @@ def test_a_bad_mapping_file_fails_the_sweep_on_one_line_before_anything_runs(fil
     out = tmp_path / "r.parquet"
     for layers, message in (
             ({"c2": {"q": 1}}, "layers.c2: no such layer in {b} (MAC layers: c1)"),
-            ({"c1": {"q": 0}}, "layers.c1.q: must be a positive integer up to 2147483647 (got 0)")):
+            ({"c1": {"q": 0}}, "layers.c1.q: must be a positive integer up to 2147483647 (got 0)"),
+            # every problem at once: an entry's own and a name one trace lacks
+            ({"c1": {"q": 0}, "c2": {"q": 1}},
+             "layers.c1.q: must be a positive integer up to 2147483647 (got 0); {m}: "
+             "layers.c2: no such layer in {b} (MAC layers: c1)")):
         mapping = _mapping_file(tmp_path, layers)
         status, stdout, stderr = run_cli("sweep", sweep, "-o", out, "--jobs", "1",
                                          "--mapping", mapping)
         assert status == 2 and stdout == ""
         assert stderr == (f"accelsim: error: {mapping}: "
-                          + message.replace("{b}", str(files / "b.npz")) + "\n")
+                          + message.replace("{b}", str(files / "b.npz")).replace(
+                              "{m}", str(mapping)) + "\n")
         assert not out.exists() and not (tmp_path / "r.parquet.d").exists()
 
 

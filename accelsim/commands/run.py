@@ -56,12 +56,12 @@ def main(args) -> int:
     if args.assign:
         from accelsim.workload.assign import apply_assignment, read_assignment
 
-        trace = apply_assignment(trace, read_assignment(args.assign), args.assign)
+        trace = apply_assignment(trace, read_assignment(args.assign, trace=trace), args.assign)
     constraints = None
     if args.mapping:
         from accelsim.mapping.constraints import read_mapping_constraints
 
-        constraints = read_mapping_constraints(args.mapping)
+        constraints = read_mapping_constraints(args.mapping, trace=trace)
     result = run(arch, trace, arch_path=args.arch, dense_baseline=args.dense_baseline,
                  sporadic_window=args.sporadic_window, mapping_constraints=constraints,
                  mapping_path=args.mapping)

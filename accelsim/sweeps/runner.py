@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -159,15 +159,17 @@ def _mapping(mapping: Any, spec: SweepSpec, shas: list[str]) -> tuple[dict | Non
     layer must be a MAC layer of every trace of the sweep."""
     if mapping is None or (isinstance(mapping, dict) and not mapping):
         return None, None  # {} is no constraints, as for accelsim.run
+    # the layers are all the check needs: keep no trace's tensors alive for it
+    traces = [replace(cached_trace(path, trace_sha), arrays={}, derived={})
+              for path, trace_sha in zip(spec.trace_paths, shas)]
     if isinstance(mapping, dict):
         source, sha = "<mapping constraints>", None
-        constraints = mapping
+        constraints = check_constraints(traces, mapping, source)
     else:
         source = str(mapping)
-        constraints = read_mapping_constraints(source)
+        # the file's own problems and its names missing from a trace, in one message
+        constraints = read_mapping_constraints(source, trace=traces)
         sha = file_sha256(source)
-    for path, trace_sha in zip(spec.trace_paths, shas):
-        constraints = check_constraints(cached_trace(path, trace_sha), constraints, source)
     return constraints, {"path": source, "sha256": sha, "layers": constraints}
 
 
