@@ -16,7 +16,9 @@ import yaml
 
 from accelsim.cli import main
 from accelsim.workload.trace import read_trace
-from conftest import EYERISS_YAML, conv_header, make_trace, run_cli, tiny_arch_dict
+from conftest import EYERISS_YAML, ROOT, conv_header, make_trace, run_cli, tiny_arch_dict
+
+LENET_DIGITS = ROOT / "workloads" / "lenet5_digits.npz"
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +109,25 @@ def test_synth_meets_zero_fractions_exactly(tmp_path):
     (["run", str(EYERISS_YAML)], "accelsim run: error: the following arguments are required"),
     (["run", str(EYERISS_YAML), "x.npz", "--format", "xml"], "argument --format: invalid choice"),
     (["bogus"], "invalid choice: 'bogus'"),
+    # a trace where the arch goes, or the other way round, is named as such
+    (["run", str(LENET_DIGITS), str(EYERISS_YAML)],
+     f"accelsim: error: {LENET_DIGITS}: looks like a trace (.npz), not an architecture YAML, "
+     f"and {EYERISS_YAML} like an architecture: the two are swapped; the architecture comes "
+     "first: accelsim run ARCH TRACE"),
+    (["opcost", str(LENET_DIGITS), str(EYERISS_YAML)],
+     "the two are swapped; the architecture comes first: accelsim opcost ARCH TRACE"),
+    (["run", str(LENET_DIGITS), str(LENET_DIGITS)],
+     f"accelsim: error: {LENET_DIGITS}: looks like a trace (.npz), not an architecture YAML; "
+     "the architecture comes first: accelsim run ARCH TRACE"),
+    (["run", str(EYERISS_YAML), str(EYERISS_YAML)],
+     f"accelsim: error: {EYERISS_YAML}: looks like a text file (an architecture YAML?), not a "
+     "trace (.npz); the trace comes second: accelsim run ARCH TRACE"),
+    (["check", str(LENET_DIGITS)],
+     f"accelsim: error: {LENET_DIGITS}: not a YAML file: it is a zip archive, as a trace (.npz) "
+     "is"),
+    (["run", str(EYERISS_YAML), str(LENET_DIGITS), "--mapping", str(LENET_DIGITS)],
+     f"accelsim: error: {LENET_DIGITS}: not a YAML file: it is a zip archive, as a trace (.npz) "
+     "is"),
 ])
 def test_bad_input_exits_2_on_one_line(tmp_path, monkeypatch, capsys, argv, expected):
     monkeypatch.chdir(tmp_path)
@@ -119,6 +140,23 @@ def test_bad_input_exits_2_on_one_line(tmp_path, monkeypatch, capsys, argv, expe
     assert expected in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_loaders_name_a_file_of_the_other_kind(tmp_path):
+    """Given a text file, the trace reader says so; given bytes that are not
+    UTF-8 (nor a trace), the YAML reader names the first bad byte."""
+    from accelsim.errors import ConfigError, TraceError
+    from accelsim.spec.yamlio import read_yaml
+
+    with pytest.raises(TraceError) as exc:
+        read_trace(EYERISS_YAML)
+    assert str(exc.value) == (f"{EYERISS_YAML}: not a readable .npz trace: it is a text file (a "
+                              "YAML architecture?), not a zip archive as every .npz is")
+    (tmp_path / "b.yaml").write_bytes(b"version: 1\n\xd4\xd5")
+    with pytest.raises(ConfigError) as exc:
+        read_yaml(tmp_path / "b.yaml")
+    assert str(exc.value) == (f"{tmp_path / 'b.yaml'}: cannot read: not UTF-8 text (byte 0xd4 "
+                              "at offset 11)")
 
 
 def test_bad_arch_through_the_real_entry_point(tmp_path, lenet):

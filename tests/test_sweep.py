@@ -223,6 +223,11 @@ def test_point_arch_sets_the_keys_on_a_copy_of_the_base(files):
     ({"version": 2}, "version: unsupported, this accelsim reads [1] (got 2)"),
     ({"versoin": 1}, "versoin: unknown key (known: version, base, traces"),
     ({"base": 3}, "base: must be the path of an arch file (got 3)"),
+    # a trace where the arch goes, and the other way round
+    ({"base": "a.npz"}, "base: a.npz looks like a trace (.npz), not an arch YAML file: traces "
+                        "go under traces"),
+    ({"traces": ["a.npz", "tiny.yaml"]}, "traces[1]: tiny.yaml looks like a text file (an arch "
+                                         "YAML?), not a trace (.npz): the arch goes under base"),
 ])
 def test_sweep_file_problems_are_reported(files, fields, message):
     with pytest.raises(ConfigError) as err:
@@ -820,7 +825,7 @@ def test_bad_arguments_are_errors(files, tmp_path):
 
 
 def test_bad_trace_fails_before_any_point_runs(files, tmp_path):
-    (files / "bad.npz").write_bytes(b"not a zip")
+    (files / "bad.npz").write_bytes(b"\0not a zip")  # (a text file is named in the sweep file)
     sweep = write_sweep(files, "bad_trace.yaml", traces=["bad.npz"])
     with pytest.raises(TraceError, match="bad.npz: not a readable .npz trace"):
         accelsim.sweep(sweep, tmp_path / "r.parquet")

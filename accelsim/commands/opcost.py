@@ -21,6 +21,7 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> int:
+    from accelsim.commands import check_arch_and_trace
     from accelsim.fileio import atomic_write_text, check_output_path
     from accelsim.opcost import opcost
     from accelsim.report.report import report_format
@@ -30,6 +31,7 @@ def main(args) -> int:
     fmt = report_format(args.format, args.out)
     if args.out is not None:  # --out '' is an error, not a request for stdout
         check_output_path(args.out, "--out", [args.arch, args.trace])
+    check_arch_and_trace(args.arch, args.trace, NAME)
     df = opcost(load_arch(args.arch), read_trace(args.trace))
     if fmt == "csv":
         text = df.to_csv(index=False)

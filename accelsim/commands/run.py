@@ -34,6 +34,7 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> int:
+    from accelsim.commands import check_arch_and_trace
     from accelsim.fileio import check_output_path
     from accelsim.report.report import report_format, write_report
     from accelsim.run import run
@@ -51,6 +52,7 @@ def main(args) -> int:
         if args.plot:
             figure_format(args.plot, "--plot")
         check_output_path(args.plot, "--plot", inputs + (args.out,))
+    check_arch_and_trace(args.arch, args.trace, NAME)
     arch = load_arch(args.arch)
     trace = read_trace(args.trace)
     if args.assign:

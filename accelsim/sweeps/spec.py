@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from accelsim.errors import ConfigError
+from accelsim.fileio import sniff
 from accelsim.spec.load import SCHEMA, arch_from_dict
 from accelsim.spec.yamlio import read_yaml, version_problems
 
@@ -340,6 +341,9 @@ def _traces(data: dict, root: Path, problems: list[str]) -> tuple[list[str], lis
         path = (root / t).resolve()
         if not path.is_file():
             problems.append(f"traces[{i}]: file not found (got {t!r}, looked at {path})")
+        elif sniff(path) == "text":
+            problems.append(f"traces[{i}]: {t} looks like a text file (an arch YAML?), not a "
+                            "trace (.npz): the arch goes under base")
         elif str(path) in resolved:
             problems.append(f"traces[{i}]: listed twice (got {t!r})")
         resolved.append(str(path))
@@ -369,6 +373,9 @@ def sweep_from_dict(data: Any, source: str = "<dict>", root: str | Path = ".") -
         base_path = str((root / base_rel).resolve())
         if not Path(base_path).is_file():
             problems.append(f"base: no such file {base_rel!r} (looked at {base_path})")
+        elif sniff(base_path) in ("zip", "npy"):
+            problems.append(f"base: {base_rel} looks like a trace (.npz), not an arch YAML "
+                            "file: traces go under traces")
         else:
             base = read_yaml(base_path)  # an unreadable base is its own one-line error
             if isinstance(base, dict):
