@@ -1,7 +1,9 @@
 """Command line: parse arguments, call the public API, print, set the exit status.
 
 Thin by design: each subcommand lives in :mod:`accelsim.commands`. Exit status:
-0 on success, 2 on bad input (one line on stderr, no traceback), 130 on Ctrl-C.
+0 on success, 2 on bad input (one line on stderr, no traceback, nothing
+written), 1 when a command ran but produced no result (a sweep whose every
+point ended in error: its table is written), 130 on Ctrl-C.
 """
 
 from __future__ import annotations

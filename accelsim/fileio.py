@@ -13,6 +13,7 @@ work starts, so a typo costs nothing; the folder it goes in must exist already
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hashlib
 import os
@@ -28,6 +29,41 @@ TEXT_LIMIT_BYTES = 1 << 20
 """The largest text input accelsim reads (YAML files, route files): 1 MiB. Real
 ones are a few kB; PyYAML parses about 100 kB a second, and a device such as
 /dev/zero never ends."""
+
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+"""How a zip archive starts (its first entry, or an empty zip); every .npz is one."""
+NPY_MAGIC = b"\x93NUMPY"
+"""How a single NumPy array file (.npy) starts."""
+
+
+def sniff(path: str | Path, probe_bytes: int = 4096) -> str | None:
+    """What the file at ``path`` holds, from its first bytes, to tell a user who
+    gave one input for another (a trace for an arch file) what they gave.
+
+    Returns ``"zip"`` (a zip archive, as every .npz trace is), ``"npy"``,
+    ``"text"`` (UTF-8 without NUL bytes: YAML, CSV, ...), ``"binary"``, or
+    None when there is nothing to tell (no such file, a folder, unreadable,
+    empty).
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(probe_bytes)
+    except OSError:
+        return None
+    if not head:
+        return None
+    if head.startswith(ZIP_MAGIC):
+        return "zip"
+    if head.startswith(NPY_MAGIC):
+        return "npy"
+    if b"\0" in head:
+        return "binary"
+    try:  # final=False: a character cut at the probe's end is not an error
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "binary"
+    return "text"
 
 
 def read_text_limited(path: str | Path, limit_bytes: int = TEXT_LIMIT_BYTES) -> str:

@@ -18,6 +18,8 @@ from accelsim.cli import main
 from accelsim.workload.trace import read_trace
 from conftest import EYERISS_YAML, ROOT, conv_header, make_trace, run_cli, tiny_arch_dict
 
+LENET_DIGITS = ROOT / "workloads" / "lenet5_digits.npz"
+
 
 @pytest.fixture(scope="module")
 def lenet(tmp_path_factory):
@@ -49,6 +51,28 @@ def test_formats_carry_the_same_numbers(lenet, tmp_path, capsys):
     assert total["macs"] == sum(x["macs"] for x in rep["layers"] if x["simulated"])
     assert total["energy_pj"]["total"] == pytest.approx(
         sum(x["energy_pj"]["total"] for x in rep["layers"] if x["simulated"]))
+
+
+def test_out_suffix_chooses_the_format(lenet, tmp_path, capsys):
+    """Without --format, --out r.json is JSON (which plot reads), r.csv is CSV and
+    any other suffix the table; stdout keeps the table."""
+    for name in ("r.json", "r.csv", "r.txt"):
+        code, out, err = run_cli(["run", str(EYERISS_YAML), str(lenet), "--out",
+                                  str(tmp_path / name)], capsys)
+        assert (code, out, err) == (0, f"wrote {tmp_path / name}\n", "")
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["trace"]["network"] == "lenet5"
+    df = pd.read_csv(tmp_path / "r.csv")
+    assert list(df["name"][:-1]) == [x["name"] for x in rep["layers"]]
+    assert (tmp_path / "r.txt").read_text() == run_cli(["run", str(EYERISS_YAML), str(lenet)],
+                                                       capsys)[1]
+    # a --format that agrees with the suffix, or one given for another suffix, is kept
+    assert run_cli(["run", str(EYERISS_YAML), str(lenet), "--format", "json", "--out",
+                    str(tmp_path / "r.out")], capsys)[0] == 0
+    assert json.loads((tmp_path / "r.out").read_text())["total"] == rep["total"]
+    code, out, err = run_cli(["plot", str(tmp_path / "r.json"), "-o", str(tmp_path / "e.svg")],
+                             capsys)
+    assert (code, err) == (0, "")
 
 
 def test_synth_meets_zero_fractions_exactly(tmp_path):
@@ -85,6 +109,25 @@ def test_synth_meets_zero_fractions_exactly(tmp_path):
     (["run", str(EYERISS_YAML)], "accelsim run: error: the following arguments are required"),
     (["run", str(EYERISS_YAML), "x.npz", "--format", "xml"], "argument --format: invalid choice"),
     (["bogus"], "invalid choice: 'bogus'"),
+    # a trace where the arch goes, or the other way round, is named as such
+    (["run", str(LENET_DIGITS), str(EYERISS_YAML)],
+     f"accelsim: error: {LENET_DIGITS}: looks like a trace (.npz), not an architecture YAML, "
+     f"and {EYERISS_YAML} like an architecture: the two are swapped; the architecture comes "
+     "first: accelsim run ARCH TRACE"),
+    (["opcost", str(LENET_DIGITS), str(EYERISS_YAML)],
+     "the two are swapped; the architecture comes first: accelsim opcost ARCH TRACE"),
+    (["run", str(LENET_DIGITS), str(LENET_DIGITS)],
+     f"accelsim: error: {LENET_DIGITS}: looks like a trace (.npz), not an architecture YAML; "
+     "the architecture comes first: accelsim run ARCH TRACE"),
+    (["run", str(EYERISS_YAML), str(EYERISS_YAML)],
+     f"accelsim: error: {EYERISS_YAML}: looks like a text file (an architecture YAML?), not a "
+     "trace (.npz); the trace comes second: accelsim run ARCH TRACE"),
+    (["check", str(LENET_DIGITS)],
+     f"accelsim: error: {LENET_DIGITS}: not a YAML file: it is a zip archive, as a trace (.npz) "
+     "is"),
+    (["run", str(EYERISS_YAML), str(LENET_DIGITS), "--mapping", str(LENET_DIGITS)],
+     f"accelsim: error: {LENET_DIGITS}: not a YAML file: it is a zip archive, as a trace (.npz) "
+     "is"),
 ])
 def test_bad_input_exits_2_on_one_line(tmp_path, monkeypatch, capsys, argv, expected):
     monkeypatch.chdir(tmp_path)
@@ -97,6 +140,23 @@ def test_bad_input_exits_2_on_one_line(tmp_path, monkeypatch, capsys, argv, expe
     assert expected in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_loaders_name_a_file_of_the_other_kind(tmp_path):
+    """Given a text file, the trace reader says so; given bytes that are not
+    UTF-8 (nor a trace), the YAML reader names the first bad byte."""
+    from accelsim.errors import ConfigError, TraceError
+    from accelsim.spec.yamlio import read_yaml
+
+    with pytest.raises(TraceError) as exc:
+        read_trace(EYERISS_YAML)
+    assert str(exc.value) == (f"{EYERISS_YAML}: not a readable .npz trace: it is a text file (a "
+                              "YAML architecture?), not a zip archive as every .npz is")
+    (tmp_path / "b.yaml").write_bytes(b"version: 1\n\xd4\xd5")
+    with pytest.raises(ConfigError) as exc:
+        read_yaml(tmp_path / "b.yaml")
+    assert str(exc.value) == (f"{tmp_path / 'b.yaml'}: cannot read: not UTF-8 text (byte 0xd4 "
+                              "at offset 11)")
 
 
 def test_bad_arch_through_the_real_entry_point(tmp_path, lenet):
@@ -230,6 +290,25 @@ def out_dir(tmp_path, monkeypatch):
      "-o y.txt: a trace file must end in .npz (got '.txt')"),
     (["import-onnx", "m.onnx", "--input-shape", "1,3,8,8", "-o", "y.npz.txt"],
      "-o y.npz.txt: a trace file must end in .npz (got '.txt')"),
+    # the report format follows a .json or .csv --out; a --format against it is refused
+    (["run", "a.yaml", "t.npz", "--format", "csv", "--out", "r.json"],
+     "--format csv contradicts --out r.json (a .json file holds json); drop --format or change "
+     "the suffix"),
+    (["run", "a.yaml", "t.npz", "--format", "table", "--out", "r.CSV"],
+     "--format table contradicts --out r.CSV (a .CSV file holds csv); drop --format or change "
+     "the suffix"),
+    (["opcost", "a.yaml", "t.npz", "--format", "json", "--out", "o.csv"],
+     "--format json contradicts --out o.csv (a .csv file holds csv); drop --format or change "
+     "the suffix"),
+    (["run", "a.yaml", "t.npz", "--out", "r.parquet"],
+     "--out r.parquet: a .parquet file is a Parquet table, which this command does not write "
+     "(name it .json, .csv or .txt)"),
+    (["run", "a.yaml", "t.npz", "--format", "json", "--out", "r.png"],
+     "--out r.png: a .png file is a figure, which this command does not write (name it .json, "
+     ".csv or .txt; draw a figure with --plot FIG)"),
+    (["opcost", "a.yaml", "t.npz", "--out", "o.pdf"],
+     "--out o.pdf: a .pdf file is a figure, which this command does not write (name it .json, "
+     ".csv or .txt)"),
     # an empty path is an error, not a request for stdout
     (["run", "a.yaml", "t.npz", "--out", ""], "--out: must name a file (got an empty path)"),
     (["run", "a.yaml", "t.npz", "--plot", ""], "--plot: must name a file (got an empty path)"),

@@ -113,9 +113,10 @@ def test_an_output_that_is_an_input_is_refused(tmp_path, capsys, trace_path):
     assert main(["run", str(arch), str(trace_path), "--out", str(arch)]) == 2
     _one_line_error(capsys, f"--out {arch}: is also an input of this command ({arch})")
     assert arch.read_bytes() == before
-    out = tmp_path / "r.png"
+    out = tmp_path / "r.png"  # one file for the report and the figure: a figure's name
     assert main(["run", str(arch), str(trace_path), "--out", str(out), "--plot", str(out)]) == 2
-    _one_line_error(capsys, f"--plot {out}: is also an input of this command ({out})")
+    _one_line_error(capsys, f"--out {out}: a .png file is a figure, which this command does not "
+                            "write")
     assert not out.exists()
     routed = tmp_path / "a.npz"
     routed.write_bytes(trace_path.read_bytes())
@@ -258,12 +259,12 @@ def test_absurd_clocks_are_refused(tmp_path, capsys, eyeriss_dict, section, key,
                             f"(1 kHz to 100 GHz) (got {value!r})")
 
 
-def test_sweep_clocks_out_of_range_are_error_rows(tmp_path, capsys, trace_path):
-    """As any invalid generated value: the point is a row with status error and the
-    reason, and the sweep goes on (no overflow warning, no traceback)."""
+def test_sweep_clocks_out_of_range_are_refused_with_the_sweep_file(tmp_path, capsys,
+                                                                   trace_path):
+    """As any value no arch accepts: the sweep file is refused naming the key and
+    the value, before any point runs (no overflow warning, no traceback, nothing
+    written)."""
     import warnings
-
-    import pandas as pd
 
     path = tmp_path / "sweep.yaml"
     path.write_text(f"version: 1\nbase: {EYERISS_YAML}\ntraces: {trace_path}\naxes:\n"
@@ -272,13 +273,9 @@ def test_sweep_clocks_out_of_range_are_error_rows(tmp_path, capsys, trace_path):
     out = tmp_path / "out.csv"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert main(["sweep", str(path), "-o", str(out), "--jobs", "1"]) == 0
-    assert capsys.readouterr().err == ""
-    df = pd.read_csv(out, keep_default_na=False)
-    assert list(df["status"]) == ["error", "error", "ok", "error"]
+        assert main(["sweep", str(path), "-o", str(out), "--jobs", "1"]) == 2
     clock = "must be from 0.001 to 100000 MHz (1 kHz to 100 GHz)"
-    assert list(df["reason"]) == [
-        f"core_clock_mhz: {clock} (got 5e-324)",
-        f"core_clock_mhz: {clock} (got 5e-324); dram.link_clock_mhz: {clock} (got 1e+300)",
-        "",
-        f"dram.link_clock_mhz: {clock} (got 1e+300)"]
+    assert capsys.readouterr().err == (
+        f"accelsim: error: {path}: axes.core_clock_mhz: {clock} (got 5e-324); {path}: "
+        f"axes.dram.link_clock_mhz: {clock} (got 1e+300)\n")
+    assert not out.exists() and not (tmp_path / "out.csv.d").exists()

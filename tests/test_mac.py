@@ -231,6 +231,23 @@ def test_assignment_errors_name_file_and_key(tiny_trace):
         apply_assignment(tiny_trace, {"c1": {"operator": "binary"}}, "a.yaml")
 
 
+def test_every_entry_of_a_bad_assignment_file_is_named_at_once(tiny_trace, tmp_path, capsys):
+    """The file's own problems, names the trace lacks and widths an operator
+    does not take are one message, entry by entry."""
+    assign = tmp_path / "assign.yaml"
+    assign.write_text(yaml.safe_dump({"version": 1, "layers": {
+        "c1": {"operator": "binary"}, "c2": {"operator": "bogus", "act_bits": 0},
+        "nope": {"weight_bits": 8}}}, sort_keys=False))
+    code = main(["run", str(EYERISS_YAML), tiny_trace.path, "--assign", str(assign)])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"accelsim: error: {assign}: layers.c1: binary needs weight_bits == act_bits == 1 (got "
+        f"weight_bits 16, act_bits 16); {assign}: layers.c2.operator: must be one of ['int', "
+        f"'fp', 'bfloat', 'binary', 'binary_weight', 'shift', 'mult_free'] (got 'bogus'); "
+        f"{assign}: layers.c2.act_bits: must be an integer from 1 to 64 (got 0); {assign}: "
+        f"layers.nope: no such layer in {tiny_trace.path} (MAC layers: c1, c2)\n")
+
+
 def test_unsupported_assignment_exits_2_naming_the_layer(tiny_trace, tmp_path, capsys):
     assign = tmp_path / "assign.yaml"
     assign.write_text(yaml.safe_dump({"version": 1, "layers": {

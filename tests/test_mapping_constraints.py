@@ -311,6 +311,24 @@ BAD_FILES = [
 ]
 
 
+def test_every_entry_of_a_bad_mapping_file_is_named_at_once(trace, tmp_path, capsys):
+    """An entry's own problems and a name the trace lacks are one message: the
+    second entry's problem is not held back until the first is fixed."""
+    path = _write(tmp_path, {"version": 1, "layers": {"c1": {"p": 0, "x": 4},
+                                                      "c9": {"e": 1}, "c2": {"q": 2}}})
+    code = main(["run", str(EYERISS_YAML), trace.path, "--mapping", str(path), "--out",
+                 str(tmp_path / "r.json")])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"accelsim: error: {path}: layers.c1.p: must be a positive integer up to 2147483647 "
+        f"(got 0); {path}: layers.c1.x: unknown key (known: e, p, q, r, t, gp, m, n); "
+        f"{path}: layers.c9: no such layer in {trace.path} (MAC layers: c1, c2)\n")
+    assert not (tmp_path / "r.json").exists()
+    with pytest.raises(ConfigError) as exc:
+        accelsim.read_mapping_constraints(path, trace=trace)
+    assert exc.value.problems[-1].startswith("layers.c9: no such layer")
+
+
 @pytest.mark.parametrize("doc, expected", BAD_FILES)
 def test_a_bad_mapping_file_exits_2_on_one_line(trace, tmp_path, capsys, doc, expected):
     path = _write(tmp_path, doc)

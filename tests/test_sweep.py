@@ -223,6 +223,18 @@ def test_point_arch_sets_the_keys_on_a_copy_of_the_base(files):
     ({"version": 2}, "version: unsupported, this accelsim reads [1] (got 2)"),
     ({"versoin": 1}, "versoin: unknown key (known: version, base, traces"),
     ({"base": 3}, "base: must be the path of an arch file (got 3)"),
+    # a value no arch accepts is refused with the file, before any point runs
+    ({"axes": {"dram.ifmap_compression": ["none", "zip"]}},
+     "axes.dram.ifmap_compression: must be one of ['none', 'rlc', 'csc', 'bitmap', 'block'] "
+     "(got 'zip')"),
+    ({"axes": {"pe_array.rows": [3, 2.5]}}, "axes.pe_array.rows: must be an integer (got 2.5)"),
+    ({"tied": [{"glb.banks": [4, 0], "glb.bank_size_bytes": [512, 256]}]},
+     "tied[0].glb.banks: must be >= 1 (got 0)"),
+    # a trace where the arch goes, and the other way round
+    ({"base": "a.npz"}, "base: a.npz looks like a trace (.npz), not an arch YAML file: traces "
+                        "go under traces"),
+    ({"traces": ["a.npz", "tiny.yaml"]}, "traces[1]: tiny.yaml looks like a text file (an arch "
+                                         "YAML?), not a trace (.npz): the arch goes under base"),
 ])
 def test_sweep_file_problems_are_reported(files, fields, message):
     with pytest.raises(ConfigError) as err:
@@ -305,15 +317,19 @@ def test_sweep_table_columns_and_totals_match_a_plain_run(files, tmp_path):
 
 
 def test_infeasible_and_invalid_points_are_rows_with_reasons(files, tmp_path):
+    """A point whose values are invalid only together (each is valid in other
+    points) is an error row with the reason; one that fits no mapping is
+    infeasible."""
     sweep = write_sweep(files, axes={"scratchpads.ifmap.entries": [2, 3],
-                                     "scratchpads.filter.entries": [0, 48]})
+                                     "scratchpads.psum.word_bits": [16, 32],
+                                     "noc.psum_bus_bits": [64, 16]})
     df = accelsim.sweep(sweep, jobs=1)
-    by_point = {(r["scratchpads.ifmap.entries"], r["scratchpads.filter.entries"]): r
-                for _, r in df.iterrows()}
-    bad = by_point[2, 48]
+    by_point = {(r["scratchpads.ifmap.entries"], r["scratchpads.psum.word_bits"],
+                 r["noc.psum_bus_bits"]): r for _, r in df.iterrows()}
+    bad = by_point[2, 16, 64]
     assert bad["status"] == "infeasible"
     spec = read_sweep(sweep)
-    point = next(p for p in generate_points(spec) if p.values == (2, 48))
+    point = next(p for p in generate_points(spec) if p.values == (2, 16, 64))
     arch = arch_from_dict(point_arch(spec, point))
     expected = "; ".join(f"{layer.name}: {candidates(layer, arch)[1]}"
                          for layer in accelsim.read_trace(files / "a.npz").mac_layers)
@@ -321,12 +337,14 @@ def test_infeasible_and_invalid_points_are_rows_with_reasons(files, tmp_path):
     assert expected.startswith("c1: filter width 3 exceeds the ifmap scratchpad's 2 ")
     assert all(math.isnan(bad[c]) for c in TOTAL_COLUMNS)
     for rows in (2, 3):
-        invalid = by_point[rows, 0]
+        invalid = by_point[rows, 32, 16]
         assert invalid["status"] == "error"
-        assert invalid["reason"] == "scratchpads.filter.entries: must be >= 1 (got 0)"
+        assert invalid["reason"] == ("noc.psum_bus_bits: must be >= scratchpads.psum.word_bits "
+                                     "32 (got 16)")
         assert math.isnan(invalid["cycles"])
-    good = by_point[3, 48]
+    good = by_point[3, 16, 64]
     assert good["status"] == "ok" and good["cycles"] > 0
+    assert (df["status"] == "error").sum() == 2
 
 
 def test_a_point_with_no_mapping_for_a_small_filter_spad_is_infeasible(files):
@@ -359,17 +377,23 @@ def test_keep_layers_writes_a_per_layer_table(files, tmp_path):
 
 
 def test_error_points_and_typed_columns_with_keep_layers(files, tmp_path):
-    sweep = write_sweep(files, keep="layers", axes={"pe_array.rows": [3, 2.5],
-                                                    "noc.multicast": [True, False]})
+    # psum words of 32 bits on a 16-bit psum bus: invalid only together
+    sweep = write_sweep(files, keep="layers", axes={"core_clock_mhz": [200, 250.5],
+                                                    "noc.psum_bus_bits": [64, 16]},
+                        tied=[{"scratchpads.psum.word_bits": [16, 32],
+                               "noc.multicast": [True, False]}])
     out = tmp_path / "r.parquet"
     outcome = run_sweep(sweep, out, jobs=1)
     table = pd.read_parquet(out)
-    assert list(table["status"]) == ["ok", "ok", "error", "error"]
-    assert table["reason"][2] == "pe_array.rows: must be an integer (got 2.5)"
-    assert list(table["pe_array.rows"]) == [3, 3, 2.5, 2.5]
+    assert list(table["status"]) == ["ok", "ok", "ok", "error"] * 2
+    assert table["reason"][3] == ("noc.psum_bus_bits: must be >= scratchpads.psum.word_bits 32 "
+                                  "(got 16)")
+    assert list(table["core_clock_mhz"]) == [200] * 4 + [250.5] * 4
+    assert table["core_clock_mhz"].dtype == float
     assert table["noc.multicast"].dtype == bool
     layers = pd.read_parquet(layers_path(out))
-    assert list(layers["point_id"]) == [0, 0, 1, 1]  # error points have no layers
+    # error points have no layers
+    assert list(layers["point_id"]) == [0, 0, 1, 1, 2, 2, 4, 4, 5, 5, 6, 6]
     pd.testing.assert_frame_equal(table, outcome.totals, check_exact=True)
 
 
@@ -453,13 +477,18 @@ def test_a_bad_mapping_file_fails_the_sweep_on_one_line_before_anything_runs(fil
     out = tmp_path / "r.parquet"
     for layers, message in (
             ({"c2": {"q": 1}}, "layers.c2: no such layer in {b} (MAC layers: c1)"),
-            ({"c1": {"q": 0}}, "layers.c1.q: must be a positive integer up to 2147483647 (got 0)")):
+            ({"c1": {"q": 0}}, "layers.c1.q: must be a positive integer up to 2147483647 (got 0)"),
+            # every problem at once: an entry's own and a name one trace lacks
+            ({"c1": {"q": 0}, "c2": {"q": 1}},
+             "layers.c1.q: must be a positive integer up to 2147483647 (got 0); {m}: "
+             "layers.c2: no such layer in {b} (MAC layers: c1)")):
         mapping = _mapping_file(tmp_path, layers)
         status, stdout, stderr = run_cli("sweep", sweep, "-o", out, "--jobs", "1",
                                          "--mapping", mapping)
         assert status == 2 and stdout == ""
         assert stderr == (f"accelsim: error: {mapping}: "
-                          + message.replace("{b}", str(files / "b.npz")) + "\n")
+                          + message.replace("{b}", str(files / "b.npz")).replace(
+                              "{m}", str(mapping)) + "\n")
         assert not out.exists() and not (tmp_path / "r.parquet.d").exists()
 
 
@@ -814,8 +843,47 @@ def test_bad_arguments_are_errors(files, tmp_path):
         read_table(tmp_path / "junk.parquet")
 
 
+def test_a_value_invalid_in_every_point_fails_the_sweep_before_anything_runs(files, tmp_path):
+    """A value the base arch refuses, that no other axis makes valid, names the
+    sweep file, the key and the value; every problem is listed at once."""
+    sweep = write_sweep(files, "never.yaml", axes={
+        "pe_array.cols": [3, 4], "mac.bits": [16, 32], "dram.ifmap_compression": ["none", "zip"]})
+    out = tmp_path / "r.parquet"
+    status, stdout, stderr = run_cli("sweep", sweep, "-o", out, "--jobs", "1")
+    assert (status, stdout) == (2, "")
+    assert stderr == (f"accelsim: error: {sweep}: axes.dram.ifmap_compression: must be one of "
+                      "['none', 'rlc', 'csc', 'bitmap', 'block'] (got 'zip')\n")
+    sweep = write_sweep(files, "never.yaml", axes={"pe_array.cols": [3, 4], "mac.bits": [16, 32]})
+    status, stdout, stderr = run_cli("sweep", sweep, "-o", out, "--jobs", "1")
+    assert (status, stdout) == (2, "")
+    assert stderr == (f"accelsim: error: {sweep}: axes.mac.bits: value 32 makes every point that "
+                      "takes it invalid (on the base arch: scratchpads.psum.word_bits: must be >= "
+                      "mac.bits 32 (got 16))\n")
+    assert not out.exists() and not Path(f"{out}.d").exists()
+    # with psum words that hold it, 32 is valid in some points: those that are
+    # not are error rows, and the sweep runs
+    sweep = write_sweep(files, "never.yaml", axes={"mac.bits": [16, 32],
+                                                  "scratchpads.psum.word_bits": [16, 32]})
+    assert list(accelsim.sweep(sweep, jobs=1)["status"]) == ["ok", "ok", "error", "ok"]
+
+
+def test_a_sweep_whose_every_point_is_an_error_exits_1(files, tmp_path):
+    """Each value is valid alone, every combination is not: the table is
+    written with the reasons, and the status says no point gave a result."""
+    sweep = write_sweep(files, "all_error.yaml", axes={"glb.banks": [2**20],
+                                                       "glb.bank_size_bytes": [2**30, 2**31 - 1]})
+    out = tmp_path / "r.csv"
+    status, stdout, stderr = run_cli("sweep", sweep, "-o", out, "--jobs", "1")
+    assert status == 1
+    assert stdout.startswith(f"wrote {out}: 2 rows (0 ok, 0 infeasible, 2 error)")
+    assert stderr == (f"accelsim: error: {sweep}: every point ended in error (point 0 on a.npz: "
+                      f"glb: banks x bank_size_bytes must be at most {2**40} (1 TiB; got "
+                      f"{2**50}))\n")
+    assert list(read_table(out)["status"]) == ["error", "error"]
+
+
 def test_bad_trace_fails_before_any_point_runs(files, tmp_path):
-    (files / "bad.npz").write_bytes(b"not a zip")
+    (files / "bad.npz").write_bytes(b"\0not a zip")  # (a text file is named in the sweep file)
     sweep = write_sweep(files, "bad_trace.yaml", traces=["bad.npz"])
     with pytest.raises(TraceError, match="bad.npz: not a readable .npz trace"):
         accelsim.sweep(sweep, tmp_path / "r.parquet")

@@ -12,22 +12,30 @@ HELP = "operator cost table: each layer's energy and cycles per supported operat
 def add_arguments(p) -> None:
     p.add_argument("arch", help="architecture YAML file")
     p.add_argument("trace", help="trace .npz file")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.add_argument("--out", help="write the table to this file (atomically)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default=None,
+                   help="output format (default: the one --out's suffix names, .json or "
+                        ".csv, else table); must agree with a .json or .csv --out")
+    p.add_argument("--out", help="write the table to this file (atomically), as --format "
+                                 "says or, without it, in the format its suffix names: "
+                                 ".json, .csv, anything else (e.g. .txt) the table")
 
 
 def main(args) -> int:
+    from accelsim.commands import check_arch_and_trace
     from accelsim.fileio import atomic_write_text, check_output_path
     from accelsim.opcost import opcost
+    from accelsim.report.report import report_format
     from accelsim.spec.load import load_arch
     from accelsim.workload.trace import read_trace
 
+    fmt = report_format(args.format, args.out)
     if args.out is not None:  # --out '' is an error, not a request for stdout
         check_output_path(args.out, "--out", [args.arch, args.trace])
+    check_arch_and_trace(args.arch, args.trace, NAME)
     df = opcost(load_arch(args.arch), read_trace(args.trace))
-    if args.format == "csv":
+    if fmt == "csv":
         text = df.to_csv(index=False)
-    elif args.format == "json":
+    elif fmt == "json":
         text = df.to_json(orient="records", indent=2) + "\n"
     else:
         # the area is the same on every row: one line under the table

@@ -11,8 +11,12 @@ HELP = "simulate a trace on an architecture"
 def add_arguments(p) -> None:
     p.add_argument("arch", help="architecture YAML file")
     p.add_argument("trace", help="trace .npz file")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.add_argument("--out", help="write the report to this file (atomically)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default=None,
+                   help="report format (default: the one --out's suffix names, .json or "
+                        ".csv, else table); must agree with a .json or .csv --out")
+    p.add_argument("--out", help="write the report to this file (atomically), as --format "
+                                 "says or, without it, in the format its suffix names: "
+                                 ".json, .csv, anything else (e.g. .txt) the table")
     p.add_argument("--dense-baseline", action="store_true",
                    help="also run every layer with sparsity features off: speedup and "
                         "energy-saving columns")
@@ -30,8 +34,9 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> int:
+    from accelsim.commands import check_arch_and_trace
     from accelsim.fileio import check_output_path
-    from accelsim.report.report import write_report
+    from accelsim.report.report import report_format, write_report
     from accelsim.run import run
     from accelsim.spec.load import load_arch
     from accelsim.workload.trace import read_trace
@@ -39,6 +44,7 @@ def main(args) -> int:
     # a bad output name fails before the simulation, not after; an empty one
     # (--out '') is an error, not a request for stdout
     inputs = (args.arch, args.trace, args.assign, args.mapping)
+    fmt = report_format(args.format, args.out, plot_option="--plot")
     if args.out is not None:
         check_output_path(args.out, "--out", inputs)
     if args.plot is not None:
@@ -46,26 +52,27 @@ def main(args) -> int:
         if args.plot:
             figure_format(args.plot, "--plot")
         check_output_path(args.plot, "--plot", inputs + (args.out,))
+    check_arch_and_trace(args.arch, args.trace, NAME)
     arch = load_arch(args.arch)
     trace = read_trace(args.trace)
     if args.assign:
         from accelsim.workload.assign import apply_assignment, read_assignment
 
-        trace = apply_assignment(trace, read_assignment(args.assign), args.assign)
+        trace = apply_assignment(trace, read_assignment(args.assign, trace=trace), args.assign)
     constraints = None
     if args.mapping:
         from accelsim.mapping.constraints import read_mapping_constraints
 
-        constraints = read_mapping_constraints(args.mapping)
+        constraints = read_mapping_constraints(args.mapping, trace=trace)
     result = run(arch, trace, arch_path=args.arch, dense_baseline=args.dense_baseline,
                  sporadic_window=args.sporadic_window, mapping_constraints=constraints,
                  mapping_path=args.mapping)
-    text = write_report(result, args.format, args.out)
+    text = write_report(result, fmt, args.out)
     if args.out:
         print(f"wrote {args.out}")
     else:
         sys.stdout.write(text)
-    if result.trace.routing is not None and (args.out or args.format == "table"):
+    if result.trace.routing is not None and (args.out or fmt == "table"):
         from accelsim.report.report import format_routing, routing_sums
 
         # per variant of a routed trace; JSON carries it in its routing object

@@ -2,6 +2,11 @@
 
 Prints a progress bar with rate and ETA on stderr when it is a terminal (and
 nothing there when it is not: logs, CI), then one line saying what was written.
+
+Exit status: 2 when the input is refused before any point runs (a bad sweep
+file, trace or mapping file, or a swept value that makes every point taking
+it invalid); 1 when the sweep ran but every point ended in error (the table
+is written with each reason; one line on stderr quotes the first); else 0.
 """
 
 from __future__ import annotations
@@ -97,4 +102,12 @@ def main(args) -> int:
     if outcome.stale_layers is not None:
         print(f"removed {outcome.stale_layers}: an earlier run's layer rows (this sweep "
               "keeps totals only)")
+    if counts.get("error", 0) == len(outcome.totals):
+        # the table is written, and its reasons say why; the status tells a script
+        # that no design point produced a result (1: ran and failed; 2 is kept for
+        # input refused before anything ran)
+        first = outcome.totals.iloc[0]
+        sys.stderr.write(f"accelsim: error: {args.sweep}: every point ended in error (point "
+                         f"{first['point_id']} on {first['trace']}: {first['reason']})\n")
+        return 1
     return 0

@@ -26,6 +26,7 @@ no legal mapping satisfies is a result with a reason, not an error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,20 @@ def _entry_problems(name: str, entry: Any) -> tuple[dict[str, int], list[str]]:
     return fixed, problems
 
 
-def constraints_problems(layers: Any) -> tuple[dict[str, dict[str, int]], list[str]]:
-    """Validate ``{layer name: {key: value}}``; returns (constraints, problems)."""
+def _traces(trace: Trace | Sequence[Trace] | None) -> tuple[Trace, ...]:
+    if trace is None:
+        return ()
+    return (trace,) if isinstance(trace, Trace) else tuple(trace)
+
+
+def constraints_problems(layers: Any, trace: Trace | Sequence[Trace] | None = None
+                         ) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Validate ``{layer name: {key: value}}``; returns (constraints, problems).
+
+    With ``trace`` (or several), each entry must also name a MAC layer of it
+    (of each). The problems of every entry are listed, entry by entry in file
+    order, so one message names them all.
+    """
     if not isinstance(layers, dict) or not layers:
         return {}, [f"layers: must map layer names to mapping constraints (got {layers!r})"]
     out: dict[str, dict[str, int]] = {}
@@ -78,40 +91,50 @@ def constraints_problems(layers: Any) -> tuple[dict[str, dict[str, int]], list[s
     for name, entry in layers.items():
         out[str(name)], probs = _entry_problems(str(name), entry)
         problems.extend(probs)
-    return out, problems
+        for tr in _traces(trace):
+            problems.extend(tr.mac_name_problems([str(name)], "map"))
+    return out, list(dict.fromkeys(problems))
 
 
-def constraints_from_dict(data: Any, source: str = "<dict>") -> dict[str, dict[str, int]]:
+def constraints_from_dict(data: Any, source: str = "<dict>", *,
+                          trace: Trace | Sequence[Trace] | None = None
+                          ) -> dict[str, dict[str, int]]:
     """Validate a parsed mapping document; every problem is raised at once as a
-    :class:`ConfigError` naming ``source``."""
+    :class:`ConfigError` naming ``source``. With ``trace`` (or several) the
+    names are checked against it too, in the same message."""
     if not isinstance(data, dict):
         raise ConfigError(source, [f"top level: must be a mapping (got {type(data).__name__})"])
     problems = [f"{key}: unknown key (known: version, layers)" for key in data
                 if key not in ("version", "layers")]
     problems.extend(version_problems(data, SUPPORTED_VERSIONS, "mapping file "))
-    out, probs = constraints_problems(data.get("layers"))
+    out, probs = constraints_problems(data.get("layers"), trace)
     problems.extend(probs)
     if problems:
         raise ConfigError(source, problems)
     return out
 
 
-def read_mapping_constraints(path: str | Path) -> dict[str, dict[str, int]]:
-    """Read and validate a mapping file (see the module docstring for its format)."""
-    return constraints_from_dict(read_yaml(path), str(path))
+def read_mapping_constraints(path: str | Path, *, trace: Trace | Sequence[Trace] | None = None
+                             ) -> dict[str, dict[str, int]]:
+    """Read and validate a mapping file (see the module docstring for its format).
+
+    With ``trace`` (or several: a sweep's), a name that is not a MAC layer of it
+    is reported with the file's other problems, not after they are fixed.
+    """
+    return constraints_from_dict(read_yaml(path), str(path), trace=trace)
 
 
-def check_constraints(trace: Trace, constraints: dict, source: str = "<mapping constraints>"
-                      ) -> dict[str, dict[str, int]]:
-    """The constraints, validated, every named layer a MAC layer of ``trace``.
+def check_constraints(trace: Trace | Sequence[Trace], constraints: dict,
+                      source: str = "<mapping constraints>") -> dict[str, dict[str, int]]:
+    """The constraints, validated, every named layer a MAC layer of ``trace`` (of
+    each trace, given several).
 
     Raises :class:`ConfigError` naming ``source`` with every bad entry and
     every name that is not a layer of the trace (listing its MAC layers) or
     is a layer without MACs, as :func:`accelsim.workload.assign.apply_assignment`
     does.
     """
-    out, problems = constraints_problems(constraints)
-    problems.extend(trace.mac_name_problems(out, "map"))
+    out, problems = constraints_problems(constraints, trace)
     if problems:
         raise ConfigError(source, problems)
     return out

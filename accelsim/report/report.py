@@ -425,6 +425,45 @@ def _csv_frame(rows: list[dict]) -> pd.DataFrame:
     return df
 
 
+SUFFIX_FORMATS = {".json": "json", ".csv": "csv"}
+"""The output suffixes that name a report format; any other suffix gets the table."""
+FOREIGN_SUFFIXES = {".parquet": "a Parquet table", ".pq": "a Parquet table",
+                    ".png": "a figure", ".svg": "a figure", ".pdf": "a figure"}
+"""Suffixes a reader takes for a format reports are not written in (``accelsim
+plot`` reads .parquet as Parquet; a figure is drawn with ``run --plot``)."""
+
+
+def report_format(fmt: str | None, out: str | os.PathLike | None, *,
+                  option: str = "--out", plot_option: str | None = None) -> str:
+    """The format to write: ``fmt`` if given, else the one ``out``'s suffix names.
+
+    Without ``fmt`` a ``.json`` or ``.csv`` output gets that format and any
+    other output (or stdout) the table, so that ``--out r.json`` never holds a
+    table a JSON reader rejects. Raises :class:`AccelsimError` when ``fmt``
+    contradicts the suffix (``--format csv --out r.json``) or the suffix names
+    a format no report is written in (.parquet, .png, .svg, .pdf);
+    ``plot_option`` (``--plot``) is offered for a figure's suffix.
+    """
+    from accelsim.errors import AccelsimError
+
+    if out is None:
+        return fmt or "table"
+    suffix = os.path.splitext(os.fspath(out))[1]
+    foreign = FOREIGN_SUFFIXES.get(suffix.lower())
+    if foreign is not None:
+        hint = (f"; draw a figure with {plot_option} FIG"
+                if plot_option and foreign == "a figure" else "")
+        raise AccelsimError(f"{option} {out}: a {suffix} file is {foreign}, which this "
+                            f"command does not write (name it .json, .csv or .txt{hint})")
+    named = SUFFIX_FORMATS.get(suffix.lower())
+    if fmt is None:
+        return named or "table"
+    if named is not None and named != fmt:
+        raise AccelsimError(f"--format {fmt} contradicts {option} {out} (a {suffix} file "
+                            f"holds {named}); drop --format or change the suffix")
+    return fmt
+
+
 def write_report(result: RunResult, fmt: str, out: str | None) -> str:
     """Render the report as ``fmt`` (table, csv, json); write atomically to ``out``."""
     rows = report_rows(result)

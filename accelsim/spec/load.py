@@ -212,6 +212,20 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
     return value
 
 
+def setting_problem(key: str, value: Any) -> str | None:
+    """What is wrong with ``value`` as the setting ``key`` (a dotted path to a
+    leaf of :data:`SCHEMA`) whatever the other settings are, or None: the checks
+    of one field alone (type, choices, bounds), not the cross-field ones. A
+    value with a problem here is invalid in every arch.
+    """
+    spec: Any = SCHEMA
+    for part in key.split("."):
+        spec = spec[part]
+    problems: list[str] = []
+    _check_leaf(spec, value, key, problems)
+    return "; ".join(p.removeprefix(f"{key}: ") for p in problems) or None
+
+
 def _optable_problem(value: Any) -> str | None:
     """``{operator: {"WxA": pJ}}``: None if well formed, else what is wrong."""
     if not isinstance(value, dict):

@@ -14,7 +14,9 @@ from typing import Any
 import yaml
 
 from accelsim.errors import ConfigError
-from accelsim.fileio import read_text_limited
+from accelsim.fileio import read_text_limited, sniff
+
+_NOT_YAML = {"zip": "a zip archive, as a trace (.npz) is", "npy": "a NumPy array (.npy)"}
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -44,11 +46,18 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 def read_yaml(path: str | Path) -> Any:
     """Read one YAML file safely; any failure is a one-line :class:`ConfigError`."""
     path = Path(path)
+    kind = sniff(path)
+    if kind in _NOT_YAML:  # e.g. a trace given where the arch file goes
+        raise ConfigError(str(path), [f"not a YAML file: it is {_NOT_YAML[kind]}"])
     try:
         text = read_text_limited(path)
     except FileNotFoundError:
         raise ConfigError(str(path), ["file not found"]) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), [f"cannot read: not UTF-8 text (byte "
+                                      f"0x{exc.object[exc.start]:02x} at offset {exc.start})"]
+                          ) from None
+    except (OSError, ValueError) as exc:
         raise ConfigError(str(path), [f"cannot read: {exc}"]) from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (safe subclass)

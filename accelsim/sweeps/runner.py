@@ -43,20 +43,22 @@ is ``infeasible``, with the reason.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
-from accelsim.errors import AccelsimError
+from accelsim.errors import AccelsimError, ConfigError
 from accelsim.fileio import atomic_open, atomic_write_text, file_sha256
 from accelsim.mapping.constraints import check_constraints, read_mapping_constraints
 from accelsim.sweeps.executors import DaskExecutor, ProcessExecutor, SerialExecutor, check_dask
-from accelsim.sweeps.points import Point, generate_points, point_arch
-from accelsim.sweeps.spec import SweepSpec, read_sweep
+from accelsim.spec.load import arch_from_dict
+from accelsim.sweeps.points import Point, generate_points, point_arch, set_key
+from accelsim.sweeps.spec import Axis, SweepSpec, read_sweep
 from accelsim.sweeps.store import DirStore, MemoryStore, result_key
 from accelsim.sweeps.worker import TOTAL_COLUMNS, Task, cached_trace, evaluate_tasks
 from accelsim.version import MODEL_REVISION, __version__
@@ -159,16 +161,70 @@ def _mapping(mapping: Any, spec: SweepSpec, shas: list[str]) -> tuple[dict | Non
     layer must be a MAC layer of every trace of the sweep."""
     if mapping is None or (isinstance(mapping, dict) and not mapping):
         return None, None  # {} is no constraints, as for accelsim.run
+    # the layers are all the check needs: keep no trace's tensors alive for it
+    traces = [replace(cached_trace(path, trace_sha), arrays={}, derived={})
+              for path, trace_sha in zip(spec.trace_paths, shas)]
     if isinstance(mapping, dict):
         source, sha = "<mapping constraints>", None
-        constraints = mapping
+        constraints = check_constraints(traces, mapping, source)
     else:
         source = str(mapping)
-        constraints = read_mapping_constraints(source)
+        # the file's own problems and its names missing from a trace, in one message
+        constraints = read_mapping_constraints(source, trace=traces)
         sha = file_sha256(source)
-    for path, trace_sha in zip(spec.trace_paths, shas):
-        constraints = check_constraints(cached_trace(path, trace_sha), constraints, source)
     return constraints, {"path": source, "sha256": sha, "layers": constraints}
+
+
+def _level_text(axis: Axis, level: tuple) -> str:
+    if len(axis.keys) == 1:
+        return f"value {level[0]!r}"
+    return "level " + ", ".join(f"{k}={v!r}" for k, v in zip(axis.keys, level))
+
+
+def _check_levels(spec: SweepSpec, points: list[Point]) -> None:
+    """Raise :class:`ConfigError` naming the sweep file when a level of an axis
+    makes every point that takes it invalid, before any point runs.
+
+    A level is first tried alone on the base arch; only when that fails are the
+    sweep's points that take it validated, since another axis may make it valid
+    (a wider ``mac.bits`` with a wider psum scratchpad): a level valid in some
+    point is kept, its invalid combinations becoming ``error`` rows. Values no
+    arch accepts at all were refused with the sweep file
+    (:func:`accelsim.sweeps.spec.read_sweep`).
+    """
+    valid: dict[int, bool] = {}
+
+    def point_valid(point: Point) -> bool:
+        if point.point_id not in valid:
+            try:
+                arch_from_dict(point_arch(spec, point), "<point>")
+                valid[point.point_id] = True
+            except ConfigError:
+                valid[point.point_id] = False
+        return valid[point.point_id]
+
+    problems = []
+    start = 0
+    for axis in spec.axes:
+        span = slice(start, start + len(axis.keys))
+        start = span.stop
+        for level in dict.fromkeys(axis.levels):
+            doc = copy.deepcopy(spec.base)
+            for key, value in zip(axis.keys, level):
+                set_key(doc, key, value)
+            try:
+                arch_from_dict(doc, "<level>")
+                continue
+            except ConfigError as exc:
+                alone = exc.problems
+            taking = [p for p in points if p.values[span] == level]
+            if taking and not any(point_valid(p) for p in taking):
+                where = axis.where or f"axes.{', '.join(axis.keys)}"
+                problems.append(f"{where}: {_level_text(axis, level)} makes every point "
+                                f"that takes it invalid (on the base arch: "
+                                f"{'; '.join(alone)})")
+    if problems:
+        raise ConfigError(spec.source, problems)
 
 
 def _executor(dask: Any, jobs: int, n_batches: int):
@@ -213,6 +269,7 @@ def run_sweep(sweep: str | Path | SweepSpec, output: str | Path | None = None, *
         cached_trace(path, sha)  # a bad trace fails here, before any point runs
     constraints, mapping_info = _mapping(mapping, spec, shas)  # so does a bad mapping file
     points = generate_points(spec)
+    _check_levels(spec, points)  # and a swept value that no point can take
     keep_layers = spec.keep == "layers"
     keys = {}
     for p in points:

@@ -37,10 +37,15 @@ A tied group is one axis: its i-th level sets every key of the group to the
 i-th value of its list (the lists, after range expansion, have equal length).
 
 The base arch file must be valid on its own (as ``accelsim check`` reports it),
-and axis keys are checked against the arch schema
-(:data:`accelsim.spec.load.SCHEMA`), before anything runs; the values are not:
-every point is validated like any arch file when it runs, and an invalid point
-becomes a result row with status ``error`` and the reason.
+axis keys are checked against the arch schema
+(:data:`accelsim.spec.load.SCHEMA`), and each value against its key's own
+checks (type, choices, bounds: :func:`accelsim.spec.load.setting_problem`),
+before anything runs: a value no arch accepts (``dram.ifmap_compression:
+zip``) is a problem of the sweep file. Checks across keys depend on the
+point: the runner refuses a value that makes every point taking it invalid
+(:func:`accelsim.sweeps.runner.run_sweep`), and a point whose values are
+invalid only together becomes a result row with status ``error`` and the
+reason.
 """
 
 from __future__ import annotations
@@ -52,7 +57,8 @@ from pathlib import Path
 from typing import Any
 
 from accelsim.errors import ConfigError
-from accelsim.spec.load import SCHEMA, arch_from_dict
+from accelsim.fileio import sniff
+from accelsim.spec.load import SCHEMA, arch_from_dict, setting_problem
 from accelsim.spec.yamlio import read_yaml, version_problems
 
 SUPPORTED_VERSIONS = (1,)
@@ -80,6 +86,7 @@ class Axis:
 
     keys: tuple[str, ...]
     levels: tuple[tuple[Any, ...], ...]
+    where: str = ""  # where the sweep file gives it: axes.KEY or tied[i], for messages
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -273,6 +280,16 @@ def _check_key(key: Any, where: str, base: Any, problems: list[str]) -> bool:
     return True
 
 
+def _value_problems(key: str, values: list, where: str, problems: list[str]) -> None:
+    """A value no arch accepts for ``key`` (of the wrong type, not one of the
+    choices, out of bounds) would make every point that takes it an error row:
+    it is a problem of the sweep file."""
+    for v in dict.fromkeys(values):  # one key's values share one type (checked)
+        problem = setting_problem(key, v)
+        if problem is not None:
+            problems.append(f"{where}: {problem}")
+
+
 def _axes(data: dict, base: Any, problems: list[str]) -> list[Axis]:
     axes: list[Axis] = []
     seen: dict[str, str] = {}
@@ -296,7 +313,8 @@ def _axes(data: dict, base: Any, problems: list[str]) -> list[Axis]:
             continue
         values = _levels(spec, where, problems, unique=True)
         if values is not None:
-            axes.append(Axis(keys=(key,), levels=tuple((v,) for v in values)))
+            _value_problems(key, values, where, problems)
+            axes.append(Axis(keys=(key,), levels=tuple((v,) for v in values), where=where))
     raw_tied = data.get("tied", [])
     if raw_tied is None:
         raw_tied = []
@@ -315,6 +333,7 @@ def _axes(data: dict, base: Any, problems: list[str]) -> list[Axis]:
                 continue
             values = _levels(spec, where, problems, unique=False)
             if values is not None:
+                _value_problems(key, values, where, problems)
                 columns[key] = values
         if len(columns) < len(group):
             continue
@@ -323,7 +342,8 @@ def _axes(data: dict, base: Any, problems: list[str]) -> list[Axis]:
             problems.append(f"tied[{i}]: the lists must have equal lengths (got "
                             + ", ".join(f"{k}: {len(v)}" for k, v in columns.items()) + ")")
             continue
-        axes.append(Axis(keys=tuple(columns), levels=tuple(zip(*columns.values()))))
+        axes.append(Axis(keys=tuple(columns), levels=tuple(zip(*columns.values())),
+                         where=f"tied[{i}]"))
     return axes
 
 
@@ -340,6 +360,9 @@ def _traces(data: dict, root: Path, problems: list[str]) -> tuple[list[str], lis
         path = (root / t).resolve()
         if not path.is_file():
             problems.append(f"traces[{i}]: file not found (got {t!r}, looked at {path})")
+        elif sniff(path) == "text":
+            problems.append(f"traces[{i}]: {t} looks like a text file (an arch YAML?), not a "
+                            "trace (.npz): the arch goes under base")
         elif str(path) in resolved:
             problems.append(f"traces[{i}]: listed twice (got {t!r})")
         resolved.append(str(path))
@@ -369,6 +392,9 @@ def sweep_from_dict(data: Any, source: str = "<dict>", root: str | Path = ".") -
         base_path = str((root / base_rel).resolve())
         if not Path(base_path).is_file():
             problems.append(f"base: no such file {base_rel!r} (looked at {base_path})")
+        elif sniff(base_path) in ("zip", "npy"):
+            problems.append(f"base: {base_rel} looks like a trace (.npz), not an arch YAML "
+                            "file: traces go under traces")
         else:
             base = read_yaml(base_path)  # an unreadable base is its own one-line error
             if isinstance(base, dict):

@@ -46,8 +46,29 @@ def _entry_problems(name: str, entry: Any) -> tuple[dict, list[str]]:
     return {k: v for k, v in entry.items() if k in ASSIGN_KEYS}, problems
 
 
-def assignment_from_dict(data: Any, source: str = "<dict>") -> dict[str, dict]:
-    """Validate a parsed assignment document: ``{layer name: {key: value}}``."""
+def _layer_problems(trace: Trace, name: str, entry: dict) -> list[str]:
+    """What keeps a well-formed entry from applying to ``trace``: its name is not
+    a MAC layer of it, or the operator is not defined at the resulting widths."""
+    problems = trace.mac_name_problems([name], "assign")
+    if problems:
+        return problems
+    layer = next(x for x in trace.layers if x.name == name)
+    new = dataclasses.replace(layer, **entry)
+    if not operator_bits_ok(new.operator, new.weight_bits, new.act_bits):
+        return [f"layers.{name}: {new.operator} needs {OPERATOR_RULES[new.operator]} (got "
+                f"weight_bits {new.weight_bits}, act_bits {new.act_bits})"]
+    return []
+
+
+def assignment_from_dict(data: Any, source: str = "<dict>", *,
+                         trace: Trace | None = None) -> dict[str, dict]:
+    """Validate a parsed assignment document: ``{layer name: {key: value}}``.
+
+    With ``trace``, each entry must also apply to it (a MAC layer of the trace,
+    an operator defined at the widths it gives the layer). Every problem of
+    every entry is raised at once, entry by entry in file order, as one
+    :class:`ConfigError` naming ``source``.
+    """
     problems = []
     if not isinstance(data, dict):
         raise ConfigError(source, [f"top level: must be a mapping (got {type(data).__name__})"])
@@ -66,16 +87,22 @@ def assignment_from_dict(data: Any, source: str = "<dict>") -> dict[str, dict]:
         for name, entry in layers.items():
             out[str(name)], probs = _entry_problems(str(name), entry)
             problems.extend(probs)
+            if trace is not None:
+                if probs:  # the widths check needs valid values; the name check does not
+                    problems.extend(trace.mac_name_problems([str(name)], "assign"))
+                else:
+                    problems.extend(_layer_problems(trace, str(name), out[str(name)]))
     if problems:
         raise ConfigError(source, problems)
     return out
 
 
-def read_assignment(path: str | Path) -> dict[str, dict]:
-    """Read and validate an assignment file."""
+def read_assignment(path: str | Path, *, trace: Trace | None = None) -> dict[str, dict]:
+    """Read and validate an assignment file; with ``trace``, check that every
+    entry applies to it as well, reporting every problem together."""
     from accelsim.spec.yamlio import read_yaml
 
-    return assignment_from_dict(read_yaml(path), str(path))
+    return assignment_from_dict(read_yaml(path), str(path), trace=trace)
 
 
 def apply_assignment(trace: Trace, assignment: dict[str, dict],
@@ -87,23 +114,15 @@ def apply_assignment(trace: Trace, assignment: dict[str, dict],
     new trace shares the tensors and the data-derived cache (masks and zero
     counts do not depend on widths; width-dependent entries name them).
     """
-    problems = trace.mac_name_problems(assignment, "assign")
-    new_layers = []
-    for layer in trace.layers:
-        entry = assignment.get(layer.name)
-        if entry is None or not layer.is_mac:
-            new_layers.append(layer)
-            continue
-        new = dataclasses.replace(layer, **entry)
-        if not operator_bits_ok(new.operator, new.weight_bits, new.act_bits):
-            problems.append(f"layers.{layer.name}: {new.operator} needs "
-                            f"{OPERATOR_RULES[new.operator]} (got weight_bits "
-                            f"{new.weight_bits}, act_bits {new.act_bits})")
-        new_layers.append(new)
+    problems = [p for name, entry in assignment.items()
+                for p in _layer_problems(trace, name, entry)]
     if problems:
         raise ConfigError(source, problems)
+    new_layers = tuple(dataclasses.replace(layer, **assignment[layer.name])
+                       if layer.is_mac and layer.name in assignment else layer
+                       for layer in trace.layers)
     remember_declared(trace)  # trace values are checked against these, not the assignment
-    return dataclasses.replace(trace, layers=tuple(new_layers), derived=trace.derived,
+    return dataclasses.replace(trace, layers=new_layers, derived=trace.derived,
                                assignment=(source, assignment))
 
 

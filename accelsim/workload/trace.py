@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from accelsim.errors import AccelsimError, TraceError
-from accelsim.fileio import atomic_open
+from accelsim.fileio import NPY_MAGIC, ZIP_MAGIC, atomic_open, sniff
 from accelsim.workload.layer import Layer, LayerKind, layer_from_header, layer_to_header
 
 FORMAT_NAME = "accelsim-trace"
@@ -62,8 +62,6 @@ HEADER_KEYS = ("format", "version", "network", "batch", "layers", "routing")
 # header that does not parse (ValueError), an unknown compression method
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
                 NotImplementedError)
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
-_NPY_MAGIC = b"\x93NUMPY"
 TRACE_SUFFIX = ".npz"
 """What the name of a trace accelsim writes must end in: a trace is an .npz
 archive and is looked for by that name (every command that reads one asks for
@@ -188,12 +186,15 @@ def _open_npz(path: str) -> np.lib.npyio.NpzFile:
         raise TraceError(path, "is a directory, not a trace file")
     try:
         with open(path, "rb") as fh:
-            magic = fh.read(len(_NPY_MAGIC))
+            magic = fh.read(len(NPY_MAGIC))
     except OSError as exc:
         raise TraceError(path, f"cannot read ({exc.strerror or exc})") from None
-    if magic.startswith(_NPY_MAGIC):
+    if magic.startswith(NPY_MAGIC):
         raise TraceError(path, "not an .npz archive (a single .npy array was found)")
-    if not magic.startswith(_ZIP_MAGIC):
+    if not magic.startswith(ZIP_MAGIC):
+        if sniff(path) == "text":  # e.g. the arch file, given where the trace goes
+            raise TraceError(path, "not a readable .npz trace: it is a text file (a YAML "
+                                   "architecture?), not a zip archive as every .npz is")
         raise TraceError(path, "not a readable .npz trace (the file is not a zip archive, "
                                "as every .npz is)")
     try:
