@@ -314,7 +314,8 @@ def test_synth_outputs_pool_to_the_next_layers_input(tmp_path):
     """AlexNet's conv1 and conv2 outputs max-pool (3x3, stride 2) to exactly
     the next layer's input; their zero fraction is the forced one (61% and
     88% for the 38.7% and 72.5% requested); a layer without a pool between, or
-    whose next input has no fraction requested, keeps the old rule."""
+    whose next input has no fraction requested, keeps the old rule, and that
+    next input is then its output pooled."""
     from accelsim.workload.layer import PoolWindow
     from accelsim.workload.synth import synth_trace
 
@@ -332,6 +333,10 @@ def test_synth_outputs_pool_to_the_next_layers_input(tmp_path):
     assert np.count_nonzero(conv3_out == 0) == round(0.793 * conv3_out.size)
     conv5_out = tr.tensor(mac["conv5"], "output")  # fc6's input: none requested
     assert np.count_nonzero(conv5_out == 0) == round(0.776 * conv5_out.size)
+    # so fc6's input is conv5's output through pool5 and the flatten, not dense
+    fc6_in = tr.tensor(mac["fc6"], "input")
+    assert np.array_equal(fc6_in, _max_pool(conv5_out, window).reshape(fc6_in.shape))
+    assert 0.05 < np.mean(fc6_in == 0) < 0.2  # about 0.776**9 of the windows
     # 2x2 stride-2 pools (VGG, LeNet) keep the fraction; the zeros come in blocks
     synth_trace("lenet5", str(path), ifmap_zeros="0.5")
     tr = accelsim.read_trace(path)

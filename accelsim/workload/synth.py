@@ -14,8 +14,8 @@ Assumptions, named here because they shape the numbers:
   of the next MAC layer in trace order (flatten, average pooling and the like
   are taken to keep the zero fraction); when none was requested for it, with
   the layer's own input fraction (ReLU networks keep their sparsity from layer
-  to layer). An input with no fraction requested is dense. Real traces (the
-  PyTorch bridge) carry real outputs.
+  to layer). An input with no fraction requested is dense (but see the max
+  pool rule below). Real traces (the PyTorch bridge) carry real outputs.
 - Except where that would contradict the network: a ReLU layer whose output
   reaches the next MAC layer through one max pool with a window (and
   possibly a flatten after it), and nothing else, gets the output that max
@@ -29,7 +29,10 @@ Assumptions, named here because they shape the numbers:
   the next input; real outputs, whose zeros cluster, need fewer zeros for the
   same pooled fraction, and a real trace carries them. (Before, outputs
   took the next input's fraction at independent positions, and max pooling
-  them would have left nearly no zeros: 0.387**9 of the windows.)
+  them would have left nearly no zeros: 0.387**9 of the windows.) When no
+  fraction was requested for the next layer's input, that input is this
+  output max-pooled instead of dense (AlexNet's fc6 input is conv5's output
+  through pool5 and the flatten).
 """
 
 from __future__ import annotations
@@ -103,6 +106,29 @@ def _window_index(size: int, out: int, k: int, stride: int, pad: int, offset: in
     return np.flatnonzero(inside), pos[inside]
 
 
+def _taps(shape: tuple[int, ...], out_hw: tuple[int, int], window: PoolWindow):
+    """Per kernel offset: index grids (windows, input elements) of the taps that
+    land inside the input; one offset maps distinct windows to distinct
+    elements."""
+    n, c, h, w = shape
+    (kh, kw), (sh, sw), (pah, paw) = window.kernel, window.stride, window.padding
+    bn, bc = np.arange(n), np.arange(c)
+    for dy in range(kh):
+        wy, iy = _window_index(h, out_hw[0], kh, sh, pah, dy)
+        for dx in range(kw):
+            wx, ix = _window_index(w, out_hw[1], kw, sw, paw, dx)
+            yield np.ix_(bn, bc, wy, wx), np.ix_(bn, bc, iy, ix)
+
+
+def max_pool(x: np.ndarray, window: PoolWindow) -> np.ndarray:
+    """Max pool of a non-negative [N, C, H, W] tensor (padding never wins), int64."""
+    oh, ow = window.out_size(x.shape[2], x.shape[3])
+    out = np.zeros(x.shape[:2] + (oh, ow), dtype=np.int64)
+    for win, elem in _taps(x.shape, (oh, ow), window):
+        out[win] = np.maximum(out[win], x[elem])
+    return out
+
+
 def max_pool_preimage(pooled: np.ndarray, in_shape: tuple[int, ...],
                       window: PoolWindow) -> tuple[np.ndarray, np.ndarray] | None:
     """The non-negative tensor of shape ``in_shape`` with the fewest zeros
@@ -114,28 +140,14 @@ def max_pool_preimage(pooled: np.ndarray, in_shape: tuple[int, ...],
     a zero window also covers. That cannot happen when every window has an
     element no other window covers, as with a stride at least half the
     kernel (AlexNet's 3x3 stride 2, VGG's 2x2 stride 2)."""
-    n, c, h, w = in_shape
-    ph_out, pw_out = pooled.shape[2], pooled.shape[3]
     top = np.iinfo(np.int64).max
     out = np.full(in_shape, top, dtype=np.int64)
     src = pooled.astype(np.int64)
-    (kh, kw), (sh, sw), (pah, paw) = window.kernel, window.stride, window.padding
-    taps = []
-    for dy in range(kh):
-        wy, iy = _window_index(h, ph_out, kh, sh, pah, dy)
-        for dx in range(kw):
-            wx, ix = _window_index(w, pw_out, kw, sw, paw, dx)
-            taps.append((wy, iy, wx, ix))
-            # one offset maps distinct windows to distinct elements: no clash
-            sel = np.ix_(np.arange(n), np.arange(c), iy, ix)
-            out[sel] = np.minimum(out[sel], src[np.ix_(np.arange(n), np.arange(c), wy, wx)])
+    for win, elem in _taps(in_shape, src.shape[2:], window):
+        out[elem] = np.minimum(out[elem], src[win])
     free = out == top
     out[free] = 0
-    back = np.zeros_like(src)
-    for wy, iy, wx, ix in taps:
-        sel = np.ix_(np.arange(n), np.arange(c), wy, wx)
-        back[sel] = np.maximum(back[sel], out[np.ix_(np.arange(n), np.arange(c), iy, ix)])
-    if not np.array_equal(back, src):
+    if not np.array_equal(max_pool(out, window), src):
         return None
     return out, free
 
@@ -242,9 +254,14 @@ def synth_trace(network: str, path: str, *, batch: int = 1, seed: int = 0,
     for idx in range(len(macs) - 1):
         layer, nxt = macs[idx][1], macs[idx + 1][1]
         window = _pool_chain(layers, headers, positions[idx], positions[idx + 1])
-        if window is None or layer.activation != "relu" or requested(nxt.name) is None:
+        if window is None or layer.activation != "relu":
             continue
         pool = layers[positions[idx] + 1]
+        if requested(nxt.name) is None:  # the next input is this output, pooled
+            x = arrays[f"t{idx + 1}.input"]
+            arrays[f"t{idx + 1}.input"] = max_pool(arrays[f"t{idx}.output"], window).reshape(
+                x.shape).astype(x.dtype)
+            continue
         pooled = arrays[f"t{idx + 1}.input"].reshape(pool.output_shape)
         found = max_pool_preimage(pooled, layer.output_shape, window)
         if found is None:
