@@ -44,9 +44,12 @@ def sniff(path: str | Path, probe_bytes: int = 4096) -> str | None:
     Returns ``"zip"`` (a zip archive, as every .npz trace is), ``"npy"``,
     ``"text"`` (UTF-8 without NUL bytes: YAML, CSV, ...), ``"binary"``, or
     None when there is nothing to tell (no such file, a folder, unreadable,
-    empty).
+    empty) or nothing may be read twice: a pipe or a device (``<(cat a.yaml)``,
+    ``/dev/stdin``) gives its bytes once, and they belong to the loader.
     """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         with open(path, "rb") as fh:
             head = fh.read(probe_bytes)
     except OSError:

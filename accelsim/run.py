@@ -34,7 +34,7 @@ from accelsim.spec.arch import ArchSpec, SparsitySpec
 from accelsim.spec.mac import shift_exponent_range, support_problem
 from accelsim.workload.layer import Layer
 from accelsim.workload.masking import output_nonzero
-from accelsim.workload.sparsity import density, sporadic_degree
+from accelsim.workload.sparsity import MAX_SPORADIC_WINDOW, density, sporadic_degree
 from accelsim.workload.trace import Trace
 from accelsim.workload.values import (declared_layers, mask_problems, value_problems,
                                       zero_free_operands)
@@ -81,9 +81,6 @@ def _coded_ratio(nz: np.ndarray, arch: ArchSpec, bits: int, fmt: str) -> float:
     return encoded_bits(nz, fmt, arch, bits) / (nz.size * bits)
 
 
-MAX_SPORADIC_WINDOW = 63
-"""The widest neighbourhood of the sporadic-degree metric: wider than most
-feature maps, and its cost grows with the window's area."""
 
 
 def _objective(arch: ArchSpec, energy: float, cycles: float) -> tuple[float, float]:

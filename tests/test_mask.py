@@ -8,8 +8,8 @@ import pytest
 import accelsim
 from accelsim.bridge.graph import read_entries
 from accelsim.cli import main
-from accelsim.workload.mask import isolated, magnitude_keep, mask_trace
-from accelsim.workload.sparsity import sporadic_degree
+from accelsim.workload.mask import magnitude_keep, mask_trace
+from accelsim.workload.sparsity import isolated, sporadic_degree
 from accelsim.workload.synth import synth_trace
 from conftest import ROOT
 
@@ -79,6 +79,44 @@ def test_density_masking_keeps_the_largest_magnitudes(tmp_path):
         assert d.dropped == dropped.sum()
 
 
+def test_magnitude_keep_breaks_ties_in_c_order():
+    assert magnitude_keep(np.array([[3, -3], [3, 3]]), 0.5).tolist() == [[True, True],
+                                                                          [False, False]]
+
+
+def test_density_ranks_what_an_earlier_mask_kept(tmp_path):
+    """A second pass at the density the first left drops nothing: it ranks the
+    masked input, not the values the first pass dropped."""
+    synth, first, second = tmp_path / "s.npz", tmp_path / "a.npz", tmp_path / "b.npz"
+    synth_trace("lenet5", str(synth), batch=2, ifmap_zeros="0.7")
+    d1 = mask_trace(accelsim.read_trace(synth), str(first), layers=["conv2"],
+                    drop_sporadic=True)[0]
+    assert d1.dropped > 0
+    d2 = mask_trace(accelsim.read_trace(first), str(second), layers=["conv2"],
+                    density=d1.density_after)[0]
+    assert d2.dropped == 0 and d2.density_after == d1.density_after
+
+
+def test_a_1x1_input_has_no_neighbourhood_to_drop_from(tmp_path):
+    from accelsim.workload.trace import write_trace
+
+    rng = np.random.default_rng(0)
+    head = {"name": "se", "kind": "conv2d", "input_shape": [2, 8, 1, 1], "out_channels": 4,
+            "kernel": [1, 1], "stride": [1, 1], "padding": [0, 0], "activation": "relu",
+            "tensors": {"input": "x", "weight": "w", "output": "y"}}
+    path = tmp_path / "se.npz"
+    write_trace(path, network="se", batch=2, layers=[head],
+                arrays={"x": rng.integers(1, 9, (2, 8, 1, 1)).astype(np.int16),
+                        "w": rng.integers(-9, 9, (4, 8, 1, 1)).astype(np.int16),
+                        "y": rng.integers(0, 9, (2, 4, 1, 1)).astype(np.int16)})
+    trace = accelsim.read_trace(path)
+    with pytest.raises(accelsim.AccelsimError, match=r"layers\.se: a conv2d layer's input "
+                                                     r"\[8, 1, 1\] has no spatial"):
+        mask_trace(trace, str(tmp_path / "m.npz"), layers=["se"], drop_sporadic=True)
+    with pytest.raises(accelsim.AccelsimError, match="no MAC layer to mask .none has a spatial"):
+        mask_trace(trace, str(tmp_path / "m.npz"), drop_sporadic=True)
+
+
 def test_masking_a_masked_trace_keeps_the_first_masks_drops(tmp_path):
     first, second = tmp_path / "a.npz", tmp_path / "b.npz"
     synth = tmp_path / "s.npz"
@@ -98,10 +136,12 @@ def test_masking_a_masked_trace_keeps_the_first_masks_drops(tmp_path):
 @pytest.mark.parametrize("argv, expected", [
     (["--density", "0.5", "--layers", "nope"], "layers.nope: no such layer"),
     (["--drop-sporadic", "--layers", "fc1"],
-     "layers.fc1: a linear layer's input [N, C] has no spatial neighbourhood"),
+     "layers.fc1: a linear layer's input [400] has no spatial neighbourhood"),
     ([], "mask: nothing to do: give --density, --drop-sporadic or both"),
     (["--density", "1.5"], "--density: must be in [0, 1] (got 1.5)"),
-    (["--drop-sporadic", "--window", "4"], "--window: must be odd and >= 3 (got 4)"),
+    (["--drop-sporadic", "--window", "4"], "--window: must be odd, from 3 to 63 (got 4)"),
+    (["--drop-sporadic", "--window", "99999"],
+     "--window: must be odd, from 3 to 63 (got 99999)"),
     (["--density", "0.5", "--layers", "conv1,conv1"], "--layers: a layer is named twice"),
 ])
 def test_mask_bad_input_exits_2_on_one_line(tmp_path, capsys, argv, expected):

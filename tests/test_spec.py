@@ -9,7 +9,7 @@ import yaml
 
 from accelsim.errors import ConfigError
 from accelsim.spec.load import arch_from_dict, load_arch
-from conftest import EYERISS_YAML
+from conftest import EYERISS_YAML, ROOT
 
 
 def test_eyeriss_loads_with_published_facts(eyeriss):
@@ -181,3 +181,27 @@ def test_energy_in_pj_per_access_equals_the_normalized_form(eyeriss, eyeriss_dic
 ])
 def test_energy_form_errors(tmp_path, eyeriss_dict, mutate, expected):
     assert expected in _errors(tmp_path, mutate, eyeriss_dict)
+
+
+def test_an_arch_file_read_from_a_pipe_loads(tmp_path):
+    """A pipe gives its bytes once (`accelsim check <(cat arch.yaml)`): telling
+    a trace from an arch file must not consume them first."""
+    import os
+    import threading
+
+    from accelsim.fileio import sniff
+
+    fifo = tmp_path / "arch.fifo"
+    os.mkfifo(fifo)
+    text = (ROOT / "arch_configs" / "eyeriss_v2.yaml").read_text()
+
+    def feed():
+        with open(fifo, "w") as fh:
+            fh.write(text)
+
+    assert sniff(fifo) is None  # not opened: a regular file only
+    writer = threading.Thread(target=feed)
+    writer.start()
+    arch = load_arch(fifo)
+    writer.join()
+    assert arch.name == "eyeriss_v2"

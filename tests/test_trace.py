@@ -358,3 +358,12 @@ def test_write_refuses_a_header_it_could_not_read(tmp_path):
                     arrays=arrays)
     assert not (tmp_path / "x.npz").exists()
     assert not list(tmp_path.glob(".x.npz.*"))
+
+
+@pytest.mark.parametrize("layers", [["x"], [{"name": "c", "kind": "concat", "tensors": ["x"]}]])
+def test_write_refuses_a_malformed_header_with_a_trace_error(tmp_path, layers):
+    from accelsim.workload.trace import write_trace
+
+    with pytest.raises(TraceError, match="not written: "):
+        write_trace(tmp_path / "x.npz", network="n", batch=1, layers=layers, arrays={})
+    assert not (tmp_path / "x.npz").exists()

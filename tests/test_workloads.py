@@ -254,6 +254,10 @@ def test_pool_window_keys_are_read_checked_and_written(tmp_path):
              r"\.padding: missing \(a pool's window needs kernel, stride and padding\)"),
             ({**window, "padding": [2, 2]}, r"\.padding: must be at most half the kernel"),
             ({**window, "ceil_mode": 1}, r"\.ceil_mode: must be true or false \(got 1\)"),
+            ({**window, "ceil_mode": None},
+             r"\.ceil_mode: must be true or false \(got 'null'\)"),
+            ({"out": (1, 2, 0, 0), "kernel": [11, 11], "stride": [1, 1], "padding": [0, 0]},
+             r"\.kernel: larger than the padded input 9x9 \(got \[11, 11\]\)"),
             ({**window, "stride": [0, 2]}, r"\.stride: "),
             ({"kind": "concat", **window},
              r"\.kernel: only a pool entry \(maxpool, avgpool\) has a window")):
@@ -273,6 +277,16 @@ def _max_pool(x, window):
             patch = x[:, :, max(r0, 0):min(r0 + kh, h), max(c0, 0):min(c0 + kw, w)]
             out[:, :, i, j] = patch.max(axis=(2, 3))
     return out
+
+
+def test_pool_output_size_follows_pytorch():
+    from accelsim.workload.layer import pool_out_size
+
+    # ceil_mode's last window must start inside the input (or its left padding):
+    # 7 with k 2, s 2, pad 1 gives 4, not ceil(7 / 2) + 1 = 5
+    assert [pool_out_size(7, 2, 2, 1, True), pool_out_size(7, 2, 2, 1, False),
+            pool_out_size(55, 3, 2, 0, False), pool_out_size(13, 3, 2, 0, True),
+            pool_out_size(112, 3, 2, 1, False)] == [4, 4, 27, 6, 56]
 
 
 @pytest.mark.parametrize("k, s, pad, ceil, size", [

@@ -445,11 +445,16 @@ def _pool_window(entry: dict, kind: str, in_shape: tuple, out_shape: tuple,
     padding = _ints(entry, "padding", 2, probs, minimum=0)
     ceil_mode = entry.get("ceil_mode", False)
     if not isinstance(ceil_mode, bool):
-        probs.add("ceil_mode", "must be true or false", ceil_mode)
+        probs.add("ceil_mode", "must be true or false", "null" if ceil_mode is None else ceil_mode)
     if len(probs.items) > before:
         return None
     if any(p > k // 2 for p, k in zip(padding, kernel)):
         probs.add("padding", f"must be at most half the kernel {list(kernel)}", list(padding))
+        return None
+    if len(in_shape) == 4 and any(k > size + 2 * p for k, size, p
+                                  in zip(kernel, in_shape[2:], padding)):
+        probs.add("kernel", f"larger than the padded input {in_shape[2] + 2 * padding[0]}x"
+                  f"{in_shape[3] + 2 * padding[1]}", list(kernel))
         return None
     window = PoolWindow(kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
     if len(in_shape) == 4 and len(out_shape) == 4:

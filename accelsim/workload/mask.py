@@ -19,7 +19,9 @@ Two rules, applied per layer in this order when both are asked for:
   says why they are costly). One pass leaves none: a dropped value was no
   other value's neighbour (the neighbourhood is symmetric), so every value
   kept keeps a nonzero neighbour. A layer whose input has no spatial extent
-  (a linear layer's [N, C]) has no neighbourhood and is refused.
+  (a linear layer's [N, C], a 1x1 map) has no neighbourhood
+  (:func:`accelsim.workload.sparsity.has_neighbourhood`, as for the sporadic
+  degree) and is left out, or refused when named.
 
 A layer that already has a mask keeps it: the new mask drops what the old
 one dropped, and the rules see the input after it. What the mask models: the
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.errors import AccelsimError
+from accelsim.workload.sparsity import MAX_SPORADIC_WINDOW, has_neighbourhood, isolated
 from accelsim.workload.sparsity import density as _density
 from accelsim.workload.sparsity import sporadic_degree
 from accelsim.workload.trace import HEADER_KEY, Trace, trace_to_headers, write_trace
@@ -52,21 +55,6 @@ class MaskedLayer:
     sporadic_before: float
     sporadic_after: float
     dropped: int
-
-
-def isolated(nz: np.ndarray, window: int) -> np.ndarray:
-    """bool [N, C, H, W]: the nonzeros of ``nz`` with no nonzero neighbour in
-    their ``window`` x ``window`` neighbourhood (the value itself excluded)."""
-    b = (nz != 0).astype(np.int32)
-    half = window // 2
-    padded = np.pad(b, ((0, 0), (0, 0), (half + 1, half), (half + 1, half)))
-    integral = padded.cumsum(axis=2).cumsum(axis=3)
-    H, W = b.shape[2], b.shape[3]
-    box = (integral[:, :, window:window + H, window:window + W]
-           - integral[:, :, 0:H, window:window + W]
-           - integral[:, :, window:window + H, 0:W]
-           + integral[:, :, 0:H, 0:W])
-    return (b == 1) & (box - b == 0)
 
 
 def magnitude_keep(x: np.ndarray, density: float) -> np.ndarray:
@@ -90,22 +78,25 @@ def _check(trace: Trace, names: list[str] | None, density: float | None,
         raise AccelsimError("mask: nothing to do: give --density, --drop-sporadic or both")
     if density is not None and not 0.0 <= density <= 1.0:
         raise AccelsimError(f"--density: must be in [0, 1] (got {density!r})")
-    if window < 3 or window % 2 == 0:
-        raise AccelsimError(f"--window: must be odd and >= 3 (got {window})")
+    if not 3 <= window <= MAX_SPORADIC_WINDOW or window % 2 == 0:
+        raise AccelsimError(f"--window: must be odd, from 3 to {MAX_SPORADIC_WINDOW} (got "
+                            f"{window})")
     if names is None:
         layers = list(trace.mac_layers)
         if drop_sporadic:  # only where there is a neighbourhood
-            layers = [x for x in layers if len(x.input_shape) == 4]
+            layers = [x for x in layers if has_neighbourhood(x.input_shape)]
         if not layers:
-            raise AccelsimError(f"{trace.path}: no MAC layer to mask")
+            raise AccelsimError(f"{trace.path}: no MAC layer to mask" + (
+                " (none has a spatial input, H x W > 1, to drop sporadic values from)"
+                if drop_sporadic else ""))
         return layers
     problems = trace.mac_name_problems(names, "mask")
     by_name = {x.name: x for x in trace.layers}
     layers = [by_name[n] for n in names if n in by_name and by_name[n].is_mac]
     if drop_sporadic:
-        problems += [f"layers.{x.name}: a {x.op} layer's input [N, C] has no spatial "
-                     "neighbourhood to drop sporadic values from" for x in layers
-                     if len(x.input_shape) != 4]
+        problems += [f"layers.{x.name}: a {x.op} layer's input {list(x.input_shape[1:])} has "
+                     "no spatial neighbourhood to drop sporadic values from" for x in layers
+                     if not has_neighbourhood(x.input_shape)]
     if len(set(names)) != len(names):
         problems.append("--layers: a layer is named twice")
     if problems:
@@ -152,11 +143,10 @@ def mask_trace(trace: Trace, path: str, *, layers: list[str] | None = None,
         arrays[key] = keep.astype(np.uint8)
         entry = entries[layer.name]
         entry["tensors"] = {**entry.get("tensors", {}), "input_mask": key}
-        spatial = len(layer.input_shape) == 4
-        done.append(MaskedLayer(
+        done.append(MaskedLayer(  # a sporadic degree is NaN without a neighbourhood
             name=layer.name, density_before=_density(kept), density_after=_density(keep),
-            sporadic_before=sporadic_degree(kept, window) if spatial else float("nan"),
-            sporadic_after=sporadic_degree(keep, window) if spatial else float("nan"),
+            sporadic_before=sporadic_degree(kept, window),
+            sporadic_after=sporadic_degree(keep, window),
             dropped=int(np.count_nonzero(kept & ~keep))))
     write_trace(path, network=header["network"], batch=header["batch"],
                 layers=header["layers"], arrays=arrays, compress=compress,
@@ -164,4 +154,4 @@ def mask_trace(trace: Trace, path: str, *, layers: list[str] | None = None,
     return done
 
 
-__all__ = ["MaskedLayer", "isolated", "magnitude_keep", "mask_trace"]
+__all__ = ["MaskedLayer", "magnitude_keep", "mask_trace"]

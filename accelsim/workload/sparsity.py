@@ -24,16 +24,21 @@ def density(x: np.ndarray) -> float:
     return float(np.count_nonzero(x) / x.size) if x.size else 0.0
 
 
-def sporadic_degree(nz: np.ndarray, window: int = 3) -> float:
-    """Fraction of nonzeros of ``nz`` [N, C, H, W] with no nonzero neighbour."""
-    if window < 3 or window % 2 == 0:
-        raise ValueError(f"sporadic window must be odd and >= 3 (got {window})")
-    if nz.ndim != 4 or (nz.shape[2] == 1 and nz.shape[3] == 1):
-        return float("nan")
+MAX_SPORADIC_WINDOW = 63
+"""The widest neighbourhood of the sporadic-degree metric: wider than most
+feature maps, and its cost grows with the window's area."""
+
+
+def has_neighbourhood(shape: tuple[int, ...]) -> bool:
+    """Whether a feature map of ``shape`` has spatial neighbourhoods: [N, C, H, W]
+    with H x W more than one value (a linear layer's [N, C] and a 1x1 map have none)."""
+    return len(shape) == 4 and not (shape[2] == 1 and shape[3] == 1)
+
+
+def isolated(nz: np.ndarray, window: int = 3) -> np.ndarray:
+    """bool [N, C, H, W]: the nonzeros of ``nz`` with no nonzero neighbour in
+    their ``window`` x ``window`` neighbourhood (the value itself excluded)."""
     b = (nz != 0).astype(np.int32)
-    total = int(b.sum())
-    if total == 0:
-        return 0.0
     half = window // 2
     padded = np.pad(b, ((0, 0), (0, 0), (half + 1, half), (half + 1, half)))
     integral = padded.cumsum(axis=2).cumsum(axis=3)
@@ -42,8 +47,19 @@ def sporadic_degree(nz: np.ndarray, window: int = 3) -> float:
            - integral[:, :, 0:H, window:window + W]
            - integral[:, :, window:window + H, 0:W]
            + integral[:, :, 0:H, 0:W])
-    neighbours = box - b
-    return float(np.count_nonzero((b == 1) & (neighbours == 0)) / total)
+    return (b == 1) & (box - b == 0)
+
+
+def sporadic_degree(nz: np.ndarray, window: int = 3) -> float:
+    """Fraction of nonzeros of ``nz`` [N, C, H, W] with no nonzero neighbour."""
+    if window < 3 or window % 2 == 0:
+        raise ValueError(f"sporadic window must be odd and >= 3 (got {window})")
+    if not has_neighbourhood(nz.shape):
+        return float("nan")
+    total = int(np.count_nonzero(nz))
+    if total == 0:
+        return 0.0
+    return float(np.count_nonzero(isolated(nz, window)) / total)
 
 
 def nm_mask(shape: tuple[int, ...], n: int, m: int, rng: np.random.Generator) -> np.ndarray:

@@ -138,8 +138,10 @@ def max_pool_preimage(pooled: np.ndarray, in_shape: tuple[int, ...],
     of the elements no window covers (free: any value keeps the pool), or
     None when no such tensor exists: a nonzero window every element of which
     a zero window also covers. That cannot happen when every window has an
-    element no other window covers, as with a stride at least half the
-    kernel (AlexNet's 3x3 stride 2, VGG's 2x2 stride 2)."""
+    element no other window covers, as when the stride is more than half the
+    kernel (2 * stride > kernel on both axes: AlexNet's 3x3 stride 2, VGG's
+    2x2 stride 2); a 2x1 stride-1 or 4x4 stride-2 pool may have none, and
+    synth then keeps the output it drew."""
     top = np.iinfo(np.int64).max
     out = np.full(in_shape, top, dtype=np.int64)
     src = pooled.astype(np.int64)

@@ -447,7 +447,7 @@ def write_trace(path: str | Path, *, network: str, batch: int, layers: list[dict
         if key == HEADER_KEY or np.asarray(arr).dtype.kind not in "biuf":
             raise ValueError(f"array {key!r}: reserved name or non-numeric dtype")
     problems = parse_header(header)[1]
-    for i, entry in enumerate(layers):  # arrays the header names (read_trace needs them)
+    for i, entry in enumerate([] if problems else layers):  # arrays the header names
         named = [(f"tensors.{role}", key) for role, key in entry.get("tensors", {}).items()]
         if isinstance(entry.get("bias"), str):
             named.append(("bias", entry["bias"]))

@@ -1,6 +1,6 @@
 """Regenerate the golden expected counts (run by hand; review the diff before committing).
 
-Usage: python tests/golden/regenerate.py
+Usage: python tests/golden/regenerate.py [--workload-changed]
 
 Golden case: AlexNet at batch 4 with the Eyeriss v1 paper's ifmap zero
 fractions, synthesized with seed 0, run on arch_configs/eyeriss_v1.yaml. The
@@ -10,8 +10,10 @@ change also needs ``MODEL_REVISION`` in accelsim/version.py bumped (sweep
 stores key results on it): the script refuses to write changed counts under
 the revision the file was written with, unless the workload itself changed
 (``accelsim synth`` writes another trace: its ``trace_digest``, recorded in
-the file, differs). Sweep stores key on the trace's bytes, so a changed
-workload needs no bump.
+the file, differs) and ``--workload-changed`` says that this is all that
+changed: a commit that changes synth and the model together still needs the
+bump, which the digest alone cannot tell. Sweep stores key on the trace's
+bytes, so a changed workload needs no bump.
 """
 
 from __future__ import annotations
@@ -78,6 +80,13 @@ def main() -> None:
         synth_trace("alexnet", trace, batch=4, seed=0, ifmap_zeros=ZEROS)
         data = golden_counts(trace)
     old = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else None
+    workload_only = "--workload-changed" in sys.argv[1:]
+    if (old is not None and old["layers"] != data["layers"]
+            and data["model_revision"] <= old.get("model_revision", 1)):
+        if data["trace_digest"] != old.get("trace_digest") and not workload_only:
+            sys.exit("regenerate: the counts and the synthesized workload changed; if the "
+                     "model did not, rerun with --workload-changed, else bump "
+                     "MODEL_REVISION in accelsim/version.py")
     if (old is not None and old["layers"] != data["layers"]
             and data["model_revision"] <= old.get("model_revision", 1)
             and data["trace_digest"] == old.get("trace_digest", data["trace_digest"])):
