@@ -91,6 +91,7 @@ import numpy as np
 
 from accelsim.errors import AccelsimError
 from accelsim.workload.layer import layer_from_header, OPERATORS, valid_taps
+from accelsim.workload.quant import dequantize, dequantize_bias
 from accelsim.workload.trace import write_trace
 
 from accelsim.bridge import quantize as qz
@@ -531,17 +532,16 @@ def dequantize_layer(entry: dict, arrays: dict[str, np.ndarray]) -> dict[str, np
 
     The inverse of the quantization in :func:`build_trace`: integer * scale,
     the weight per output channel when ``weight_scale`` is a list, the bias at
-    ``act_scale * weight_scale`` (zeros when the layer has no bias).
+    ``act_scale * weight_scale`` (zeros when the layer has no bias), as
+    :mod:`accelsim.workload.quant` reads every trace's codes.
     """
     t = entry["tensors"]
-    ws = np.asarray(entry["weight_scale"], np.float64)
-    w = qz.dequantize(arrays[t["weight"]], ws)
+    ws, xs = entry["weight_scale"], entry["act_scale"]
+    w = dequantize(arrays[t["weight"]], ws)
     k = w.shape[0]
-    b = (qz.dequantize(arrays[entry["bias"]], entry["act_scale"] * ws)
-         if "bias" in entry else np.zeros(k))
-    return {"input": qz.dequantize(arrays[t["input"]], entry["act_scale"]), "weight": w,
-            "bias": np.broadcast_to(b, (k,)).astype(np.float64),
-            "output": qz.dequantize(arrays[t["output"]], entry["output_scale"])}
+    b = dequantize_bias(arrays[entry["bias"]], xs, ws, k) if "bias" in entry else np.zeros(k)
+    return {"input": dequantize(arrays[t["input"]], xs), "weight": w, "bias": b,
+            "output": dequantize(arrays[t["output"]], entry["output_scale"])}
 
 
 __all__ = ["Graph", "Node", "Value", "build_trace", "plan_layers", "write_graph", "MAC_OPS",

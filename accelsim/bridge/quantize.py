@@ -86,7 +86,7 @@ import numpy as np
 
 from accelsim.errors import AccelsimError
 from accelsim.workload import quant as _quant
-from accelsim.workload.quant import int_dtype, qmax, shift_exponents
+from accelsim.workload.quant import dequantize, int_dtype, qmax, shift_exponents
 from accelsim.workload.quant import per_channel as per_channel_shape
 
 MIN_BITS = 2
@@ -121,12 +121,6 @@ def quantize_with(x: np.ndarray, scale, dtype=np.int64) -> np.ndarray:
     """Quantize with a given scale (per channel on axis 0 if ``scale`` is 1-d), no clip."""
     x = np.asarray(x, dtype=np.float64)
     return np.rint(x / per_channel_shape(scale, x.ndim)).astype(dtype)
-
-
-def dequantize(q: np.ndarray, scale) -> np.ndarray:
-    """``q * scale`` in float64 (``scale`` per channel on axis 0 if 1-d)."""
-    q = np.asarray(q, dtype=np.float64)
-    return q * per_channel_shape(scale, q.ndim)
 
 
 def operator_widths(operator: str, weight_bits: int, act_bits: int) -> tuple[int, int]:

@@ -76,6 +76,10 @@ Units: when L carries the PyTorch bridge's scales (``act_scale``,
 real weight ``codes * weight_scale`` is factorized and both layers get their
 own scales (and ``bias`` at the coefficient layer's accumulator scale);
 without them (a synthetic trace) the integer codes are factorized as they are.
+The scales and the bias are L's :attr:`~accelsim.workload.layer.Layer.quantization`
+and its bias array in :attr:`~accelsim.workload.trace.Trace.arrays`, read
+back as :mod:`accelsim.workload.quant` says, so a trace made in memory keeps
+them as a trace read from a file does.
 
 Assumptions and what is not modeled (say so in results):
 
@@ -95,16 +99,17 @@ Assumptions and what is not modeled (say so in results):
   weights in the PE array or a weight decoder, then running L as one layer) is
   not modeled: here the factorization changes the computation (two layers),
   not only the storage.
-- Source traces read from a file keep every layer's bridge keys and bias
-  arrays; arrays no layer names are not copied.
+- Every layer keeps its bias array; arrays no layer names are not copied.
+  The bridge's keys a Layer does not hold (``inputs``, ``fused``) are kept
+  from the file a trace was read from
+  (:func:`accelsim.workload.trace.source_entries`); a trace made in memory has
+  none.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,10 +117,11 @@ import numpy as np
 from accelsim.errors import AccelsimError
 from accelsim.workload.layer import (LAYER_KEYS, Layer, LayerKind, layer_from_header,
                                      layer_to_header)
-from accelsim.workload.quant import (SHIFT_EXPONENT_LIMIT, int_dtype, per_channel, qmax,
-                                     quantize, shift_code_bits, shift_exponents)
+from accelsim.workload.quant import (SHIFT_EXPONENT_LIMIT, add_bias, dequantize,
+                                     dequantize_bias, int_dtype, qmax, quantize,
+                                     shift_code_bits, shift_exponents)
 from accelsim.workload.reference import layer_output
-from accelsim.workload.trace import HEADER_KEY, Trace, write_trace
+from accelsim.workload.trace import Trace, source_entries, write_trace
 
 ITERATIONS = 8
 """Alternating refits (coefficients, then basis) after the SVD start."""
@@ -129,7 +135,6 @@ SEED = 0
 """Seed of the randomized SVD's test matrix (Halko et al. 2011): fixed, so results repeat."""
 DEFAULT_EXPONENTS = (-7, 0)
 """The shift exponent range a MAC core declares by default (accelsim.spec.arch.OperatorSupport)."""
-_BRIDGE_SCALES = ("act_scale", "weight_scale", "output_scale")
 
 # codes +-2**k for k < span + 1 and biases rescaled by 2**span stay within int32
 MAX_EXPONENT_SPAN = 30
@@ -417,19 +422,6 @@ class DecomposedTrace:
                     layers=self.headers, arrays=self.arrays, compress=compress)
 
 
-def _source(trace: Trace) -> tuple[dict[str, dict], dict[str, np.ndarray]]:
-    """The header entries (by name) of the file ``trace`` was read from and the
-    arrays they name as ``bias``; nothing for a trace made in memory."""
-    if not os.path.isfile(trace.path):
-        return {}, {}
-    with np.load(trace.path, allow_pickle=False) as npz:
-        entries = {e.get("name"): e for e in json.loads(str(npz[HEADER_KEY][()]))["layers"]
-                   if isinstance(e, dict)}
-        bias = {e["bias"]: npz[e["bias"]] for e in entries.values()
-                if isinstance(e.get("bias"), str) and e["bias"] in npz.files}
-    return entries, bias
-
-
 def _check_request(trace: Trace, names: list[str], rank: int, nonzeros: int,
                    exponent_range: tuple[int, int]) -> list[Layer]:
     where = trace.path
@@ -476,19 +468,22 @@ def _check_request(trace: Trace, names: list[str], rank: int, nonzeros: int,
     return chosen
 
 
-def _scale(entry: dict, key: str):
-    v = entry.get(key)
-    return 1.0 if v is None else np.asarray(v, dtype=np.float64)
+def _scale(layer: Layer, key: str):
+    """One of ``layer``'s scales (:class:`~accelsim.workload.layer.Quantization`),
+    1.0 when the trace does not give it (the codes are taken as they are)."""
+    v = None if layer.quantization is None else getattr(layer.quantization, key)
+    return 1.0 if v is None else v
 
 
-def _decompose_layer(layer: Layer, trace: Trace, entry: dict, bias_arrays: dict, *,
-                     rank: int, nonzeros: int, exponent_range: tuple[int, int],
-                     taken: set[str]) -> tuple[LayerDecomposition, list[dict], dict]:
-    """The decomposition of one layer, its two header entries and their new arrays."""
+def _decompose_layer(layer: Layer, trace: Trace, entry: dict, *, rank: int, nonzeros: int,
+                     exponent_range: tuple[int, int], taken: set[str]
+                     ) -> tuple[LayerDecomposition, list[dict], dict]:
+    """The decomposition of one layer, its two header entries and their new arrays;
+    ``entry`` is L's source header entry (for the keys a Layer does not hold)."""
     g, k = layer.groups, layer.k
-    w_codes = trace.tensor(layer, "weight")
-    ws = _scale(entry, "weight_scale")
-    w = np.asarray(w_codes, dtype=np.float64) * per_channel(ws, w_codes.ndim)
+    q = layer.quantization
+    ws = _scale(layer, "weight_scale")
+    w = dequantize(trace.tensor(layer, "weight"), ws)
     dec = decompose_weight(w.reshape(g, k, -1), rank=rank, nonzeros=nonzeros,
                            exponent_range=exponent_range, weight_bits=layer.weight_bits)
     names = {part: f"{layer.name}.{part}" for part in ("basis", "coefficients")}
@@ -515,7 +510,7 @@ def _decompose_layer(layer: Layer, trace: Trace, entry: dict, bias_arrays: dict,
     mask = trace.tensor(layer, "input_mask")
     if mask is not None:  # the engine drops masked values (accelsim.run)
         x = np.where(mask != 0, x, 0)
-    sx = float(_scale(entry, "act_scale"))
+    sx = float(_scale(layer, "act_scale"))
     y_real = layer_output(basis, x, b_codes) * (sx * dec.b_scale)
     y_codes, sy = _quantized(y_real, layer.act_bits)
 
@@ -532,16 +527,14 @@ def _decompose_layer(layer: Layer, trace: Trace, entry: dict, bias_arrays: dict,
     a_codes = dec.a_codes.reshape(coeff.weight_shape)
     acc = layer_output(coeff, y_codes, a_codes) * (sy * dec.a_scale)
     bias_real = None
-    if isinstance(entry.get("bias"), str) and entry["bias"] in bias_arrays:
-        bias_real = (np.asarray(bias_arrays[entry["bias"]], np.float64)
-                     * sx * np.asarray(ws, np.float64))
-        acc = acc + np.broadcast_to(bias_real, (g * k,)).reshape(
-            (1, -1) + (1,) * (acc.ndim - 2))
+    if q is not None and q.bias is not None:
+        bias_real = dequantize_bias(trace.arrays[q.bias], sx, ws, g * k)
+        acc = add_bias(acc, bias_real)
     if layer.activation == "relu":
         np.maximum(acc, 0, out=acc)
     coeff = dataclasses.replace(coeff, activation=layer.activation)
-    if "output_scale" in entry:
-        so = float(entry["output_scale"])
+    if q is not None and q.output_scale is not None:
+        so = float(q.output_scale)
         out_codes = np.clip(np.rint(acc / so), -qmax(layer.act_bits), qmax(layer.act_bits))
     else:
         out_codes, so = _quantized(acc, layer.act_bits)
@@ -555,8 +548,8 @@ def _decompose_layer(layer: Layer, trace: Trace, entry: dict, bias_arrays: dict,
         heads[1]["inputs"] = [names["basis"]]
     if "fused" in entry:  # the ops folded into L act on its output: the coefficients'
         heads[0]["fused"], heads[1]["fused"] = [], list(entry["fused"])
-    if all(key in entry for key in _BRIDGE_SCALES):
-        heads[0].update(act_scale=entry["act_scale"], weight_scale=dec.b_scale, output_scale=sy)
+    if q is not None and q.complete:
+        heads[0].update(act_scale=q.act_scale, weight_scale=dec.b_scale, output_scale=sy)
         heads[1].update(act_scale=sy, weight_scale=dec.a_scale, output_scale=so)
         if bias_real is not None:
             key = f"{names['coefficients']}.bias"
@@ -587,10 +580,10 @@ def decompose_trace(trace: Trace, layers: list[str], *, rank: int, nonzeros: int
     names = list(layers)
     chosen = {layer.name for layer in _check_request(trace, names, rank, nonzeros,
                                                      exponent_range)}
-    entries, bias_arrays = _source(trace)
-    taken = set(trace.arrays) | set(bias_arrays)
+    entries = {e["name"]: e for e in source_entries(trace)}
+    taken = set(trace.arrays)
     headers: list[dict] = []
-    arrays: dict[str, np.ndarray] = {**trace.arrays, **bias_arrays}
+    arrays: dict[str, np.ndarray] = dict(trace.arrays)
     results = []
     renamed = {name: f"{name}.coefficients" for name in chosen}
     for layer in trace.layers:
@@ -603,9 +596,8 @@ def decompose_trace(trace: Trace, layers: list[str], *, rank: int, nonzeros: int
                 head["inputs"] = [renamed.get(x, x) for x in head["inputs"]]
             headers.append(head)
             continue
-        res, heads, new = _decompose_layer(layer, trace, entry, bias_arrays, rank=rank,
-                                           nonzeros=nonzeros, exponent_range=exponent_range,
-                                           taken=taken)
+        res, heads, new = _decompose_layer(layer, trace, entry, rank=rank, nonzeros=nonzeros,
+                                           exponent_range=exponent_range, taken=taken)
         taken |= set(new)
         arrays.update(new)
         if "inputs" in heads[0]:  # L may read a layer decomposed before it

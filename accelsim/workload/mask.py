@@ -32,8 +32,6 @@ producer's write-back would also shrink that traffic; not modeled).
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +40,7 @@ from accelsim.errors import AccelsimError
 from accelsim.workload.sparsity import MAX_SPORADIC_WINDOW, has_neighbourhood, isolated
 from accelsim.workload.sparsity import density as _density
 from accelsim.workload.sparsity import sporadic_degree
-from accelsim.workload.trace import HEADER_KEY, Trace, trace_to_headers, write_trace
+from accelsim.workload.trace import Trace, source_entries, write_trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +115,8 @@ def mask_trace(trace: Trace, path: str, *, layers: list[str] | None = None,
     """
     chosen = _check(trace, layers, density, drop_sporadic, window)
     arrays = dict(trace.arrays)
-    if os.path.isfile(trace.path):
-        with np.load(trace.path, allow_pickle=False) as npz:
-            header = json.loads(str(npz[HEADER_KEY][()]))
-    else:  # a trace made in memory has only what its layers hold
-        header = {"network": trace.network, "batch": trace.batch,
-                  "layers": trace_to_headers(trace)}
-    entries = {e["name"]: e for e in header["layers"]}
+    heads = source_entries(trace)
+    entries = {e["name"]: e for e in heads}
     done = []
     for layer in chosen:
         x = trace.tensor(layer, "input")
@@ -148,9 +141,8 @@ def mask_trace(trace: Trace, path: str, *, layers: list[str] | None = None,
             sporadic_before=sporadic_degree(kept, window),
             sporadic_after=sporadic_degree(keep, window),
             dropped=int(np.count_nonzero(kept & ~keep))))
-    write_trace(path, network=header["network"], batch=header["batch"],
-                layers=header["layers"], arrays=arrays, compress=compress,
-                routing=trace.routing)
+    write_trace(path, network=trace.network, batch=trace.batch, layers=heads,
+                arrays=arrays, compress=compress, routing=trace.routing)
     return done
 
 

@@ -63,7 +63,7 @@ import dataclasses
 import numpy as np
 
 from accelsim.workload.layer import Layer, Quantization
-from accelsim.workload.quant import per_channel
+from accelsim.workload.quant import add_bias, dequantize, dequantize_bias
 from accelsim.workload.reference import layer_output
 
 
@@ -73,13 +73,10 @@ def quantized_output(layer: Layer, x: np.ndarray, w: np.ndarray, quantization: Q
     weight codes ``w``, as the bridge computes them (module docstring, 1);
     ``bias`` the bias codes [K_total] or None. ``quantization`` must be complete."""
     q = quantization
-    ws = np.asarray(q.weight_scale, dtype=np.float64)
-    x_real = np.asarray(x, dtype=np.float64) * q.act_scale
-    w_real = np.asarray(w, dtype=np.float64) * per_channel(ws, w.ndim)
-    y = layer_output(dataclasses.replace(layer, activation="none"), x_real, w_real)
+    y = layer_output(dataclasses.replace(layer, activation="none"),
+                     dequantize(x, q.act_scale), dequantize(w, q.weight_scale))
     if bias is not None:
-        b = np.asarray(bias, dtype=np.float64) * per_channel(q.act_scale * ws, 1)
-        y = y + np.broadcast_to(b, (y.shape[1],)).reshape((1, -1) + (1,) * (y.ndim - 2))
+        y = add_bias(y, dequantize_bias(bias, q.act_scale, q.weight_scale, y.shape[1]))
     if layer.activation == "relu":
         np.maximum(y, 0, out=y)
     return np.rint(y / q.output_scale)

@@ -1,4 +1,4 @@
-"""Symmetric integer codes shared by everything that writes trace tensors.
+"""Symmetric integer codes shared by everything that writes or reads trace tensors.
 
 Place in the pipeline: ``workload``. The PyTorch/ONNX bridges
 (:mod:`accelsim.bridge.quantize`, which documents the scheme and its sources:
@@ -6,6 +6,15 @@ symmetric, zero point 0, max calibration, Wu et al. arXiv:2004.09602), the
 synthetic traces (:mod:`accelsim.workload.synth`) and decomposed layers
 (:mod:`accelsim.workload.decompose`) all code values with these, so a
 ``bits``-bit code means the same everywhere.
+
+Back to real values (:func:`dequantize`, :func:`dequantize_bias`,
+:func:`add_bias`): codes times their scale, a weight's per output channel when
+its ``weight_scale`` is a list, and a MAC layer's bias at its accumulator's
+scale ``act_scale * weight_scale``, added along the output's channel axis. The
+bridge's read-back (:func:`accelsim.bridge.graph.dequantize_layer`), the
+recompute of a masked output (:mod:`accelsim.workload.masking`) and the
+decomposition of a bridge layer (:mod:`accelsim.workload.decompose`) all use
+these, so the three read a trace's scales alike.
 """
 
 from __future__ import annotations
@@ -31,6 +40,28 @@ def per_channel(scale, ndim: int):
     stays a float)."""
     s = np.asarray(scale, dtype=np.float64)
     return s.reshape((-1,) + (1,) * (ndim - 1)) if s.ndim else s
+
+
+def dequantize(codes, scale) -> np.ndarray:
+    """Real values ``codes * scale``, float64; a 1-d ``scale`` is one per entry
+    of axis 0 (a weight's output channels, :func:`per_channel`)."""
+    q = np.asarray(codes, dtype=np.float64)
+    return q * per_channel(scale, q.ndim)
+
+
+def dequantize_bias(codes, act_scale: float, weight_scale, channels: int) -> np.ndarray:
+    """A MAC layer's real bias, float64 [channels]: its codes at the
+    accumulator's scale ``act_scale * weight_scale`` (``weight_scale`` one
+    number, or one per output channel), the scale the bridge quantized it at
+    (:func:`accelsim.bridge.quantize.quantize_with`)."""
+    b = dequantize(codes, act_scale * np.asarray(weight_scale, dtype=np.float64))
+    return np.broadcast_to(b, (channels,)).astype(np.float64)
+
+
+def add_bias(y: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """``y`` [N, K, ...] (a conv2d's [N, K, P, Q], a linear's [N, K]) plus
+    ``bias`` [K] along axis 1, the output channels; a new array."""
+    return y + np.asarray(bias).reshape((1, -1) + (1,) * (y.ndim - 2))
 
 
 def scale_of(x: np.ndarray, bits: int, *, per_channel_axis0: bool = False

@@ -465,4 +465,18 @@ def trace_to_headers(trace: Trace) -> list[dict]:
     return [layer_to_header(layer) for layer in trace.layers]
 
 
-__all__ = ["Trace", "Routing", "read_trace", "write_trace", "trace_to_headers", "LayerKind"]
+def source_entries(trace: Trace) -> list[dict]:
+    """The layer entries of the header ``trace`` was read from, as written, in
+    order: with the keys a :class:`Layer` does not hold (a bridge's ``inputs``
+    and ``fused``, :mod:`accelsim.bridge.graph`), which a command writing a
+    new trace from this one keeps. A trace made in memory (no file at its
+    ``path``) has only what its layers hold (:func:`trace_to_headers`).
+    Fresh dicts: the caller may change them."""
+    if not os.path.isfile(trace.path):
+        return trace_to_headers(trace)
+    with np.load(trace.path, allow_pickle=False) as npz:
+        return json.loads(str(npz[HEADER_KEY][()]))["layers"]
+
+
+__all__ = ["Trace", "Routing", "read_trace", "write_trace", "trace_to_headers",
+           "source_entries", "LayerKind"]
