@@ -12,9 +12,12 @@ array is folded across passes (``mapping.kernels.filter_rows_per_set``), so
 layers that had no mapping now have one; every mapping records ``r_rows``;
 4, the search's cycle estimate counts the first pass's filter load and the
 last pass after the link (``mapping.kernels._estimate_rows``), so DRAM-bound
-layers under ``edp`` or ``delay`` may map differently.
+layers under ``edp`` or ``delay`` may map differently; 5, the search's cycle
+estimate double-buffers the ifmap tile and the psum region only when the
+mapping's two copies fit the GLB, as the engine does (``mapping.kernels``), so
+layers on a double-buffering GLB (Eyeriss v2) may map differently.
 """
 
 __version__ = "0.1.0"
-MODEL_REVISION = 4
+MODEL_REVISION = 5
 MODEL_VERSION = f"{__version__}+model.{MODEL_REVISION}"

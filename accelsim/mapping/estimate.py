@@ -16,9 +16,9 @@ import numpy as np
 
 from accelsim.mapping.kernels import (
     E_GLB_SUM, E_LEN, E_PE_SUM, E_ROWS_MAX, E_ROWS_SUM, E_STRIPS, I_AB, I_ACC_CYCLES, I_BANK_BYTES,
-    I_C, I_CPM, I_DEPTH, I_FILT_VALUES, I_FILTER_BANK_BYTES, I_FILTER_BANKS, I_FILTER_BUS, I_G,
-    I_IF_DB, I_IFMAP_BUS, I_K, I_LANES, I_LEN, I_LINK_C, I_LINK_W, I_MC_FILTER, I_MC_IFMAP, I_N,
-    I_P, I_PB, I_PS_DB, I_PSUM_BUS, I_Q, I_R, I_REF, I_S, I_W, I_WB, I_WG, I_WORD_BITS,
+    I_BANKS, I_C, I_CPM, I_DEPTH, I_FILT_VALUES, I_FILTER_BANK_BYTES, I_FILTER_BANKS, I_FILTER_BUS,
+    I_G, I_IF_DB, I_IFMAP_BUS, I_K, I_LANES, I_LEN, I_LINK_C, I_LINK_W, I_MC_FILTER, I_MC_IFMAP,
+    I_N, I_P, I_PB, I_PS_DB, I_PSUM_BUS, I_Q, I_R, I_REF, I_S, I_W, I_WB, I_WG, I_WORD_BITS,
     _estimate_rows)
 from accelsim.mapping.rowstationary import glb_ifmap_rows, strip_table
 from accelsim.spec.arch import ArchSpec
@@ -66,6 +66,7 @@ def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: fl
     iv[I_LINK_C] = -(-pb // net.psum_link_bits)
     iv[I_IF_DB] = bool(g.ifmap_double_buffering)
     iv[I_PS_DB] = bool(g.psum_double_buffering)
+    iv[I_BANKS] = g.banks
     fv = np.array([en.dram_pj, en.glb_pj, en.noc_pj, en.spad_pj, ifmap_ratio, ofmap_ratio,
                    arch.dram_bytes_per_cycle * 8], np.float64)
     energy = np.empty(len(cands), np.float64)

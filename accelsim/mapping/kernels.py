@@ -193,7 +193,7 @@ E_ROWS_SUM, E_GLB_SUM, E_PE_SUM, E_ROWS_MAX, E_STRIPS, E_LEN = range(6)
 (I_N, I_G, I_C, I_K, I_R, I_S, I_P, I_Q, I_W, I_WG, I_WB, I_AB, I_PB, I_REF, I_MC_FILTER,
  I_MC_IFMAP, I_IFMAP_BUS, I_FILTER_BUS, I_PSUM_BUS, I_FILT_VALUES, I_LANES, I_CPM,
  I_WORD_BITS, I_BANK_BYTES, I_FILTER_BANKS, I_FILTER_BANK_BYTES, I_ACC_CYCLES, I_DEPTH,
- I_LINK_W, I_LINK_C, I_IF_DB, I_PS_DB, I_LEN) = range(33)
+ I_LINK_W, I_LINK_C, I_IF_DB, I_PS_DB, I_BANKS, I_LEN) = range(34)
 (F_DRAM_PJ, F_GLB_PJ, F_NOC_PJ, F_SPAD_PJ, F_IFMAP_RATIO, F_OFMAP_RATIO, F_BPC,
  F_LEN) = range(8)
 
@@ -259,9 +259,17 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
         # (engine.simulate.hw_params: a tile of padding rows only, not stored,
         # still has its region)
         word_bits = iv[I_WORD_BITS]
-        glb_if = max(1.0, np.ceil(gp * n * qr * rows_max * Wg * ab / 8 / iv[I_BANK_BYTES])) \
-            * word_bits
-        glb_ps = max(1.0, np.ceil(gp * m * n * e * Q * pb / 8 / iv[I_BANK_BYTES])) * word_bits
+        bank_bits = 8 * iv[I_BANK_BYTES]
+        ifb = _cdiv(gp * n * qr * rows_max * Wg * ab, bank_bits)
+        psb = _cdiv(gp * m * n * e * Q * pb, bank_bits)
+        glb_if = max(1.0, ifb) * word_bits
+        glb_ps = max(1.0, psb) * word_bits
+        # the GLB double-buffers a tensor only when this mapping's second copy
+        # fits beside the rest, as the engine decides it (engine.simulate.hw_params):
+        # the arch's flag alone would hide, behind later passes, write-backs
+        # and tile loads the engine makes the array wait for
+        if_db = iv[I_IF_DB] != 0 and psb + 2 * ifb <= iv[I_BANKS]
+        ps_db = iv[I_PS_DB] != 0 and 2 * psb + (2 if if_db else 1) * ifb <= iv[I_BANKS]
         pass_w = gp * pt * qr * rr * S
         load_f = max(_cdiv(pass_w * f_copies, iv[I_FILTER_BUS]),
                      _cdiv(pass_w * wb, iv[I_FILTER_BANKS] * word_bits))
@@ -282,7 +290,7 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
         # double-buffer (ifmap tiles, result write-back) add to it serially
         if_link = if_dram * ab * fv[F_IFMAP_RATIO] / fv[F_BPC]
         link = if_link + out_link + filt * wb / fv[F_BPC]
-        serial = (0.0 if iv[I_IF_DB] else if_link) + (0.0 if iv[I_PS_DB] else out_link)
+        serial = (0.0 if if_db else if_link) + (0.0 if ps_db else out_link)
         # filters that neither fit the filter buffer (prefetch) nor stream into a
         # spare half of the spads are fetched after the pass that frees the spads
         f_pref = pass_w * wb / 8 <= iv[I_FILTER_BANKS] * iv[I_FILTER_BANK_BYTES]
