@@ -15,9 +15,12 @@ last pass after the link (``mapping.kernels._estimate_rows``), so DRAM-bound
 layers under ``edp`` or ``delay`` may map differently; 5, the search's cycle
 estimate double-buffers the ifmap tile and the psum region only when the
 mapping's two copies fit the GLB, as the engine does (``mapping.kernels``), so
-layers on a double-buffering GLB (Eyeriss v2) may map differently.
+layers on a double-buffering GLB (Eyeriss v2) may map differently; 6, it
+streams ifmaps and loads filters at the GLB's coded size, and adds the first
+ifmap tile and the last results of a double-buffered GLB, so layers on
+Eyeriss v2 under ``delay`` or ``edp`` may map differently.
 """
 
 __version__ = "0.1.0"
-MODEL_REVISION = 5
+MODEL_REVISION = 6
 MODEL_VERSION = f"{__version__}+model.{MODEL_REVISION}"

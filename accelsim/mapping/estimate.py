@@ -5,7 +5,8 @@ numba, over an array of candidates (rows of
 :func:`accelsim.mapping.rowstationary.candidates`: a batch-1 FC layer has tens
 of thousands, so this is the search's hot loop with the enumeration). Word
 counts are the dense closed forms of the loop nest (exact for full blocks);
-DRAM feature-map traffic is scaled by the tensor's measured compression ratio.
+DRAM feature-map traffic, and the ifmap stream and filter load of a GLB that
+keeps them coded, are scaled by the tensor's measured compression ratio.
 The engine then counts the best few exactly, and the search keeps the best of
 those, so these estimates only prune.
 """
@@ -27,8 +28,14 @@ from accelsim.workload.layer import Layer
 
 
 def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: float,
-             ofmap_ratio: float) -> tuple[np.ndarray, np.ndarray]:
-    """(energy_pj, cycles) estimates, float64 arrays aligned with ``cands``."""
+             ofmap_ratio: float, glb_ifmap_ratio: float, glb_weight_ratio: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(energy_pj, cycles) estimates, float64 arrays aligned with ``cands``.
+
+    The ratios are coded over dense sizes of the whole tensor: the ifmap and the
+    ofmap in DRAM's formats, the ifmap and the weights in the GLB's (1 where the
+    level stores the tensor dense).
+    """
     # the strip heights present (at most the layer's ofmap rows) and each one's row
     e_row = np.zeros(layer.p + 1, np.int64)
     e_row[cands[:, 0]] = 1
@@ -68,7 +75,7 @@ def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: fl
     iv[I_PS_DB] = bool(g.psum_double_buffering)
     iv[I_BANKS] = g.banks
     fv = np.array([en.dram_pj, en.glb_pj, en.noc_pj, en.spad_pj, ifmap_ratio, ofmap_ratio,
-                   arch.dram_bytes_per_cycle * 8], np.float64)
+                   arch.dram_bytes_per_cycle * 8, glb_ifmap_ratio, glb_weight_ratio], np.float64)
     energy = np.empty(len(cands), np.float64)
     cycles = np.empty(len(cands), np.float64)
     _estimate_rows(np.ascontiguousarray(cands, dtype=np.int64), e_row, e_tab, iv, fv, energy,
