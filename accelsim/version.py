@@ -18,9 +18,13 @@ mapping's two copies fit the GLB, as the engine does (``mapping.kernels``), so
 layers on a double-buffering GLB (Eyeriss v2) may map differently; 6, it
 streams ifmaps and loads filters at the GLB's coded size, and adds the first
 ifmap tile and the last results of a double-buffered GLB, so layers on
-Eyeriss v2 under ``delay`` or ``edp`` may map differently.
+Eyeriss v2 under ``delay`` or ``edp`` may map differently; 7, it counts the
+array's waits on DRAM without double buffering (every ifmap tile, and only the
+write-back a group's other filter blocks do not hide) beside the passes
+instead of after the link's bound, so layers on Eyeriss v1 under ``delay`` or
+``edp`` may map differently (its AlexNet b4 golden mappings do not).
 """
 
 __version__ = "0.1.0"
-MODEL_REVISION = 6
+MODEL_REVISION = 7
 MODEL_VERSION = f"{__version__}+model.{MODEL_REVISION}"

@@ -295,21 +295,21 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
         # with two passes' filters in the spads, the next pass's load overlaps this
         # pass, which lasts at least that long (engine.kernels._simulate_nest)
         processing = passes * (max(busy, load_f) if spad_db else busy)
-        # DRAM: the link's own time bounds the layer; fetches the GLB cannot
-        # double-buffer (ifmap tiles, result write-back) add to it serially.
-        # Assumption: filters cross the link dense even when DRAM codes them;
-        # their coded size (CSC: 1.25 to 1.3 x dense on the audited weights) is
-        # closer to the engine's bits but ranked worse (benchmarks/audit_search.py
-        # on eyeriss_v2: edp worst 7.96 -> 13.03%), the link's idle time, which
-        # this estimate does not model, weighing more than the filters' share
+        # DRAM: the link's own time, then the last pass, bounds the layer; and
+        # beside its passes the array waits for what the GLB cannot fetch ahead
+        # (engine.kernels._timeline). Assumption: filters cross the link dense
+        # even when DRAM codes them; their coded size (CSC: 1.25 to 1.3 x dense
+        # on the audited weights) is closer to the engine's bits but ranked worse
+        # (benchmarks/audit_search.py on eyeriss_v2: edp worst 7.96 -> 13.03%),
+        # the link's idle time, which this estimate does not model, weighing
+        # more than the filters' share
         if_link = if_dram * ab * fv[F_IFMAP_RATIO] / fv[F_BPC]
         link = if_link + out_link + filt * wb / fv[F_BPC]
-        serial = (0.0 if if_db else if_link) + (0.0 if ps_db else out_link)
         # filters that neither fit the filter buffer (prefetch) nor stream into a
         # spare half of the spads are fetched after the pass that frees the spads
         f_pref = pass_w * wb / 8 <= iv[I_FILTER_BANKS] * iv[I_FILTER_BANK_BYTES]
         if not (spad_db or f_pref):
-            serial = serial + filt * wb / fv[F_BPC]
+            serial = filt * wb / fv[F_BPC]
             first_f = 0.0
         else:
             # prefetching hides a pass's filters behind the pass before it, but not
@@ -319,16 +319,27 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
             # its weights before computing), so the estimate adds them; without
             # them every DRAM-bound candidate tied at the link's time and the
             # tie went to the fewest passes, the slowest (benchmarks/audit_search.py).
-            # A ranking heuristic, not a bound: it is above the engine's cycles
-            # on most candidates (``serial`` counts tiles and results the link
-            # term holds too), and dropping that double count ranked worse
+            # A ranking heuristic, not a bound: above the engine's cycles on many
+            # candidates. Counting the serial filters on the array's side, as the
+            # waits below, ranked worse (Eyeriss v1 edp worst 3.42 -> 15.12%)
+            serial = 0.0
             first_f = pass_w * wb / fv[F_BPC]
-        # the ends of a double-buffered pipeline: pass 0 waits for its ifmap tile
-        # as for its filters, and the last pass's results leave after it
-        # (engine.kernels._timeline); without double buffering ``serial`` holds
-        # every tile and result already. Assumption: an average tile and an
-        # average result block (results leave on the last accumulation pass of
-        # each group, filter block, image block and strip)
-        head = if_link / (nG * nM * nN * n_strips * nC) if if_db else 0.0
-        tail = out_link / (nG * kk * nN * n_strips) if ps_db else 0.0
-        cycles[i] = max(processing + first_f + head + tail, link + processing / passes) + serial
+        # The array's waits on DRAM (the link term counts the same bits, so they
+        # join the array's side of the max). Ifmap tiles: with two buffers only
+        # the first (pass 0 waits for it as for its filters); with one, every
+        # tile, fetched once the last pass of the one before frees the buffer.
+        # Results: the last pass's leave after it. With one psum region (no
+        # double buffering) the next group's pass of a filter block also waits
+        # until that block's results have left; each block's write-back starts
+        # when its last pass ends and overlaps the group's other filter blocks'
+        # passes. Assumptions: average tiles, result blocks (one per filter
+        # block, image block, strip and group block) and passes, and a link free
+        # for the write-back when it starts
+        tile_wait = if_link / (nG * nM * nN * n_strips * nC) if if_db else if_link
+        wb_blk = out_link / (nG * kk * nN * n_strips)
+        wb_wait = wb_blk
+        if not ps_db:
+            wb_wait += (nG * nM * nN * n_strips - 1) * max(
+                0.0, wb_blk - (kk / nM - 1) * processing / passes)
+        cycles[i] = (max(processing + first_f + tile_wait + wb_wait, link + processing / passes)
+                     + serial)
