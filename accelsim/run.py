@@ -81,6 +81,19 @@ def _coded_ratio(nz: np.ndarray, arch: ArchSpec, bits: int, fmt: str) -> float:
     return encoded_bits(nz, fmt, arch, bits) / (nz.size * bits)
 
 
+def _estimate_ratios(layer: Layer, arch: ArchSpec, input_nz: np.ndarray, output_nz: np.ndarray,
+                     weight_nz: np.ndarray, first_layer: bool) -> dict[str, float]:
+    """The coded-size ratios :func:`accelsim.mapping.estimate.estimate` takes: the
+    feature maps in DRAM's formats (the first layer's input as the arch reads
+    it), the ifmap and the weights in the GLB's."""
+    in_fmt = ("none" if first_layer and not arch.dram.compress_first_layer_input
+              else arch.dram.ifmap_compression)
+    return dict(
+        ifmap_ratio=_coded_ratio(input_nz, arch, layer.act_bits, in_fmt),
+        ofmap_ratio=_coded_ratio(output_nz, arch, layer.act_bits, arch.dram.ofmap_compression),
+        glb_ifmap_ratio=_coded_ratio(input_nz, arch, layer.act_bits, arch.glb.ifmap_compression),
+        glb_weight_ratio=_coded_ratio(weight_nz, arch, layer.weight_bits,
+                                      arch.glb.weight_compression))
 
 
 def _objective(arch: ArchSpec, energy: float, cycles: float) -> tuple[float, float]:
@@ -144,19 +157,19 @@ def choose_mapping(chunks: Iterable[np.ndarray], layer: Layer, arch: ArchSpec, *
     sizes, the best ``top_k`` executed, the best of those kept. Chunk by chunk,
     only the best ``top_k`` so far are kept; the order is total, so the ones
     executed do not depend on how the rows are chunked."""
-    in_fmt = ("none" if first_layer and not arch.dram.compress_first_layer_input
-              else arch.dram.ifmap_compression)
     cache = {} if data_cache is None else data_cache
-    key = ("ratios", in_fmt, arch.dram.ofmap_compression, arch.formats, layer.act_bits)
+    glb = arch.glb
+    key = ("ratios", first_layer and not arch.dram.compress_first_layer_input,
+           arch.dram.ifmap_compression, arch.dram.ofmap_compression, glb.ifmap_compression,
+           glb.weight_compression, arch.formats, layer.act_bits, layer.weight_bits)
     if key not in cache:
-        cache[key] = (_coded_ratio(input_nz, arch, layer.act_bits, in_fmt),
-                      _coded_ratio(output_nz, arch, layer.act_bits, arch.dram.ofmap_compression))
-    in_ratio, out_ratio = cache[key]
+        cache[key] = _estimate_ratios(layer, arch, input_nz, output_nz, weight_nz, first_layer)
+    ratios = cache[key]
     top_k = arch.mapper.top_k
     rows, k1s, k0s, count = np.zeros((0, N_COLUMNS), np.int64), np.zeros(0), np.zeros(0), 0
     for cands in chunks:
         count += len(cands)
-        en, cyc = estimate(cands, layer, arch, ifmap_ratio=in_ratio, ofmap_ratio=out_ratio)
+        en, cyc = estimate(cands, layer, arch, **ratios)
         k1, k0 = _objective(arch, en, cyc)
         best = _best_rows(cands, k1, k0, top_k)
         rows = np.concatenate([rows, cands[best]])

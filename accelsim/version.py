@@ -20,9 +20,17 @@ whole blocks, so dense data cost up to ``block_elems`` times plain;
 6, a layer's input mask changes its output only where it reaches, by the
 bridge's arithmetic when the trace records the layer's scales, and not at all
 on a synthetic trace (``workload.masking``; the output was recomputed as raw
-sums without bias or requantization).
+sums without bias or requantization);
+7, the search's cycle estimate (``mapping.kernels``) double-buffers the ifmap
+tile and the psum region only when the mapping's two copies fit the GLB, as
+the engine does; streams ifmaps and loads filters at the GLB's coded size and
+adds the first ifmap tile and the last results of a double-buffered GLB; and
+counts the array's waits on DRAM without double buffering (every ifmap tile,
+and only the write-back a group's other filter blocks do not hide) beside the
+passes instead of after the link's bound. Layers under ``delay`` or ``edp``
+may map differently, on Eyeriss v1 and v2 (not the AlexNet b4 golden's).
 """
 
 __version__ = "0.1.0"
-MODEL_REVISION = 6
+MODEL_REVISION = 7
 MODEL_VERSION = f"{__version__}+model.{MODEL_REVISION}"

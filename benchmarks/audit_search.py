@@ -190,7 +190,7 @@ def audit_layer(arch_name: str, objectives: tuple[str, ...], workload: str, path
     """Everything the tables print for one layer on one arch (run in a worker)."""
     from accelsim.mapping.estimate import estimate
     from accelsim.mapping.rowstationary import candidates
-    from accelsim.run import _coded_ratio, _layer_data, first_mac_name, search_mapping
+    from accelsim.run import _estimate_ratios, _layer_data, first_mac_name, search_mapping
     from accelsim.workload.values import zero_free_operands
 
     start = time.perf_counter()
@@ -210,12 +210,8 @@ def audit_layer(arch_name: str, objectives: tuple[str, ...], workload: str, path
         return out
     cache: dict = {}
     # the estimate with the data's coded sizes, as choose_mapping computes it
-    in_fmt = ("none" if first and not base.dram.compress_first_layer_input
-              else base.dram.ifmap_compression)
     est_e, est_c = estimate(cands, layer, base,
-                            ifmap_ratio=_coded_ratio(input_nz, base, layer.act_bits, in_fmt),
-                            ofmap_ratio=_coded_ratio(output_nz, base, layer.act_bits,
-                                                     base.dram.ofmap_compression))
+                            **_estimate_ratios(layer, base, input_nz, output_nz, weight_nz, first))
     rng = np.random.default_rng(seed)
     orders = {}
     for obj in objectives:

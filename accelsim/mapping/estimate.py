@@ -5,7 +5,8 @@ numba, over an array of candidates (rows of
 :func:`accelsim.mapping.rowstationary.candidates`: a batch-1 FC layer has tens
 of thousands, so this is the search's hot loop with the enumeration). Word
 counts are the dense closed forms of the loop nest (exact for full blocks);
-DRAM feature-map traffic is scaled by the tensor's measured compression ratio.
+DRAM feature-map traffic, and the ifmap stream and filter load of a GLB that
+keeps them coded, are scaled by the tensor's measured compression ratio.
 The engine then counts the best few exactly, and the search keeps the best of
 those, so these estimates only prune.
 """
@@ -16,9 +17,9 @@ import numpy as np
 
 from accelsim.mapping.kernels import (
     E_GLB_SUM, E_LEN, E_PE_SUM, E_ROWS_MAX, E_ROWS_SUM, E_STRIPS, I_AB, I_ACC_CYCLES, I_BANK_BYTES,
-    I_C, I_CPM, I_DEPTH, I_FILT_VALUES, I_FILTER_BANK_BYTES, I_FILTER_BANKS, I_FILTER_BUS, I_G,
-    I_IF_DB, I_IFMAP_BUS, I_K, I_LANES, I_LEN, I_LINK_C, I_LINK_W, I_MC_FILTER, I_MC_IFMAP, I_N,
-    I_P, I_PB, I_PS_DB, I_PSUM_BUS, I_Q, I_R, I_REF, I_S, I_W, I_WB, I_WG, I_WORD_BITS,
+    I_BANKS, I_C, I_CPM, I_DEPTH, I_FILT_VALUES, I_FILTER_BANK_BYTES, I_FILTER_BANKS, I_FILTER_BUS,
+    I_G, I_IF_DB, I_IFMAP_BUS, I_K, I_LANES, I_LEN, I_LINK_C, I_LINK_W, I_MC_FILTER, I_MC_IFMAP,
+    I_N, I_P, I_PB, I_PS_DB, I_PSUM_BUS, I_Q, I_R, I_REF, I_S, I_W, I_WB, I_WG, I_WORD_BITS,
     _estimate_rows)
 from accelsim.mapping.rowstationary import glb_ifmap_rows, strip_table
 from accelsim.spec.arch import ArchSpec
@@ -27,8 +28,14 @@ from accelsim.workload.layer import Layer
 
 
 def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: float,
-             ofmap_ratio: float) -> tuple[np.ndarray, np.ndarray]:
-    """(energy_pj, cycles) estimates, float64 arrays aligned with ``cands``."""
+             ofmap_ratio: float, glb_ifmap_ratio: float, glb_weight_ratio: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(energy_pj, cycles) estimates, float64 arrays aligned with ``cands``.
+
+    The ratios are coded over dense sizes of the whole tensor: the ifmap and the
+    ofmap in DRAM's formats, the ifmap and the weights in the GLB's (1 where the
+    level stores the tensor dense).
+    """
     # the strip heights present (at most the layer's ofmap rows) and each one's row
     e_row = np.zeros(layer.p + 1, np.int64)
     e_row[cands[:, 0]] = 1
@@ -66,8 +73,9 @@ def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: fl
     iv[I_LINK_C] = -(-pb // net.psum_link_bits)
     iv[I_IF_DB] = bool(g.ifmap_double_buffering)
     iv[I_PS_DB] = bool(g.psum_double_buffering)
+    iv[I_BANKS] = g.banks
     fv = np.array([en.dram_pj, en.glb_pj, en.noc_pj, en.spad_pj, ifmap_ratio, ofmap_ratio,
-                   arch.dram_bytes_per_cycle * 8], np.float64)
+                   arch.dram_bytes_per_cycle * 8, glb_ifmap_ratio, glb_weight_ratio], np.float64)
     energy = np.empty(len(cands), np.float64)
     cycles = np.empty(len(cands), np.float64)
     _estimate_rows(np.ascontiguousarray(cands, dtype=np.int64), e_row, e_tab, iv, fv, energy,
