@@ -31,3 +31,14 @@ def check_arch_and_trace(arch: str, trace: str, command: str) -> None:
     if trace_is_text:
         raise AccelsimError(f"{trace}: looks like a text file (an architecture YAML?), not a "
                             f"trace (.npz); the trace comes second: {usage}")
+
+
+def add_format_and_out(p, what: str) -> None:
+    """The ``--format`` and ``--out`` options of a command that writes ``what``
+    (a report, a table) as a table, CSV or JSON (run, opcost)."""
+    p.add_argument("--format", choices=("table", "csv", "json"), default=None,
+                   help=f"{what} format (default: the one --out's suffix names, .json or "
+                        ".csv, else table); must agree with a .json or .csv --out")
+    p.add_argument("--out", help=f"write the {what} to this file (atomically), as --format "
+                                 "says or, without it, in the format its suffix names: "
+                                 ".json, .csv, anything else (e.g. .txt) the table")

@@ -10,14 +10,11 @@ HELP = "operator cost table: each layer's energy and cycles per supported operat
 
 
 def add_arguments(p) -> None:
+    from accelsim.commands import add_format_and_out
+
     p.add_argument("arch", help="architecture YAML file")
     p.add_argument("trace", help="trace .npz file")
-    p.add_argument("--format", choices=("table", "csv", "json"), default=None,
-                   help="output format (default: the one --out's suffix names, .json or "
-                        ".csv, else table); must agree with a .json or .csv --out")
-    p.add_argument("--out", help="write the table to this file (atomically), as --format "
-                                 "says or, without it, in the format its suffix names: "
-                                 ".json, .csv, anything else (e.g. .txt) the table")
+    add_format_and_out(p, "table")
 
 
 def main(args) -> int:

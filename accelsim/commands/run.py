@@ -9,14 +9,11 @@ HELP = "simulate a trace on an architecture"
 
 
 def add_arguments(p) -> None:
+    from accelsim.commands import add_format_and_out
+
     p.add_argument("arch", help="architecture YAML file")
     p.add_argument("trace", help="trace .npz file")
-    p.add_argument("--format", choices=("table", "csv", "json"), default=None,
-                   help="report format (default: the one --out's suffix names, .json or "
-                        ".csv, else table); must agree with a .json or .csv --out")
-    p.add_argument("--out", help="write the report to this file (atomically), as --format "
-                                 "says or, without it, in the format its suffix names: "
-                                 ".json, .csv, anything else (e.g. .txt) the table")
+    add_format_and_out(p, "report")
     p.add_argument("--dense-baseline", action="store_true",
                    help="also run every layer with sparsity features off: speedup and "
                         "energy-saving columns")
