@@ -359,3 +359,40 @@ def test_synth_outputs_pool_to_the_next_layers_input(tmp_path):
     two = PoolWindow(kernel=(2, 2), stride=(2, 2), padding=(0, 0))
     assert np.array_equal(_max_pool(out, two), tr.tensor(conv2, "input"))
     assert np.mean(out == 0) == pytest.approx(0.5, abs=1e-9)
+
+
+def test_synth_applies_the_pool_rules_only_behind_a_relu_and_a_matching_pool(tmp_path,
+                                                                             monkeypatch):
+    """A layer without a ReLU may output negatives, whose max pool need not be
+    zero where the window is: its output keeps the old rule. A pool whose
+    input is not the layer's output is not the layer's pool."""
+    from accelsim.workload import networks as nets
+    from accelsim.workload.layer import layer_from_header
+    from accelsim.workload.synth import _pool_chain, synth_trace
+
+    def tiny(batch):
+        layers = []
+        x = nets._emit(layers, nets._conv("plain", [batch, 2, 12, 12], 4, 3, act="none"))
+        x = nets._emit(layers, nets._pool("pool1", x, 2, 2))
+        x = nets._emit(layers, nets._conv("relu", x, 4, 1))
+        x = nets._emit(layers, nets._pool("pool2", x, 2, 2))
+        nets._emit(layers, nets._conv("last", x, 2, 1))
+        return layers
+
+    monkeypatch.setitem(nets.NETWORKS, "tiny", tiny)
+    path = tmp_path / "t.npz"
+    synth_trace("tiny", str(path), batch=2, ifmap_zeros="0.5")
+    tr = accelsim.read_trace(path)
+    plain, relu, last = tr.mac_layers
+    out = tr.tensor(plain, "output")
+    assert np.count_nonzero(out == 0) == round(0.5 * out.size)  # the old rule: drawn,
+    assert (out < 0).any()  # signed, not a (non-negative) preimage of relu's input
+    two = next(x for x in tr.layers if x.name == "pool2").window
+    assert np.array_equal(_max_pool(tr.tensor(relu, "output"), two), tr.tensor(last, "input"))
+    heads = tiny(2)
+    layers = [layer_from_header(h, i)[0] for i, h in enumerate(heads)]
+    assert _pool_chain(layers, heads, 2, 4) == two
+    heads[3]["input_shape"] = [2, 4, 6, 6]  # a pool fed by something else
+    heads[3]["output_shape"] = [2, 4, 3, 3]
+    layers = [layer_from_header(h, i)[0] for i, h in enumerate(heads)]
+    assert _pool_chain(layers, heads, 2, 4) is None
