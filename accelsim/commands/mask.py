@@ -20,7 +20,7 @@ def add_arguments(p) -> None:
                    help="drop nonzeros with no nonzero neighbour in their window x window "
                         "neighbourhood (after --density)")
     p.add_argument("--window", type=int, default=3,
-                   help="neighbourhood of --drop-sporadic, odd >= 3 (default 3, as the "
+                   help="neighbourhood of --drop-sporadic, odd, 3 to 63 (default 3, as the "
                         "report's ifmap_sporadic_degree)")
     p.add_argument("--layers", help="comma-separated MAC layers (default: every MAC layer; "
                                     "with --drop-sporadic, every one with a spatial input)")
