@@ -813,3 +813,85 @@ def test_cli_runs_a_freshly_exported_digits_trace(model_file, tmp_path, capsys):
     conv = next(r for r in data["layers"] if r["name"] == "0")
     assert conv["macs"] == 2 * 4 * 3 * 30 * 30 * 9 and conv["cycles"] > 0
     assert data["trace"]["network"] == "make" and data["total"]["energy_pj"]["total"] > 0
+
+
+# ---- pool windows ------------------------------------------------------------------------
+
+class Pools(nn.Module):
+    """The pools whose window a trace can state, one it cannot (dilated), and an
+    adaptive pool (no window). An 18x18 input makes ceil_mode matter (9 -> 5)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.pool1 = nn.MaxPool2d(3, 2, padding=1)
+        self.pool2 = nn.MaxPool2d(2, ceil_mode=True)
+        self.pool3 = nn.AvgPool2d(2)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        return self.gap(self.pool3(self.pool2(self.pool1(torch.relu(self.conv(x))))))
+
+
+POOL_WINDOWS = {  # name: (kind, kernel, stride, padding, ceil_mode, output H and W)
+    "pool1": ("maxpool", [3, 3], [2, 2], [1, 1], False, [9, 9]),
+    "pool2": ("maxpool", [2, 2], [2, 2], [0, 0], True, [5, 5]),
+    "pool3": ("avgpool", [2, 2], [2, 2], [0, 0], False, [2, 2])}
+
+
+def check_pool_windows(entries: dict, trace) -> None:
+    """The windows of :class:`Pools` in a trace's entries and in the trace read back."""
+    layers = {layer.name: layer for layer in trace.layers}
+    for name, (kind, kernel, stride, padding, ceil, out_hw) in POOL_WINDOWS.items():
+        e = entries[name]
+        assert (e["kind"], e["kernel"], e["stride"], e["padding"], e["ceil_mode"],
+                e["output_shape"][2:]) == (kind, kernel, stride, padding, ceil, out_hw)
+        window = layers[name].window
+        assert (list(window.kernel), list(window.stride), list(window.padding),
+                window.ceil_mode) == (kernel, stride, padding, ceil)
+    assert not {"kernel", "stride", "padding", "ceil_mode"} & set(entries["gap"])
+    assert layers["gap"].window is None
+
+
+def test_pools_record_their_window(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "pools.npz"
+    export_trace(Pools().eval(), torch.rand(2, 1, 18, 18), path, network="pools")
+    check_pool_windows(read_entries(path)[0], accelsim.read_trace(path))
+
+
+def test_pool_window_left_out_when_the_schema_cannot_state_it(tmp_path):
+    # a dilated max pool: the schema has no dilation; F.avg_pool2d with a pair
+    # kernel and stride 1 is stated (a non-square window)
+    class Net(nn.Module):
+        def forward(self, x):
+            return F.avg_pool2d(F.max_pool2d(x, 2, dilation=2), (2, 3), stride=1)
+
+    path = tmp_path / "dilated.npz"
+    export_trace(Net().eval(), torch.rand(1, 2, 9, 9), path, network="dilated")
+    entries = read_entries(path)[0]
+    assert [e["kind"] for e in entries.values()] == ["maxpool", "avgpool"]
+    dilated, avg = entries.values()
+    assert not {"kernel", "stride", "padding", "ceil_mode"} & set(dilated)
+    assert (avg["kernel"], avg["stride"], avg["padding"], avg["output_shape"]) == \
+        ([2, 3], [1, 1], [0, 0], [1, 2, 3, 2])
+    accelsim.read_trace(path)
+
+
+def test_pool_window_the_schema_would_refuse_is_left_out():
+    from accelsim.bridge.graph import Graph, Node, build_trace
+
+    # padding over half the kernel, and a window that does not give the output shape
+    graph = Graph()
+    graph.add(Node(op="input", name="input", inputs=[], outputs=[np.ones((1, 2, 8, 8))]))
+    for name, window in (("wide", {"kernel": [2, 2], "stride": [2, 2], "padding": [2, 2],
+                                   "ceil_mode": False}),
+                         ("wrong", {"kernel": [3, 3], "stride": [1, 1], "padding": [0, 0],
+                                    "ceil_mode": False})):
+        graph.add(Node(op="maxpool", name=name, inputs=[(len(graph.nodes) - 1, 0)],
+                       outputs=[np.ones((1, 2, 4, 4))], attrs={"window": window}))
+    graph.outputs = [(2, 0)]
+    headers, _ = build_trace(graph)
+    assert [h["name"] for h in headers] == ["wide", "wrong"]
+    for h in headers:
+        assert not {"kernel", "stride", "padding", "ceil_mode"} & set(h), h["name"]

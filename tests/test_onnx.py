@@ -301,3 +301,67 @@ def test_functional_model_layers_are_named_after_their_weights(exporter, tmp_pat
     mac = lambda hs: [h["name"] for h in hs if h["kind"] in ("conv2d", "linear")]  # noqa: E731
     assert mac(want) == ["w1", "w2", "fw", "W"]
     assert mac(got) == ["w1", "w2", "fw", "linear"]  # W.T is a folded constant: no name
+
+
+# ---- pool windows ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])
+def test_pool_windows_match_the_pytorch_trace(exporter, tmp_path):
+    torch = pytest.importorskip("torch")
+    if exporter == "dynamo":
+        pytest.importorskip("onnxscript")
+    from test_bridge_torch import Pools, check_pool_windows
+
+    from accelsim.bridge.torch import export_trace
+
+    torch.manual_seed(0)
+    net = Pools().eval()
+    x = torch.rand(2, 1, 18, 18)
+    src, a, b = tmp_path / "pools.onnx", tmp_path / "torch.npz", tmp_path / "onnx.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (x,), str(src), dynamo=exporter == "dynamo", input_names=["x"],
+                          verbose=False)
+    export_trace(net, x, a, network="pools")
+    import_onnx(src, x.numpy(), b, network="pools")
+    ea, eb = read_entries(a)[0], read_entries(b)[0]
+    check_pool_windows(eb, accelsim.read_trace(b))
+    assert list(ea) == list(eb)
+    # the same trace: non-MAC entries equal key for key (the dynamo exporter writes the
+    # adaptive pool as a ReduceMean, a "mean" layer); the conv up to float noise
+    for name in ea:
+        if ea[name]["kind"] == "conv2d":
+            assert ea[name].keys() == eb[name].keys()
+        elif not (exporter == "dynamo" and name == "gap"):
+            assert ea[name] == eb[name], name
+    ta, tb = accelsim.read_trace(a), accelsim.read_trace(b)
+    assert [dataclasses.replace(la, quantization=None) for la in ta.layers
+            if la.op != "adaptive_avgpool"] == \
+        [dataclasses.replace(lb, quantization=None) for lb in tb.layers
+         if lb.name != "gap"]
+
+
+def test_pool_window_left_out_when_onnx_cannot_state_it(tmp_path):
+    attrs = {"dilated": {"kernel_shape": [2, 2], "dilations": [2, 2]},
+             "asymmetric": {"kernel_shape": [2, 2], "pads": [0, 0, 1, 1]},
+             "same": {"kernel_shape": [2, 2], "auto_pad": "SAME_UPPER"},
+             "plain": {"kernel_shape": [3, 2], "strides": [1, 2], "pads": [1, 0, 1, 0]}}
+    nodes = [helper.make_node("MaxPool", ["x"], [name], name=f"/{name}/MaxPool", **kw)
+             for name, kw in attrs.items()]
+    graph = helper.make_graph(
+        nodes, "pools", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 8, 8])],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape) for name, shape in
+         zip(attrs, ([1, 2, 6, 6], [1, 2, 8, 8], [1, 2, 8, 8], [1, 2, 8, 4]))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    src = tmp_path / "pools.onnx"
+    onnx.save(model, str(src))
+    headers = import_onnx(src, np.ones((1, 2, 8, 8), np.float32), tmp_path / "p.npz")
+    by_name = {h["name"]: h for h in headers}
+    assert list(by_name) == list(attrs)
+    for name in ("dilated", "asymmetric", "same"):
+        assert not {"kernel", "stride", "padding", "ceil_mode"} & set(by_name[name]), name
+    plain = by_name["plain"]
+    assert (plain["kernel"], plain["stride"], plain["padding"], plain["ceil_mode"],
+            plain["output_shape"]) == ([3, 2], [1, 2], [1, 0], False, [1, 2, 8, 4])

@@ -70,6 +70,11 @@ Header keys this module adds to the schema of :mod:`accelsim.workload.layer`
   array's scale.
 - a MAC op the trace schema cannot express (say, asymmetric padding) becomes a
   non-MAC layer of kind ``unsupported_<op>`` with ``unsupported``: the reason.
+- ``maxpool`` / ``avgpool``: their window (``kernel``, ``stride``, ``padding``,
+  ``ceil_mode``, keys of the schema, :class:`accelsim.workload.layer.PoolWindow`)
+  when the bridge could state it (a 2-d pool, dilation 1, symmetric padding)
+  and the schema accepts it for the entry's shapes; else no window keys.
+  Adaptive and global pools have none.
 
 Layer names: MAC layers are named first (each bridge names them after their
 weight), so a helper op of the same module (the ``pad`` of a conv with
@@ -90,7 +95,7 @@ from pathlib import Path
 import numpy as np
 
 from accelsim.errors import AccelsimError
-from accelsim.workload.layer import layer_from_header, OPERATORS, valid_taps
+from accelsim.workload.layer import layer_from_header, OPERATORS, POOL_KINDS, valid_taps
 from accelsim.workload.quant import dequantize, dequantize_bias
 from accelsim.workload.trace import write_trace
 
@@ -112,10 +117,12 @@ class Node:
     conv2d: ``weight`` [K, C/groups, R, S], ``bias`` [K] or None, ``stride``,
     ``padding``, ``dilation`` (pairs), ``groups``; for linear: ``weight`` [K, C],
     ``bias``; for batch_norm: ``mean``, ``var``, ``gamma``, ``beta`` (per
-    channel), ``eps``; for any op optionally ``unsupported`` (a reason),
-    ``param`` (the name the weight has in the model) and ``scope``: set when
-    ``name`` was made up as ``<scope>.<op>``, so that the layer can be renamed
-    after its final kind (a merged ``reshape`` chain becomes ``<scope>.flatten``).
+    channel), ``eps``; for maxpool / avgpool optionally ``window``: ``kernel``,
+    ``stride``, ``padding`` (pairs) and ``ceil_mode``; for any op optionally
+    ``unsupported`` (a reason), ``param`` (the name the weight has in the
+    model) and ``scope``: set when ``name`` was made up as ``<scope>.<op>``, so
+    that the layer can be renamed after its final kind (a merged ``reshape``
+    chain becomes ``<scope>.flatten``).
     """
 
     op: str
@@ -361,6 +368,21 @@ def _pair(v) -> list[int]:
     return [int(x) for x in v]
 
 
+def _window_keys(head: dict, node: Node) -> dict:
+    """The window keys of a pool entry (``kernel``, ``stride``, ``padding``,
+    ``ceil_mode``) from the node's ``window`` attribute, or none: only a
+    ``maxpool`` / ``avgpool`` has them, and only when the schema's validation
+    accepts them (4-D shapes, padding at most half the kernel, PyTorch's
+    output-size rule giving the recorded output), so that a window the
+    schema cannot state is left out rather than written wrong."""
+    window = node.attrs.get("window")
+    if window is None or head["kind"] not in POOL_KINDS:
+        return {}
+    keys = {"kernel": _pair(window["kernel"]), "stride": _pair(window["stride"]),
+            "padding": _pair(window["padding"]), "ceil_mode": bool(window["ceil_mode"])}
+    return {} if layer_from_header({**head, **keys}, 0)[1] else keys
+
+
 def build_trace(graph: Graph, *, weight_bits: int = 16, act_bits: int = 16,
                 per_channel: bool = False, operators: dict[str, str] | None = None
                 ) -> tuple[list[dict], dict[str, np.ndarray]]:
@@ -437,6 +459,7 @@ def build_trace(graph: Graph, *, weight_bits: int = 16, act_bits: int = 16,
                         input_shapes=[_shape(graph.value(v)) for v in plan.inputs],
                         output_shapes=[_shape(graph.value(v)) for v in plan.outputs],
                         act_bits=act_bits, inputs=inputs)
+            head.update(_window_keys(head, node))
             if node.attrs.get("macs") is not None:
                 head["macs"] = int(node.attrs["macs"])
             if plan.activation != "none":

@@ -31,8 +31,11 @@ Mapping of ONNX ops:
   ops, merged into ``flatten`` / ``channel_shuffle`` / ``reshape`` / ``permute``.
 - Pools, ``Add``, ``Concat``, ``Split`` and anything else -> non-MAC layers
   (``maxpool``, ``avgpool``, ``adaptive_avgpool``, ``add``, ``concat``,
-  ``channel_split``/``split``, else the op type in lower case). PyTorch's
-  ``chunk`` is exported as two ``Slice`` ops: two ``slice`` layers here.
+  ``channel_split``/``split``, else the op type in lower case); a 2-d
+  ``MaxPool`` / ``AveragePool`` with dilations 1 and symmetric ``pads`` records
+  its window (kernel, stride, padding, ceil_mode; see
+  :mod:`accelsim.bridge.graph`). PyTorch's ``chunk`` is exported as two
+  ``Slice`` ops: two ``slice`` layers here.
 
 Activations are the float tensors computed from the graph inputs; nodes that
 read no activation (shape arithmetic, constants) and integer outputs (``Shape``
@@ -217,6 +220,10 @@ class _Importer:
                     macs = einsum_macs(_text(_attrs(node).get("equation", "")), shapes)
                     if macs is not None:
                         attrs["macs"] = macs
+                elif op in ("MaxPool", "AveragePool"):
+                    window = _pool_window(node)
+                    if window is not None:
+                        attrs["window"] = window
                 elif op == "Split":
                     outs = [self.results.get(o) for o in node.output]
                     axis = _attrs(node).get("axis", 0)
@@ -336,6 +343,25 @@ class _Importer:
         self._add(node, "batch_norm", name, acts, {"gamma": gamma, "beta": beta, "mean": mean,
                                                    "var": var,
                                                    "eps": float(a.get("epsilon", 1e-5))})
+
+
+def _pool_window(node) -> dict | None:
+    """The window of a ``MaxPool`` / ``AveragePool`` node with a 2-d kernel, None
+    if the schema cannot state it: dilations other than 1, asymmetric ``pads``
+    (begin != end), or an ``auto_pad`` SAME_* (padding derived at run time).
+    ``count_include_pad`` changes the values, not the window: not recorded."""
+    a = _attrs(node)
+    kernel = [int(k) for k in a.get("kernel_shape", [])]
+    if len(kernel) != 2 or any(int(d) != 1 for d in a.get("dilations", [1, 1])):
+        return None
+    auto = _text(a.get("auto_pad", "NOTSET"))
+    if auto not in ("NOTSET", "VALID"):
+        return None
+    pads = [0] * 4 if auto == "VALID" else [int(p) for p in a.get("pads", [0] * 4)]
+    if len(pads) != 4 or pads[:2] != pads[2:]:
+        return None
+    return {"kernel": kernel, "stride": [int(s) for s in a.get("strides", [1, 1])],
+            "padding": pads[:2], "ceil_mode": bool(a.get("ceil_mode", 0))}
 
 
 def _text(v) -> str:

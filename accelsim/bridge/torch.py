@@ -40,7 +40,10 @@ Limits (what the mode cannot see or this module does not model):
   non-MAC layer ``unsupported_batch_norm`` saying so;
 - the trace schema has no bias and no asymmetric padding: the bias is stored
   beside the layer (see :mod:`accelsim.bridge.graph`), and ``padding='same'``
-  with an even effective kernel makes the conv ``unsupported_conv2d``.
+  with an even effective kernel makes the conv ``unsupported_conv2d``;
+- a 2-d max / average pool records its window (kernel, stride, padding,
+  ceil_mode) unless its dilation is not 1 (:mod:`accelsim.bridge.graph` keeps
+  it only when the schema accepts it); adaptive pools have none.
 
 Layer names: a MAC layer is named after its weight's parameter name without
 ``.weight`` (``features.0``, or ``conv1`` for a parameter called ``conv1``);
@@ -92,6 +95,10 @@ _PRODUCT_ARG = {"linear": "input", "matmul": "input", "mm": "input", "bmm": "inp
 _PRODUCT_ARGS = {"linear": ("input", "weight"), "matmul": ("input", "other"),
                  "mm": ("input", "mat2"), "bmm": ("input", "mat2"),
                  "addmm": ("input", "mat1", "mat2"), "baddbmm": ("input", "batch1", "batch2")}
+_POOL_ARGS = {  # F.max_pool2d, its _with_indices form and torch.max_pool2d; F.avg_pool2d
+    "maxpool": ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode"),
+    "avgpool": ("input", "kernel_size", "stride", "padding", "ceil_mode")}
+_POOL_DEFAULTS = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False}
 _F_BN_ARGS = ("input", "running_mean", "running_var", "weight", "bias", "training",
               "momentum", "eps")
 _ATEN_BN_ARGS = ("input", "weight", "bias", "running_mean", "running_var", "training",
@@ -182,6 +189,29 @@ def _count_macs(kind: str, args, kwargs, outs: list[torch.Tensor]) -> int | None
     if kind == "einsum" and args and isinstance(args[0], str):
         return einsum_macs(args[0], [tuple(t.shape) for t in _tensors(args[1:])])
     return None
+
+
+def _pair_or_none(v) -> tuple[int, int] | None:
+    """An int or a 1- or 2-entry sequence as an (h, w) pair; None for anything else."""
+    if isinstance(v, (list, tuple)):
+        return (int(v[0]), int(v[-1])) if len(v) in (1, 2) else None
+    return (int(v), int(v)) if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _pool_window(kind: str, args, kwargs) -> dict | None:
+    """The window of a 2-d max / average pool call, None if it has none the schema
+    states (a dilation other than 1). A missing or empty stride is the kernel,
+    as in PyTorch; ``count_include_pad`` and ``divisor_override`` change the
+    values, not the window, and are not recorded."""
+    a = _bind(args, kwargs, _POOL_ARGS[kind], _POOL_DEFAULTS)
+    kernel = _pair_or_none(a["kernel_size"])
+    stride = kernel if a["stride"] is None or a["stride"] == [] or a["stride"] == () \
+        else _pair_or_none(a["stride"])
+    padding = _pair_or_none(a["padding"])
+    if None in (kernel, stride, padding) or _pair_or_none(a.get("dilation", 1)) != (1, 1):
+        return None
+    return {"kernel": kernel, "stride": stride, "padding": padding,
+            "ceil_mode": bool(a["ceil_mode"])}
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -297,6 +327,10 @@ class _Capture(TorchFunctionMode):
                 attrs["constant"] = _np(const[0])
         if kind in ("conv1d", "conv3d") or kind.startswith("conv_transpose"):
             attrs["unsupported"] = f"{kind} is not in the trace schema (conv2d, linear)"
+        if kind in _POOL_ARGS:
+            window = _pool_window(kind, args, kwargs)
+            if window is not None:
+                attrs["window"] = window
         macs = _op_macs(kind, args, kwargs, outs)
         if macs is not None:
             attrs["macs"] = macs
