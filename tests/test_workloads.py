@@ -137,6 +137,12 @@ def test_workload_models_reproduce_the_committed_traces(tmp_path, monkeypatch):
         export_trace(model, torch.from_numpy(x), path, network=f"{name}_digits")
         new, old = read_entries(path), read_entries(WORKLOADS / f"{name}_digits.npz")
         assert list(new[0]) == list(old[0])
+        # every entry's structure (its scales are floats, compared through the codes)
+        keys = ("kind", "input_shape", "output_shape", "kernel", "stride", "padding",
+                "ceil_mode", "groups", "tensors", "inputs")
+        for lname, entry in old[0].items():
+            assert {k: entry.get(k) for k in keys} == {k: new[0][lname].get(k) for k in keys}, \
+                (name, lname)
         assert set(new[1]) == set(old[1])
         for key in old[1]:
             # equal up to float32 rounding on another CPU: one code, or for the int32
