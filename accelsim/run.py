@@ -34,7 +34,7 @@ from accelsim.spec.arch import ArchSpec, SparsitySpec
 from accelsim.spec.mac import shift_exponent_range, support_problem
 from accelsim.workload.layer import Layer
 from accelsim.workload.masking import output_nonzero
-from accelsim.workload.sparsity import MAX_SPORADIC_WINDOW, density, sporadic_degree
+from accelsim.workload.sparsity import density, sporadic_degree, window_problem
 from accelsim.workload.trace import Trace
 from accelsim.workload.values import (declared_layers, mask_problems, value_problems,
                                       zero_free_operands)
@@ -439,9 +439,9 @@ def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
     ``speedup`` can be slightly below 1 (or ``energy_saving`` below 0) although
     on one mapping skipping never adds cycles and gating never adds energy.
     """
-    if not 3 <= sporadic_window <= MAX_SPORADIC_WINDOW or sporadic_window % 2 == 0:
-        raise AccelsimError(f"--sporadic-window: must be odd, from 3 to {MAX_SPORADIC_WINDOW} "
-                            f"(got {sporadic_window})")
+    problem = window_problem(sporadic_window)
+    if problem is not None:
+        raise AccelsimError(f"--sporadic-window: {problem}")
     constraints = None
     if mapping_constraints:  # None or {}: no constraints
         constraints = check_constraints(trace, mapping_constraints,

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.errors import AccelsimError
-from accelsim.workload.sparsity import MAX_SPORADIC_WINDOW, has_neighbourhood, isolated
+from accelsim.workload.sparsity import has_neighbourhood, isolated, window_problem
 from accelsim.workload.sparsity import density as _density
 from accelsim.workload.sparsity import sporadic_degree
 from accelsim.workload.trace import Trace, source_entries, write_trace
@@ -76,9 +76,9 @@ def _check(trace: Trace, names: list[str] | None, density: float | None,
         raise AccelsimError("mask: nothing to do: give --density, --drop-sporadic or both")
     if density is not None and not 0.0 <= density <= 1.0:
         raise AccelsimError(f"--density: must be in [0, 1] (got {density!r})")
-    if not 3 <= window <= MAX_SPORADIC_WINDOW or window % 2 == 0:
-        raise AccelsimError(f"--window: must be odd, from 3 to {MAX_SPORADIC_WINDOW} (got "
-                            f"{window})")
+    problem = window_problem(window)
+    if problem is not None:
+        raise AccelsimError(f"--window: {problem}")
     if names is None:
         layers = list(trace.mac_layers)
         if drop_sporadic:  # only where there is a neighbourhood

@@ -29,6 +29,14 @@ MAX_SPORADIC_WINDOW = 63
 feature maps, and its cost grows with the window's area."""
 
 
+def window_problem(window) -> str | None:
+    """What is wrong with ``window`` as a sporadic-degree neighbourhood (odd, from
+    3 to :data:`MAX_SPORADIC_WINDOW`), or None; the caller names the option."""
+    if not 3 <= window <= MAX_SPORADIC_WINDOW or window % 2 == 0:
+        return f"must be odd, from 3 to {MAX_SPORADIC_WINDOW} (got {window})"
+    return None
+
+
 def has_neighbourhood(shape: tuple[int, ...]) -> bool:
     """Whether a feature map of ``shape`` has spatial neighbourhoods: [N, C, H, W]
     with H x W more than one value (a linear layer's [N, C] and a 1x1 map have none)."""
