@@ -45,6 +45,7 @@ from accelsim.engine import kernels as K
 from accelsim.engine.counts import LayerCounts
 from accelsim.engine.formats import FORMAT_CODES, format_params, rlc_problem
 from accelsim.engine.sparse import classify, ifmap_zero_slots, weight_zero_slots
+from accelsim.mapping.kernels import glb_double_buffers
 from accelsim.mapping.rowstationary import Mapping, glb_ifmap_rows, strip_table
 from accelsim.spec.arch import ArchSpec
 from accelsim.spec.mac import mac_rate
@@ -83,9 +84,9 @@ def hw_params(layer: Layer, arch: ArchSpec, mp: Mapping) -> np.ndarray:
     # next pass). Filters larger than the buffer stream with no prefetch.
     hw[K.HW_FILTER_PREFETCH] = int(pass_filter_bytes <= g.filter_banks * g.filter_bank_size_bytes)
     ifb, psb = glb_banks(layer, arch, mp)
-    hw[K.HW_IFMAP_DBUF] = int(g.ifmap_double_buffering and psb + 2 * ifb <= g.banks)
-    hw[K.HW_PSUM_DBUF] = int(g.psum_double_buffering
-                             and 2 * psb + (2 if hw[K.HW_IFMAP_DBUF] else 1) * ifb <= g.banks)
+    if_db, ps_db = glb_double_buffers(ifb, psb, g.banks, bool(g.ifmap_double_buffering),
+                                      bool(g.psum_double_buffering))
+    hw[K.HW_IFMAP_DBUF], hw[K.HW_PSUM_DBUF] = int(if_db), int(ps_db)
     hw[K.HW_SPAD_FILTER_DBUF] = int(2 * mp.p * mp.q * layer.s
                                     <= arch.filter_spad.values(layer.weight_bits))
     hw[K.HW_WEIGHT_BITS] = layer.weight_bits

@@ -204,6 +204,17 @@ def _cdiv(a, b):
 
 
 @njit(cache=True)
+def glb_double_buffers(ifmap_banks, psum_banks, banks, ifmap_flag, psum_flag):
+    """(ifmap, psum): whether the GLB double-buffers a mapping's ifmap tile and
+    psum region: the arch asks for it and the second copy fits its ``banks``
+    beside the rest (the ifmap's second tile first). The one rule the engine
+    (``engine.simulate.hw_params``) and the search's estimate both apply."""
+    if_db = ifmap_flag and psum_banks + 2 * ifmap_banks <= banks
+    ps_db = psum_flag and 2 * psum_banks + (2 if if_db else 1) * ifmap_banks <= banks
+    return if_db, ps_db
+
+
+@njit(cache=True)
 def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
     """Fill ``energy`` and ``cycles`` (float64 [len(cands)]) of each candidate row.
 
@@ -268,8 +279,8 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
         # fits beside the rest, as the engine decides it (engine.simulate.hw_params):
         # the arch's flag alone would hide, behind later passes, write-backs
         # and tile loads the engine makes the array wait for
-        if_db = iv[I_IF_DB] != 0 and psb + 2 * ifb <= iv[I_BANKS]
-        ps_db = iv[I_PS_DB] != 0 and 2 * psb + (2 if if_db else 1) * ifb <= iv[I_BANKS]
+        if_db, ps_db = glb_double_buffers(ifb, psb, iv[I_BANKS], iv[I_IF_DB] != 0,
+                                          iv[I_PS_DB] != 0)
         pass_w = gp * pt * qr * rr * S
         # a GLB that keeps a tensor coded moves its coded bits over the bus and
         # through its banks (engine.kernels._simulate_nest: glb_w, glb_if), so the
