@@ -422,6 +422,16 @@ def _ints(entry: dict, key: str, length: int, probs: _Problems, *, default: Any 
     return tuple(v)
 
 
+def _kernel_fits(probs: _Problems, size: tuple, padding: tuple, span: tuple, got) -> bool:
+    """Whether a window spanning ``span`` (kernel taps, dilation included) fits the
+    padded input ``size`` on both axes; if not, the ``kernel`` problem (``got``)."""
+    if all(k <= n + 2 * p for k, n, p in zip(span, size, padding)):
+        return True
+    probs.add("kernel", f"larger than the padded input {size[0] + 2 * padding[0]}x"
+              f"{size[1] + 2 * padding[1]}", got)
+    return False
+
+
 def _pool_window(entry: dict, kind: str, in_shape: tuple, out_shape: tuple,
                  probs: _Problems) -> PoolWindow | None:
     """The window of a pool entry (all of ``kernel``, ``stride``, ``padding``;
@@ -451,10 +461,8 @@ def _pool_window(entry: dict, kind: str, in_shape: tuple, out_shape: tuple,
     if any(p > k // 2 for p, k in zip(padding, kernel)):
         probs.add("padding", f"must be at most half the kernel {list(kernel)}", list(padding))
         return None
-    if len(in_shape) == 4 and any(k > size + 2 * p for k, size, p
-                                  in zip(kernel, in_shape[2:], padding)):
-        probs.add("kernel", f"larger than the padded input {in_shape[2] + 2 * padding[0]}x"
-                  f"{in_shape[3] + 2 * padding[1]}", list(kernel))
+    if len(in_shape) == 4 and not _kernel_fits(probs, in_shape[2:], padding, kernel,
+                                               list(kernel)):
         return None
     window = PoolWindow(kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
     if len(in_shape) == 4 and len(out_shape) == 4:
@@ -627,8 +635,7 @@ def layer_from_header(entry: Any, index: int) -> tuple[Layer | None, list[str]]:
         probs.add("groups", f"must divide input channels {c_total}", groups)
     if k_total % groups:
         probs.add("groups", f"must divide out_channels {k_total}", groups)
-    if h + 2 * ph < dh * (r - 1) + 1 or w + 2 * pw < dw * (s - 1) + 1:
-        probs.add("kernel", f"larger than the padded input {h + 2 * ph}x{w + 2 * pw}", [r, s])
+    _kernel_fits(probs, (h, w), (ph, pw), (dh * (r - 1) + 1, dw * (s - 1) + 1), [r, s])
     quantization = _quantization(entry, k_total, probs)
     if probs.items:
         return None, probs.items
