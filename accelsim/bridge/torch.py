@@ -192,10 +192,11 @@ def _count_macs(kind: str, args, kwargs, outs: list[torch.Tensor]) -> int | None
 
 
 def _pair_or_none(v) -> tuple[int, int] | None:
-    """An int or a 1- or 2-entry sequence as an (h, w) pair; None for anything else."""
-    if isinstance(v, (list, tuple)):
-        return (int(v[0]), int(v[-1])) if len(v) in (1, 2) else None
-    return (int(v), int(v)) if isinstance(v, int) and not isinstance(v, bool) else None
+    """An int or a 1- or 2-entry sequence as an (h, w) pair (:func:`_pair`); None
+    for anything else."""
+    stated = (len(v) in (1, 2) if isinstance(v, (list, tuple))
+              else isinstance(v, int) and not isinstance(v, bool))
+    return _pair(v) if stated else None
 
 
 def _pool_window(kind: str, args, kwargs) -> dict | None:
