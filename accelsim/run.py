@@ -37,7 +37,7 @@ from accelsim.workload.masking import output_nonzero
 from accelsim.workload.sparsity import density, sporadic_degree, window_problem
 from accelsim.workload.trace import Trace
 from accelsim.workload.values import (declared_layers, mask_problems, value_problems,
-                                      zero_free_operands)
+                                      zero_busy_operands, zero_free_operands)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LayerResult:
@@ -245,6 +245,20 @@ def dense_arch(arch: ArchSpec) -> ArchSpec:
                                  ofmap_compression="none", weight_compression="none"))
 
 
+def operator_sparsity(arch: ArchSpec, operator: str) -> ArchSpec:
+    """``arch`` with gating and skipping off for the operands whose zeros
+    ``operator`` still operates on (:func:`accelsim.workload.values.zero_busy_operands`);
+    ``arch`` itself when there are none. Compression is unchanged: the zeros
+    are stored as zeros."""
+    busy = zero_busy_operands(operator)
+    if not busy:
+        return arch
+    sp = arch.sparsity
+    return dataclasses.replace(arch, sparsity=SparsitySpec(
+        ifmap="none" if "input" in busy else sp.ifmap,
+        weight="none" if "weight" in busy else sp.weight))
+
+
 def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
               mapping: Mapping | None = None, sporadic_window: int = 3,
               dense_baseline: bool = False,
@@ -274,7 +288,11 @@ def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
     the trace's data: nothing is gated or skipped on it and its density is 1.
     Otherwise the trace's data is used as it is, also when an assignment
     changed the layer's operator or widths (tensors are not requantized).
+    An operand whose zero still costs the operation (``mult_free``: a zero
+    activation still adds |w|) keeps its zeros in storage but gates and skips
+    nothing (:func:`operator_sparsity`).
     """
+    arch = operator_sparsity(arch, layer.operator)
     zero_free = zero_free_operands(layer.operator)
     # the per-layer cache holds what the data alone gives; data seen through a
     # zero-free operator is other data, so it has its own cache

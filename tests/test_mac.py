@@ -346,6 +346,7 @@ def test_opcost_cli_writes_csv(tiny_trace, tmp_path, capsys):
 def _zero_arch(eyeriss_dict, mode):
     d = _reconf_dict(eyeriss_dict)
     d["mac"]["operators"]["binary_weight"] = {"weight_bits": [1], "act_bits": [8]}
+    d["mac"]["operators"]["mult_free"] = {"weight_bits": [8], "act_bits": [8]}
     d["sparsity"] = {"ifmap": mode, "weight": mode}
     return arch_from_dict(d, "<r>")
 
@@ -378,6 +379,31 @@ def test_binary_operands_have_no_zeros(tmp_path, eyeriss_dict, mode):
     again = run(arch, apply_assignment(tr, {"c": {"operator": "int", "weight_bits": 8,
                                                   "act_bits": 8}})).layers[0]
     assert again.counts.macs_performed == rows["int"].counts.macs_performed
+
+
+@pytest.mark.parametrize("mode", ["gate", "skip"])
+def test_mult_free_zeros_do_not_idle_the_adder(tmp_path, eyeriss_dict, mode):
+    """AdderNet's -sum |x - w| still adds |w| for a zero x and |x| for a zero w:
+    a mult_free layer gates and skips nothing on either operand, as on a dense
+    arch, while its zeros still compress in DRAM as the int layer's do."""
+    tr = make_trace(tmp_path / "z.npz", [conv_header("c", 1, 4, 6, 6, 4, 3, 3, pad=1)],
+                    ifmap_zeros=0.5, weight_zeros=0.5)
+    arch = _zero_arch(eyeriss_dict, mode)
+    none = _zero_arch(eyeriss_dict, "none")
+    mf = {"c": {"operator": "mult_free", "weight_bits": 8, "act_bits": 8}}
+    r = run(arch, apply_assignment(tr, mf)).layers[0]
+    dense = run(none, apply_assignment(tr, mf)).layers[0]
+    assert r.counts.macs_gated == r.counts.macs_skipped == 0
+    assert r.counts.macs_performed == r.counts.macs
+    assert r.counts.cycles.tolist() == dense.counts.cycles.tolist()
+    assert r.energy_pj == dense.energy_pj
+    # the densities are the data's (storage sees the zeros)
+    i8 = run(arch, apply_assignment(tr, {"c": {"operator": "int", "weight_bits": 8,
+                                               "act_bits": 8}})).layers[0]
+    assert r.ifmap_density == i8.ifmap_density < 1 and r.weight_density == i8.weight_density < 1
+    assert i8.counts.macs_gated + i8.counts.macs_skipped > 0
+    assert (r.counts.bytes_at(Level.DRAM, Tensor.IFMAP)
+            == i8.counts.bytes_at(Level.DRAM, Tensor.IFMAP))
 
 
 # ---- trace values against the declared layer ----------------------------------------

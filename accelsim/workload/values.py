@@ -33,6 +33,15 @@ zero in them: no gating or skipping comes from such an operand, and a layer
 assigned ``binary`` keeps no zero from a 16-bit trace's data. Every other
 operator's zeros are real zeros (a ``shift`` code includes zero), and gate or
 skip as the arch says. An ``input_mask`` still removes the values it masks.
+
+Zeros that do not idle the operation (:func:`zero_busy_operands`): a
+``mult_free`` layer (AdderNet: Chen et al., "AdderNet: Do We Really Need
+Multiplications in Deep Learning?", CVPR 2020) computes -sum |x - w|, so a
+zero activation still adds |w| and a zero weight still adds |x|. Its zeros are
+real zeros in storage (they compress as any zero), but no PE may gate or skip
+the operation on one of them: the layer runs as if the arch gated and skipped
+nothing (:func:`accelsim.run.run_layer`). Only a pair of zeros adds nothing; no
+modeled PE tests for that.
 """
 
 from __future__ import annotations
@@ -44,6 +53,8 @@ from accelsim.workload.trace import Trace
 
 # operands (trace tensor roles) an operator cannot hold as zero
 ZERO_FREE = {"binary": ("input", "weight"), "binary_weight": ("weight",)}
+# operands whose zero still costs the whole operation (module docstring)
+ZERO_BUSY = {"mult_free": ("input", "weight")}
 FLOAT_MAX = {("fp", 16): 65504.0, ("fp", 32): float(np.finfo(np.float32).max),
              ("bfloat", 16): 3.3895313892515355e38}
 _DECLARED = "declared_layers"  # trace.derived key: the layers as the trace file declares them
@@ -52,6 +63,13 @@ _DECLARED = "declared_layers"  # trace.derived key: the layers as the trace file
 def zero_free_operands(operator: str) -> tuple[str, ...]:
     """The roles (``input``, ``weight``) whose values ``operator`` cannot make zero."""
     return ZERO_FREE.get(operator, ())
+
+
+def zero_busy_operands(operator: str) -> tuple[str, ...]:
+    """The roles (``input``, ``weight``) whose zeros ``operator`` still has to
+    operate on: no gating or skipping may come from them, though they are
+    stored as zeros."""
+    return ZERO_BUSY.get(operator, ())
 
 
 def remember_declared(trace: Trace) -> None:
@@ -209,5 +227,5 @@ def mask_problems(trace: Trace) -> list[str]:
     return problems
 
 
-__all__ = ["ZERO_FREE", "declared_layers", "mask_problems", "remember_declared",
-           "tensor_problem", "value_problems", "zero_free_operands"]
+__all__ = ["ZERO_BUSY", "ZERO_FREE", "declared_layers", "mask_problems", "remember_declared",
+           "tensor_problem", "value_problems", "zero_busy_operands", "zero_free_operands"]
