@@ -28,9 +28,12 @@ adds the first ifmap tile and the last results of a double-buffered GLB; and
 counts the array's waits on DRAM without double buffering (every ifmap tile,
 and only the write-back a group's other filter blocks do not hide) beside the
 passes instead of after the link's bound. Layers under ``delay`` or ``edp``
-may map differently, on Eyeriss v1 and v2 (not the AlexNet b4 golden's).
+may map differently, on Eyeriss v1 and v2 (not the AlexNet b4 golden's);
+8, a ``mult_free`` layer gates and skips nothing on an arch that gates or
+skips zeros (``run.operator_sparsity``: AdderNet's -sum |x - w| still adds
+|w| for a zero x), so its cycles and energy on such an arch change.
 """
 
 __version__ = "0.1.0"
-MODEL_REVISION = 7
+MODEL_REVISION = 8
 MODEL_VERSION = f"{__version__}+model.{MODEL_REVISION}"
