@@ -182,7 +182,7 @@ def choose_mapping(chunks: Iterable[np.ndarray], layer: Layer, arch: ArchSpec, *
         counts = simulate_layer(layer, arch, mp, input_nz=input_nz, output_nz=output_nz,
                                 weight_nz=weight_nz, first_layer=first_layer,
                                 tile_cache=cache)
-        energy, per_tensor = layer_energy(counts, arch.energy, mac_op_pj(arch, layer))
+        energy, per_tensor = layer_energy(counts, arch, mac_op_pj(arch, layer))
         key = (*_objective(arch, energy["total"], float(counts.cycles[0])), tuple(row))
         if best is None or key < best[0]:
             best = (key, mp, counts, energy, per_tensor)
@@ -312,7 +312,7 @@ def run_layer(layer: Layer, trace: Trace, arch: ArchSpec, *, first_layer: bool,
     else:
         counts = simulate_layer(layer, arch, mapping, input_nz=input_nz, output_nz=output_nz,
                                 weight_nz=weight_nz, first_layer=first_layer, tile_cache=cache)
-        energy, per_tensor = layer_energy(counts, arch.energy, mac_op_pj(arch, layer))
+        energy, per_tensor = layer_energy(counts, arch, mac_op_pj(arch, layer))
         mres = MappingResult(mapping=mapping, candidates=1)
     if dense_baseline and mres.feasible:
         d_res, d_counts, d_energy, d_tensor = search_mapping(

@@ -105,7 +105,7 @@ def _exact(layer, arch, rows, data, first, cache) -> np.ndarray:
         counts = simulate_layer(layer, arch, mapping_from_row(row, layer), input_nz=input_nz,
                                 output_nz=output_nz, weight_nz=weight_nz, first_layer=first,
                                 tile_cache=cache)
-        energy, _ = layer_energy(counts, arch.energy, op_pj)
+        energy, _ = layer_energy(counts, arch, op_pj)
         out[i] = energy["total"], float(counts.cycles[0])
     return out
 

@@ -141,9 +141,10 @@ def test_energy_linear_in_each_table_entry(tmp_path, eyeriss_dict, head, seed, k
     arch = _arch(eyeriss_dict)
     tr = make_trace(tmp_path / "t.npz", [head], ifmap_zeros=0.3, seed=seed)
     c = run_layer(tr.layers[0], tr, arch, first_layer=False).counts
-    base, _ = layer_energy(c, arch.energy)
-    zero = dataclasses.replace(arch.energy, **{key: 0.0})
-    scaled = dataclasses.replace(arch.energy, **{key: getattr(arch.energy, key) * factor})
+    base, _ = layer_energy(c, arch)
+    zero = dataclasses.replace(arch, energy=dataclasses.replace(arch.energy, **{key: 0.0}))
+    scaled = dataclasses.replace(arch, energy=dataclasses.replace(
+        arch.energy, **{key: getattr(arch.energy, key) * factor}))
     e0, _ = layer_energy(c, zero)
     e1, _ = layer_energy(c, scaled)
     part = base["total"] - e0["total"]

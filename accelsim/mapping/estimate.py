@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from accelsim.enums import Level, Tensor
 from accelsim.mapping.kernels import (
     E_GLB_SUM, E_LEN, E_PE_SUM, E_ROWS_MAX, E_ROWS_SUM, E_STRIPS, I_AB, I_ACC_CYCLES, I_BANK_BYTES,
     I_BANKS, I_C, I_CPM, I_DEPTH, I_FILT_VALUES, I_FILTER_BANK_BYTES, I_FILTER_BANKS, I_FILTER_BUS,
@@ -74,8 +75,11 @@ def estimate(cands: np.ndarray, layer: Layer, arch: ArchSpec, *, ifmap_ratio: fl
     iv[I_IF_DB] = bool(g.ifmap_double_buffering)
     iv[I_PS_DB] = bool(g.psum_double_buffering)
     iv[I_BANKS] = g.banks
+    x = arch.storage_factors()
     fv = np.array([en.dram_pj, en.glb_pj, en.noc_pj, en.spad_pj, ifmap_ratio, ofmap_ratio,
-                   arch.dram_bytes_per_cycle * 8, glb_ifmap_ratio, glb_weight_ratio], np.float64)
+                   arch.dram_bytes_per_cycle * 8, glb_ifmap_ratio, glb_weight_ratio,
+                   *(x[level][tensor] for level in (Level.GLB, Level.SPAD)
+                     for tensor in (Tensor.WEIGHT, Tensor.IFMAP, Tensor.PSUM))], np.float64)
     energy = np.empty(len(cands), np.float64)
     cycles = np.empty(len(cands), np.float64)
     _estimate_rows(np.ascontiguousarray(cands, dtype=np.int64), e_row, e_tab, iv, fv, energy,

@@ -195,7 +195,10 @@ E_ROWS_SUM, E_GLB_SUM, E_PE_SUM, E_ROWS_MAX, E_STRIPS, E_LEN = range(6)
  I_WORD_BITS, I_BANK_BYTES, I_FILTER_BANKS, I_FILTER_BANK_BYTES, I_ACC_CYCLES, I_DEPTH,
  I_LINK_W, I_LINK_C, I_IF_DB, I_PS_DB, I_BANKS, I_LEN) = range(34)
 (F_DRAM_PJ, F_GLB_PJ, F_NOC_PJ, F_SPAD_PJ, F_IFMAP_RATIO, F_OFMAP_RATIO, F_BPC,
- F_GLB_IFMAP_RATIO, F_GLB_WEIGHT_RATIO, F_LEN) = range(10)
+ F_GLB_IFMAP_RATIO, F_GLB_WEIGHT_RATIO,
+ # the arch's size factors of the GLB's and spads' per-access costs, per tensor
+ # (ArchSpec.storage_factors; 1.0 where nothing is scaled)
+ F_GLB_W_X, F_GLB_I_X, F_GLB_P_X, F_SPAD_W_X, F_SPAD_I_X, F_SPAD_P_X, F_LEN) = range(16)
 
 
 @njit(cache=True)
@@ -252,16 +255,17 @@ def _estimate_rows(cands, e_row, e_tab, iv, fv, energy, cycles):
         psum_r = (nC * n_f - 1) * outs + outs
         dram = ((if_dram * ab * fv[F_IFMAP_RATIO] + filt * wb + outs * ab * fv[F_OFMAP_RATIO])
                 / ref * fv[F_DRAM_PJ])
-        glb = ((if_glb_w + if_glb_r) * ab + 2 * filt * wb + (psum_w + psum_r) * pb) / ref \
-            * fv[F_GLB_PJ]
+        glb = ((if_glb_w + if_glb_r) * ab * fv[F_GLB_I_X] + 2 * filt * wb * fv[F_GLB_W_X]
+               + (psum_w + psum_r) * pb * fv[F_GLB_P_X]) / ref * fv[F_GLB_PJ]
         # without multicast the buses carry a value once per PE taking it
         f_copies = 1 if iv[I_MC_FILTER] else e
         i_copies = 1 if iv[I_MC_IFMAP] else min(rr, e) * t
         noc = ((if_glb_r * ab * i_copies + filt * wb * f_copies
                 + (psum_w + (nC * n_f - 1) * outs + hops) * pb) / ref * fv[F_NOC_PJ])
-        spad_w = (N * G * C * Wg * pe_sum * _cdiv(K, p) * ab
-                  + nN * G * K * C * R * S * P * wb)
-        spad = (spad_w + 2 * (hops + (nC * n_f - 1) * outs) * pb) / ref * fv[F_SPAD_PJ]
+        spad_w = (N * G * C * Wg * pe_sum * _cdiv(K, p) * ab * fv[F_SPAD_I_X]
+                  + nN * G * K * C * R * S * P * wb * fv[F_SPAD_W_X])
+        spad = ((spad_w + 2 * (hops + (nC * n_f - 1) * outs) * pb * fv[F_SPAD_P_X]) / ref
+                * fv[F_SPAD_PJ])
         energy[i] = dram + glb + noc + spad
 
         passes = nG * kk * nN * n_strips * nC * n_f

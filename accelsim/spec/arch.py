@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accelsim.enums import Level, Tensor
+
 SPARSITY_MODES = ("none", "gate", "skip")
 COMPRESSION_FORMATS = ("none", "rlc", "csc", "bitmap", "block")
 
@@ -352,6 +354,20 @@ class EnergySpec:
     MAC at the core's native precision: the MAC energy of an ``int`` core; a
     reconfigurable core prices each operation from the operator table of
     :mod:`accelsim.energy.operators`, entries of ``operator_pj`` overriding it.
+
+    Size scaling (``reference_bytes``, ``size_exponent``): ``glb_pj`` and
+    ``spad_pj`` are what an access costs in a memory of a given size; a
+    storage named in ``reference_bytes`` (a name of :data:`SCALED_STORAGES`)
+    with that reference size costs ``pj x (size / reference) ** size_exponent``
+    at the arch's own size, so a design point with a bigger buffer pays for
+    it on every access. A storage not named costs the table's entry at any
+    size. Assumption, with its source: an SRAM access grows about as the square
+    root of the capacity (the bit and word lines of a square array; Horowitz,
+    "Computing's energy problem (and what we can do about it)", ISSCC 2014,
+    45 nm: a 64-bit cache read costs 10 pJ at 8 kB, 20 pJ at 32 kB and 100 pJ
+    at 1 MB, exponents 0.50 and 0.46), so ``size_exponent`` defaults to 0.5. Each storage is scaled by
+    its own size: the GLB's ifmap/psum banks together, its filter banks, and
+    each spad (``ArchSpec.storage_bytes``). DRAM and the NoC are never scaled.
     """
 
     dram_pj: float
@@ -363,6 +379,20 @@ class EnergySpec:
     # pJ per operation overriding the default operator table, at the chip's
     # technology: ((operator, weight_bits, act_bits), pJ) pairs
     operator_pj: tuple[tuple[tuple[str, int, int], float], ...] = ()
+    # (storage, bytes) pairs: the size at which glb_pj / spad_pj hold for it
+    reference_bytes: tuple[tuple[str, int], ...] = ()
+    size_exponent: float = 0.5
+
+
+# the storages whose access energy may scale with their size, and the
+# (level, tensor) cells of the count arrays each one's accesses land in
+SCALED_STORAGES: dict[str, tuple[tuple[Level, Tensor], ...]] = {
+    "glb": ((Level.GLB, Tensor.IFMAP), (Level.GLB, Tensor.PSUM)),
+    "glb_filter": ((Level.GLB, Tensor.WEIGHT),),
+    "ifmap_spad": ((Level.SPAD, Tensor.IFMAP),),
+    "filter_spad": ((Level.SPAD, Tensor.WEIGHT),),
+    "psum_spad": ((Level.SPAD, Tensor.PSUM),),
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -383,6 +413,30 @@ class ArchSpec:
     formats: FormatsSpec = FormatsSpec()
     description: str = ""
     source: str = ""
+
+    def storage_bytes(self, storage: str) -> float:
+        """Capacity in bytes of a storage of :data:`SCALED_STORAGES`: the GLB's
+        ifmap/psum banks (``glb``) or filter banks (``glb_filter``), or one
+        PE's spad (``ifmap_spad``, ``filter_spad``, ``psum_spad``)."""
+        g = self.glb
+        spads = {"ifmap_spad": self.ifmap_spad, "filter_spad": self.filter_spad,
+                 "psum_spad": self.psum_spad}
+        if storage == "glb":
+            return float(g.banks * g.bank_size_bytes)
+        if storage == "glb_filter":
+            return float(g.filter_banks * g.filter_bank_size_bytes)
+        return spads[storage].entries * spads[storage].word_bits / 8
+
+    def storage_factors(self) -> tuple[tuple[float, float, float], ...]:
+        """Multipliers of the energy table's per-access costs, [Level][Tensor]:
+        ``(size / reference) ** size_exponent`` in the cells of each storage
+        ``energy.reference_bytes`` names (EnergySpec), 1.0 elsewhere."""
+        factors = [[1.0, 1.0, 1.0] for _ in Level]
+        for storage, ref in self.energy.reference_bytes:
+            f = (self.storage_bytes(storage) / ref) ** self.energy.size_exponent
+            for level, tensor in SCALED_STORAGES[storage]:
+                factors[level][tensor] = f
+        return tuple(tuple(row) for row in factors)
 
     @property
     def dram_burst_bytes(self) -> int:

@@ -22,8 +22,8 @@ from accelsim.spec.yamlio import read_yaml, version_problems
 from accelsim.workload.layer import OPERATORS, operator_bits_ok
 from accelsim.workload.quant import SHIFT_EXPONENT_LIMIT, shift_code_bits
 from accelsim.spec.arch import (COMPRESSION_FORMATS, MAC_KINDS, MAPPER_OBJECTIVES,
-                                MULTICAST_TENSORS, SERIAL_OPERANDS, SPARSITY_MODES,
-                                STRIP_MINING, MulticastSpec, OperatorSupport,
+                                MULTICAST_TENSORS, SCALED_STORAGES, SERIAL_OPERANDS,
+                                SPARSITY_MODES, STRIP_MINING, MulticastSpec, OperatorSupport,
                                 ArchSpec, DramSpec, EnergySpec, GlobalBufferSpec, MacSpec,
                                 BlockSpec, CscSpec, FormatsSpec, MapperSpec, NocSpec,
                                 PeArraySpec, RlcSpec, ScratchpadSpec, SparsitySpec)
@@ -49,7 +49,9 @@ past what floats hold, which the engine divides by."""
 class _F:
     """One leaf of the schema: its type, default (``...`` = required) and check."""
 
-    # int | number | fraction (number >= 0) | clock (number in CLOCK_MHZ_RANGE) | bool |
+    # int | number (> 0) | fraction (number >= 0, at most ``maximum`` if given) |
+    # size (bytes: a number > 0, at most ``maximum``) |
+    # clock (number in CLOCK_MHZ_RANGE) | bool |
     # str | choice | bits | optable |
     # version (checked on its own) | data_bits (an integer or "data") |
     # multicast (bool or {tensor: bool})
@@ -128,6 +130,13 @@ SCHEMA: dict[str, Any] = {
                                      "mac": _posnum(1.0)},
                "pj_per_access": {level: _posnum(None)
                                  for level in ("dram", "glb", "noc", "spad", "mac")},
+               # the GLB's and spads' access energy grows with their size
+               # (EnergySpec): the sizes at which the table holds, and the
+               # exponent (0: no growth, 1: linear in the size)
+               "size_scaling": {"exponent": _F("fraction", 0.5, 0.0, 1.0),
+                                "reference_bytes": {storage: _F("size", None, 0.0,
+                                                                GLB_MAX_BYTES)
+                                                    for storage in SCALED_STORAGES}},
                },
     "mapper": {"objective": _F("choice", "energy", choices=MAPPER_OBJECTIVES),
                "top_k": _pos(8, 1000),
@@ -135,7 +144,8 @@ SCHEMA: dict[str, Any] = {
 }
 _OPTIONAL_SECTIONS = {("formats",), ("formats", "rlc"), ("formats", "csc"),
                       ("formats", "block"), ("mac", "operators"),
-                      ("energy", "normalized_to_mac"), ("energy", "pj_per_access")}
+                      ("energy", "normalized_to_mac"), ("energy", "pj_per_access"),
+                      ("energy", "size_scaling"), ("energy", "size_scaling", "reference_bytes")}
 _ENERGY_LEVELS = ("dram", "glb", "noc", "spad")
 
 
@@ -156,11 +166,11 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
     if spec.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             bad = "must be an integer"
-    elif (spec.kind in ("number", "fraction", "clock") and _is_number(value)
+    elif (spec.kind in ("number", "fraction", "clock", "size") and _is_number(value)
           and not _is_finite(value)):
         # YAML reads .nan and .inf as floats; no setting means either
         bad = "must be a finite number"
-    elif spec.kind in ("number", "clock"):
+    elif spec.kind in ("number", "clock", "size"):
         if not _is_number(value):
             bad = "must be a number"
         elif spec.kind == "clock" and value <= 0:
@@ -198,10 +208,11 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
             return _multicast_mapping(value, path, problems)
         if not isinstance(value, bool):
             bad = "must be true or false"
-    if bad is None and spec.kind in ("int", "number"):
+    if bad is None and spec.kind in ("int", "number", "fraction", "size"):
         if spec.minimum is not None and (value < spec.minimum or
-                                         (spec.kind == "number" and value <= 0)):
-            bad = "must be > 0" if spec.kind == "number" else f"must be >= {spec.minimum:g}"
+                                         (spec.kind in ("number", "size") and value <= 0)):
+            bad = ("must be > 0" if spec.kind in ("number", "size")
+                   else f"must be >= {spec.minimum:g}")
         else:
             most = INT_MAX if spec.maximum is None and spec.kind == "int" else spec.maximum
             if most is not None and value > most:
@@ -361,6 +372,16 @@ def _energy_form_checks(en: dict, problems: list[str]) -> None:
                             "(or give energy.pj_per_access)")
 
 
+def _size_scaling_checks(raw: Any, problems: list[str]) -> None:
+    """A ``size_scaling`` section given (in the document ``raw``) with no
+    reference size would scale nothing: that is a slip, not a setting."""
+    energy = raw.get("energy") if isinstance(raw, dict) else None
+    scaling = energy.get("size_scaling") if isinstance(energy, dict) else None
+    if isinstance(scaling, dict) and not scaling.get("reference_bytes"):
+        problems.append("energy.size_scaling.reference_bytes: missing: name the size at which "
+                        f"the table holds for at least one of {', '.join(SCALED_STORAGES)}")
+
+
 def _declared(mac: dict) -> dict:
     """The operators a mac section declares (those with any widths given)."""
     return {op: e for op, e in (mac.get("operators") or {}).items()
@@ -499,7 +520,12 @@ def _construct(d: dict) -> ArchSpec:
                           operator_pj=tuple(
                               ((op, *_parse_wxa(k)), float(v))
                               for op, table in (en["operator_pj"] or {}).items()
-                              for k, v in table.items())),
+                              for k, v in table.items()),
+                          reference_bytes=tuple(
+                              (storage, ref) for storage, ref
+                              in en["size_scaling"]["reference_bytes"].items()
+                              if ref is not None),
+                          size_exponent=float(en["size_scaling"]["exponent"])),
     )
 
 
@@ -520,6 +546,7 @@ def arch_from_dict(data: Any, source: str = "<dict>") -> ArchSpec:
     validated = _validate(SCHEMA, data, "", problems)
     if not problems:
         _cross_checks(validated, problems)
+        _size_scaling_checks(data, problems)
     if problems:
         raise ConfigError(source, problems)
     return _construct(validated)
@@ -528,6 +555,24 @@ def arch_from_dict(data: Any, source: str = "<dict>") -> ArchSpec:
 def load_arch(path: str | Path) -> ArchSpec:
     """Read, validate and construct an architecture from a YAML file."""
     return arch_from_dict(read_yaml(path), str(path))
+
+
+def _access_energy_text(arch: ArchSpec) -> str:
+    """pJ per reference access of each storage at the arch's sizes (EnergySpec)."""
+    from accelsim.enums import Level, Tensor
+
+    en = arch.energy
+    x = arch.storage_factors()
+    glb = en.glb_pj * x[Level.GLB][Tensor.IFMAP]
+    glb_filter = en.glb_pj * x[Level.GLB][Tensor.WEIGHT]
+    spads = " / ".join(f"{name} {en.spad_pj * x[Level.SPAD][tensor]:.4g}" for name, tensor in
+                       (("ifmap", Tensor.IFMAP), ("filter", Tensor.WEIGHT), ("psum", Tensor.PSUM)))
+    text = (f"pJ per {en.reference_bits}-bit access: DRAM {en.dram_pj:.4g}, GLB {glb:.4g} "
+            f"(filter banks {glb_filter:.4g}), NoC {en.noc_pj:.4g}, spads {spads}")
+    if en.reference_bytes:
+        text += (f"; scaled as (size / reference) ** {en.size_exponent:g}: "
+                 + ", ".join(name for name, _ in en.reference_bytes))
+    return text
 
 
 def describe(arch: ArchSpec) -> list[tuple[str, str]]:
@@ -556,6 +601,7 @@ def describe(arch: ArchSpec) -> list[tuple[str, str]]:
                 + (f" (up to {best:g} at {best_mode})" if best_mode else "")
                 + (f"; {supported_text(arch.mac)}" if arch.mac.operators else "")),
         ("sparsity", f"ifmap {arch.sparsity.ifmap}, weight {arch.sparsity.weight}"),
+        ("access energy", _access_energy_text(arch)),
         ("peak", f"{gmacs(full):g} GMAC/s at full width"
                  + (f", {gmacs(best):g} at {best_mode}" if best_mode else "")),
     ]
