@@ -159,6 +159,9 @@ def test_shift_code_width_follows_the_arch_loader(exponents, bits, levels):
     ({"rank": 3, "nonzeros": 1, "exponent_range": (0, 0)},
      "exponent_range: must be two integers min < max (got (0, 0))"),
     ({"rank": 3, "nonzeros": 1, "weight_bits": 1}, "weight_bits: the basis needs >= 2 bits"),
+    ({"rank": 3, "nonzeros": 1, "exponent_range": (-40, 0)},
+     "exponent_range: spans at most 30 exponents, so that the codes +-2**k and the rescaled "
+     "biases fit 32-bit integers (got -40..0)"),
     ({"rank": 3, "nonzeros": 1, "exponent_range": (-1100, -1090)},
      "exponent_range: must lie within -64..64, the exponents a MAC core's shift operator can "
      "declare (got -1100..-1090)"),
@@ -405,8 +408,9 @@ def test_command_prints_error_and_storage(small, tmp_path, capsys):
     (["--exponents", "0..-7"], "--exponents: must be MIN..MAX with integers MIN < MAX, e.g. "
                                "-7..0 (got '0..-7')"),
     (["--exponents", "-7:0"], "--exponents: must be MIN..MAX"),
-    (["--exponents=-1000..1000"], "--exponents: spans at most 30 exponents (the codes +-2**k "
-                                  "must fit 32-bit integers) (got '-1000..1000')"),
+    (["--exponents=-1000..1000"], "--exponents: spans at most 30 exponents, so that the codes "
+                                  "+-2**k and the rescaled biases fit 32-bit integers (got "
+                                  "'-1000..1000')"),
     (["--exponents", "100..120"], "--exponents: must lie within -64..64, the exponents a MAC "
                                   "core's shift operator can declare (got '100..120')"),
     (["--exponents=-1100..-1090"], "--exponents: must lie within -64..64"),

@@ -35,25 +35,19 @@ def add_arguments(p) -> None:
 
 
 def parse_exponents(text: str) -> tuple[int, int]:
-    """``"-7..0"`` -> ``(-7, 0)``; an :class:`AccelsimError` if it is not MIN..MAX, MIN < MAX,
-    spanning at most MAX_EXPONENT_SPAN exponents within +-SHIFT_EXPONENT_LIMIT."""
+    """``"-7..0"`` -> ``(-7, 0)``; an :class:`AccelsimError` if it is not MIN..MAX with
+    MIN < MAX, or the range breaks the limits of
+    :func:`accelsim.workload.decompose.check_exponent_range`."""
     from accelsim.errors import AccelsimError
 
-    from accelsim.workload.decompose import MAX_EXPONENT_SPAN
-    from accelsim.workload.quant import SHIFT_EXPONENT_LIMIT
+    from accelsim.workload.decompose import check_exponent_range
 
     m = _RANGE.match(text)
     if not m or int(m.group(1)) >= int(m.group(2)):
         raise AccelsimError(f"--exponents: must be MIN..MAX with integers MIN < MAX, e.g. "
                             f"-7..0 (got {text!r})")
     lo, hi = int(m.group(1)), int(m.group(2))
-    if hi - lo > MAX_EXPONENT_SPAN:
-        raise AccelsimError(f"--exponents: spans at most {MAX_EXPONENT_SPAN} exponents (the "
-                            f"codes +-2**k must fit 32-bit integers) (got {text!r})")
-    if lo < -SHIFT_EXPONENT_LIMIT or hi > SHIFT_EXPONENT_LIMIT:
-        raise AccelsimError(f"--exponents: must lie within {-SHIFT_EXPONENT_LIMIT}.."
-                            f"{SHIFT_EXPONENT_LIMIT}, the exponents a MAC core's shift operator "
-                            f"can declare (got {text!r})")
+    check_exponent_range((lo, hi), name="--exponents", got=repr(text))
     return lo, hi
 
 

@@ -53,10 +53,9 @@ import pandas as pd
 from accelsim.energy.model import ENERGY_KEYS
 from accelsim.enums import TENSOR_NAMES
 from accelsim.errors import AccelsimError
-from accelsim.sweeps.pareto import check_points_table
+from accelsim.sweeps.pareto import SWEEP_ID_COLUMNS, check_points_table, check_sweep_table
 
 REPORT_SUFFIXES = (".json", ".csv", ".parquet", ".pq")
-SWEEP_ID_COLUMNS = ("point_id", "trace")
 SWEEP_SUFFIXES = (".csv", ".parquet", ".pq")
 
 # JSON object key -> prefix of the flat (CSV) column names it becomes
@@ -453,12 +452,8 @@ def load_sweep(src) -> pd.DataFrame:
                             f"(got {type(src).__name__})")
     path = _existing(src, SWEEP_SUFFIXES, "sweep table")
     df = _read_table(path, "sweep")
-    missing = [c for c in SWEEP_ID_COLUMNS if c not in df.columns]
-    if missing:
-        what = ("a run's report (one row per layer): plot it with --kind breakdown, latency "
-                "or sparsity" if "name" in df.columns else "accelsim sweep writes one")
-        raise AccelsimError(f"{path}: not a sweep table (no {' or '.join(missing)} column; "
-                            f"{what})")
+    check_sweep_table(df, path, hint="a run's report (one row per layer): plot it with --kind "
+                      "breakdown, latency or sparsity" if "name" in df.columns else None)
     check_points_table(df, path)
     df.attrs["source"] = str(path)
     return df

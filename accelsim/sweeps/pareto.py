@@ -11,7 +11,9 @@ are numbers compete: infeasible points have no totals.
 
 The table is a sweep's per-point table (or any table of design points), not the
 per-layer table of a ``keep: layers`` sweep: a row of one layer is not a design
-point, so a front of such rows means nothing (:func:`check_points_table`).
+point, so a front of such rows means nothing (:func:`check_points_table`);
+a table without a sweep's id columns is no sweep table at all
+(:func:`check_sweep_table`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,27 @@ import numpy as np
 import pandas as pd
 
 from accelsim.errors import AccelsimError
+
+
+SWEEP_ID_COLUMNS = ("point_id", "trace")
+"""The columns every sweep table has: a row is one (design point, trace) run
+(the table's layout is :mod:`accelsim.sweeps.runner`'s)."""
+
+
+def check_sweep_table(df: pd.DataFrame, source, *, noun: str = "sweep table",
+                      hint: str | None = None) -> None:
+    """Refuse a table without :data:`SWEEP_ID_COLUMNS` (a run's report, say),
+    naming ``source`` and the missing columns.
+
+    Both readers of sweep tables check it here: :func:`accelsim.sweeps.read_table`
+    and :func:`accelsim.plot.load_sweep` (plot takes nothing from the runner,
+    which runs the engine). ``noun`` and ``hint`` (by default: accelsim sweep
+    writes one) word the message for the caller.
+    """
+    missing = [c for c in SWEEP_ID_COLUMNS if c not in df.columns]
+    if missing:
+        raise AccelsimError(f"{source}: not a {noun} (no {' or '.join(missing)} column; "
+                            f"{hint or 'accelsim sweep writes one'})")
 
 
 def _front_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:

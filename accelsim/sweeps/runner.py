@@ -56,6 +56,7 @@ from accelsim.errors import AccelsimError, ConfigError
 from accelsim.fileio import atomic_open, atomic_write_text, file_sha256
 from accelsim.mapping.constraints import check_constraints, read_mapping_constraints
 from accelsim.sweeps.executors import DaskExecutor, ProcessExecutor, SerialExecutor, check_dask
+from accelsim.sweeps.pareto import SWEEP_ID_COLUMNS, check_sweep_table
 from accelsim.spec.load import arch_from_dict
 from accelsim.sweeps.points import Point, generate_points, point_arch, set_key
 from accelsim.sweeps.spec import Axis, SweepSpec, read_sweep
@@ -63,7 +64,7 @@ from accelsim.sweeps.store import DirStore, MemoryStore, result_key
 from accelsim.sweeps.worker import TOTAL_COLUMNS, Task, cached_trace, evaluate_tasks
 from accelsim.version import MODEL_REVISION, __version__
 
-ID_COLUMNS = ("point_id", "trace", "status", "reason")
+ID_COLUMNS = (*SWEEP_ID_COLUMNS, "status", "reason")
 TABLE_SUFFIXES = (".parquet", ".csv")
 LAYER_LEAD_COLUMNS = ("layer", "kind", "simulated", "layer_reason", *TOTAL_COLUMNS)
 
@@ -125,10 +126,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
         df = pd.read_csv(path)
     except (OSError, ValueError) as exc:
         raise AccelsimError(f"{path}: not a readable results table ({exc})") from None
-    missing = [c for c in ("point_id", "trace") if c not in df.columns]
-    if missing:  # e.g. a run's report: one row per layer of one run, not per design point
-        raise AccelsimError(f"{path}: not a sweep results table (no {' or '.join(missing)} "
-                            "column; accelsim sweep writes one)")
+    # e.g. a run's report: one row per layer of one run, not per design point
+    check_sweep_table(df, path, noun="sweep results table")
     for col in ("trace", "status", "reason", "layer_reason"):  # CSV reads "" as NaN
         if col in df.columns:
             df[col] = df[col].astype(object).fillna("").astype(str)

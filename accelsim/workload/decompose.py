@@ -140,19 +140,36 @@ DEFAULT_EXPONENTS = (-7, 0)
 MAX_EXPONENT_SPAN = 30
 
 
-def _check_exponents(exponent_range) -> None:
+def check_exponent_range(exponent_range, name: str = "exponent_range",
+                         got: str | None = None) -> None:
+    """Raise an :class:`AccelsimError` unless ``exponent_range`` is two integers
+    ``min < max`` spanning at most MAX_EXPONENT_SPAN exponents within
+    +-SHIFT_EXPONENT_LIMIT.
+
+    Parameters
+    ----------
+    exponent_range:
+        ``(exponent_min, exponent_max)``.
+    name:
+        What the messages name: the keyword (``exponent_range``) or the CLI flag
+        (``--exponents``).
+    got:
+        How the messages show the value, e.g. the flag's text as typed; by default
+        ``min..max``.
+    """
     lo, hi = exponent_range
     if not (isinstance(lo, int) and isinstance(hi, int)) or lo >= hi:
-        raise AccelsimError(f"exponent_range: must be two integers min < max (got "
+        raise AccelsimError(f"{name}: must be two integers min < max (got "
                             f"{exponent_range!r})")
+    got = f"{lo}..{hi}" if got is None else got
     if hi - lo > MAX_EXPONENT_SPAN:
-        raise AccelsimError(f"exponent_range: spans at most {MAX_EXPONENT_SPAN} exponents, so "
+        raise AccelsimError(f"{name}: spans at most {MAX_EXPONENT_SPAN} exponents, so "
                             f"that the codes +-2**k and the rescaled biases fit 32-bit "
-                            f"integers (got {lo}..{hi})")
+                            f"integers (got {got})")
     if lo < -SHIFT_EXPONENT_LIMIT or hi > SHIFT_EXPONENT_LIMIT:
-        raise AccelsimError(f"exponent_range: must lie within {-SHIFT_EXPONENT_LIMIT}.."
+        raise AccelsimError(f"{name}: must lie within {-SHIFT_EXPONENT_LIMIT}.."
                             f"{SHIFT_EXPONENT_LIMIT}, the exponents a MAC core's shift "
-                            f"operator can declare (got {lo}..{hi})")
+                            f"operator can declare (got {got})")
 
 
 def shift_levels(exponent_range: tuple[int, int]) -> int:
@@ -319,7 +336,7 @@ def decompose_weight(w: np.ndarray, *, rank: int, nonzeros: int,
         raise AccelsimError(f"weight: must be a non-empty [K, D] or [G, K, D] array "
                             f"(got shape {list(w.shape)})")
     g, k, d = w.shape
-    _check_exponents(exponent_range)
+    check_exponent_range(exponent_range)
     hi = exponent_range[1]
     if isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= min(k, d):
         raise AccelsimError(f"rank: must be an integer in 1..min(K, D) = {min(k, d)} "
@@ -432,7 +449,7 @@ def _check_request(trace: Trace, names: list[str], rank: int, nonzeros: int,
     if isinstance(nonzeros, bool) or not isinstance(nonzeros, int) \
             or not 1 <= nonzeros <= rank:
         raise AccelsimError(f"nonzeros: must be between 1 and the rank {rank} (got {nonzeros!r})")
-    _check_exponents(exponent_range)
+    check_exponent_range(exponent_range)
     if trace.routing is not None:
         raise AccelsimError(f"{where}: a routed trace; decompose each variant's trace first, "
                             f"then route them (accelsim route)")
@@ -619,5 +636,5 @@ def decompose_trace(trace: Trace, layers: list[str], *, rank: int, nonzeros: int
 
 
 __all__ = ["DEFAULT_EXPONENTS", "DecomposedTrace", "LayerDecomposition", "StorageBits",
-           "WeightDecomposition", "decompose_trace", "decompose_weight", "shift_code_bits",
-           "shift_levels", "storage_bits"]
+           "WeightDecomposition", "check_exponent_range", "decompose_trace", "decompose_weight",
+           "shift_code_bits", "shift_levels", "storage_bits"]
