@@ -996,11 +996,17 @@ def test_cli_pareto_errors_name_the_file(tmp_path, args, message):
     assert not (tmp_path / "front.csv").exists()
 
 
-def test_cli_pareto_of_a_run_report_is_an_error(files, tmp_path):
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_cli_pareto_of_a_run_report_is_an_error(files, tmp_path, suffix):
+    """A run's report is refused as a CSV and as Parquet (written by hand from
+    the CSV: run --out refuses .parquet); Parquet once skipped the check."""
     report = tmp_path / "report.csv"
     status, _, _ = run_cli("run", files / "tiny.yaml", files / "a.npz", "--format", "csv",
                            "--out", report)
     assert status == 0
+    if suffix == ".parquet":
+        pd.read_csv(report).to_parquet(report.with_suffix(".parquet"))
+        report = report.with_suffix(".parquet")
     status, stdout, stderr = run_cli("pareto", report)
     assert status == 2 and stdout == ""
     assert stderr == (f"accelsim: error: {report}: not a sweep results table (no point_id or "

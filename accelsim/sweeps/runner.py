@@ -120,17 +120,17 @@ def read_table(path: str | Path) -> pd.DataFrame:
     _check_table_path(path)
     if not Path(path).is_file():
         raise AccelsimError(f"{path}: file not found")
+    csv = Path(path).suffix.lower() == ".csv"
     try:
-        if Path(path).suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        df = pd.read_csv(path)
+        df = pd.read_csv(path) if csv else pd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise AccelsimError(f"{path}: not a readable results table ({exc})") from None
     # e.g. a run's report: one row per layer of one run, not per design point
     check_sweep_table(df, path, noun="sweep results table")
-    for col in ("trace", "status", "reason", "layer_reason"):  # CSV reads "" as NaN
-        if col in df.columns:
-            df[col] = df[col].astype(object).fillna("").astype(str)
+    if csv:
+        for col in ("trace", "status", "reason", "layer_reason"):  # CSV reads "" as NaN
+            if col in df.columns:
+                df[col] = df[col].astype(object).fillna("").astype(str)
     return df
 
 
