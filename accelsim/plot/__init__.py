@@ -4,7 +4,8 @@ Place in the pipeline: ``report -> plot`` (the last stage). Plots read reports
 (JSON, CSV or Parquet files, the JSON dict, a report DataFrame, or a run's
 result turned into its report by :func:`accelsim.report_dict`) and sweep
 tables, whose Pareto fronts come from :func:`accelsim.pareto`; they never
-import or run the engine. Every function returns a
+run the engine, and no plot module imports it (``import accelsim`` itself
+loads the whole pipeline, numba included, so any accelsim import does). Every function returns a
 :class:`matplotlib.figure.Figure` (no pyplot state); :func:`save_figure` writes
 one atomically as PNG, SVG or PDF by the file's extension::
 
