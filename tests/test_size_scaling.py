@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 
 import numpy as np
 import pytest
@@ -108,12 +109,13 @@ def test_the_search_estimate_prices_scaled_storages_as_the_table_would(eyeriss_d
     likewise the spads); each storage alone raises every candidate's estimate;
     cycles never move."""
     layer = conv.layers[0]
-    scaled = {s: OWN[s] / 16 for s in SCALED_STORAGES}  # factor 4 at exponent 0.5
+    scaled = {s: OWN[s] // 4 for s in SCALED_STORAGES}  # factor 4 at exponent 1
     plain = _arch(eyeriss_dict, scaling=None)
     e1, c1 = _estimate(plain, layer)
     for level, names in (("glb", ("glb", "glb_filter")),
                          ("spad", ("ifmap_spad", "filter_spad", "psum_spad"))):
-        e, c = _estimate(_arch(eyeriss_dict, scaling={s: scaled[s] for s in names}), layer)
+        e, c = _estimate(_arch(eyeriss_dict, scaling={s: scaled[s] for s in names},
+                               exponent=1.0), layer)
         d = copy.deepcopy(eyeriss_dict)
         d["energy"].pop("size_scaling")
         d["energy"]["normalized_to_mac"][level] *= 4
@@ -121,7 +123,8 @@ def test_the_search_estimate_prices_scaled_storages_as_the_table_would(eyeriss_d
         assert e == pytest.approx(want, rel=1e-12), level
         assert np.array_equal(c, c1)
     for storage in SCALED_STORAGES:
-        e, _ = _estimate(_arch(eyeriss_dict, scaling={storage: scaled[storage]}), layer)
+        e, _ = _estimate(_arch(eyeriss_dict, scaling={storage: scaled[storage]},
+                               exponent=1.0), layer)
         assert (e > e1).all(), storage
 
 
@@ -131,14 +134,18 @@ def test_the_search_estimate_prices_scaled_storages_as_the_table_would(eyeriss_d
     ({"exponent": -0.5, "reference_bytes": {"glb": 102400}},
      "a.yaml: energy.size_scaling.exponent: must be a number >= 0 (got -0.5)"),
     ({"reference_bytes": {"glb": 0}},
-     "a.yaml: energy.size_scaling.reference_bytes.glb: must be > 0 (got 0)"),
+     "a.yaml: energy.size_scaling.reference_bytes.glb: must be >= 1 (got 0)"),
+    ({"exponent": 1, "reference_bytes": {"glb": 5e-324}},  # would price every access inf
+     "a.yaml: energy.size_scaling.reference_bytes.glb: must be an integer (got 5e-324)"),
+    ({"reference_bytes": {"glb": 2**41}},
+     "a.yaml: energy.size_scaling.reference_bytes.glb: must be <= 1099511627776"),
     ({"reference_bytes": {"dram": 10}},
      "a.yaml: energy.size_scaling.reference_bytes.dram: unknown key (known: glb, glb_filter, "
      "ifmap_spad, filter_spad, psum_spad)"),
     ({"reference_bytes": {"psum_spad": "48 B"}},
-     "a.yaml: energy.size_scaling.reference_bytes.psum_spad: must be a number (got '48 B')"),
-    ({"reference_bytes": {"glb": float("nan")}},
-     "a.yaml: energy.size_scaling.reference_bytes.glb: must be a finite number (got nan)"),
+     "a.yaml: energy.size_scaling.reference_bytes.psum_spad: must be an integer (got '48 B')"),
+    ({"exponent": float("nan"), "reference_bytes": {"glb": 1024}},
+     "a.yaml: energy.size_scaling.exponent: must be a finite number (got nan)"),
     ({"exponent": 0.5},
      "a.yaml: energy.size_scaling.reference_bytes: missing: name the size at which the table "
      "holds for at least one of glb, glb_filter, ifmap_spad, filter_spad, psum_spad"),
@@ -171,3 +178,31 @@ def test_check_prints_the_scaled_access_energies(tmp_path, eyeriss_dict, capsys)
     assert code == 2 and out == ""
     assert err.strip() == (f"accelsim: error: {path}: energy.size_scaling.exponent: must be "
                            "<= 1 (got 7)")
+
+
+def test_energy_spec_checks_its_scaling_fields(eyeriss):
+    """Specs built in Python (dataclasses.replace) are checked as the loader checks."""
+    import dataclasses
+
+    from accelsim.errors import AccelsimError
+
+    for kw, message in [
+            ({"reference_bytes": (("glb", 0),)},
+             "energy.size_scaling.reference_bytes.glb: must be an integer >= 1 (got 0)"),
+            ({"reference_bytes": (("dram", 5),)},
+             "energy.size_scaling.reference_bytes.dram: unknown storage (known: glb, "
+             "glb_filter, ifmap_spad, filter_spad, psum_spad)"),
+            ({"size_exponent": 1.5}, "energy.size_scaling.exponent: must be from 0 to 1 (got 1.5)")]:
+        with pytest.raises(AccelsimError, match=re.escape(message)):
+            dataclasses.replace(eyeriss.energy, **kw)
+
+
+def test_layer_energy_refuses_an_energy_table_without_its_arch(eyeriss, conv):
+    """The old call form (counts, arch.energy) would price without the sizes."""
+    from accelsim.energy.model import layer_energy
+
+    res = run_layer(conv.layers[0], conv, eyeriss, first_layer=False)
+    with pytest.raises(TypeError, match="takes the ArchSpec, not arch.energy"):
+        layer_energy(res.counts, eyeriss.energy)
+    energy, _ = layer_energy(res.counts, eyeriss)
+    assert energy == res.energy_pj

@@ -49,6 +49,9 @@ def layer_energy(counts: LayerCounts, arch: ArchSpec,
     ``arch.energy.mac_pj``. The second result is a float64 array [4 levels, 3
     tensors] (MAC excluded).
     """
+    if isinstance(arch, EnergySpec):
+        raise TypeError("layer_energy takes the ArchSpec, not arch.energy: the storage sizes "
+                        "it scales the GLB and spad costs with are the arch's")
     energy = arch.energy
     per_tensor = (counts.bits.sum(axis=2) / energy.reference_bits
                   * storage_costs_pj(arch))

@@ -368,6 +368,14 @@ class EnergySpec:
     at 1 MB, exponents 0.50 and 0.46), so ``size_exponent`` defaults to 0.5. Each storage is scaled by
     its own size: the GLB's ifmap/psum banks together, its filter banks, and
     each spad (``ArchSpec.storage_bytes``). DRAM and the NoC are never scaled.
+    Assumptions: a storage's size is its whole capacity in bytes (entries x
+    word bits for a spad), so narrower words shrink both the bits an access
+    moves and the price per bit; the GLB's ifmap/psum banks scale by their
+    total, although an access reads one bank (the wires to a bank of a larger
+    buffer grow with it, its array does not): an upper estimate of the growth.
+    The references anchor one file's table: the shipped archs give their own
+    sizes, each keeping its table as it was, so compare sizes by sweeping
+    around one base, not across files anchored differently.
     """
 
     dram_pj: float
@@ -382,6 +390,20 @@ class EnergySpec:
     # (storage, bytes) pairs: the size at which glb_pj / spad_pj hold for it
     reference_bytes: tuple[tuple[str, int], ...] = ()
     size_exponent: float = 0.5
+
+    def __post_init__(self) -> None:
+        from accelsim.errors import AccelsimError
+
+        if not 0 <= self.size_exponent <= 1:
+            raise AccelsimError(f"energy.size_scaling.exponent: must be from 0 to 1 "
+                                f"(got {self.size_exponent!r})")
+        for storage, ref in self.reference_bytes:
+            if storage not in SCALED_STORAGES:
+                raise AccelsimError(f"energy.size_scaling.reference_bytes.{storage}: unknown "
+                                    f"storage (known: {', '.join(SCALED_STORAGES)})")
+            if isinstance(ref, bool) or not isinstance(ref, int) or ref < 1:
+                raise AccelsimError(f"energy.size_scaling.reference_bytes.{storage}: must be "
+                                    f"an integer >= 1 (got {ref!r})")
 
 
 # the storages whose access energy may scale with their size, and the

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from accelsim.enums import Level, Tensor
 from accelsim.errors import ConfigError
 from accelsim.spec.yamlio import read_yaml, version_problems
 from accelsim.workload.layer import OPERATORS, operator_bits_ok
@@ -50,7 +51,6 @@ class _F:
     """One leaf of the schema: its type, default (``...`` = required) and check."""
 
     # int | number (> 0) | fraction (number >= 0, at most ``maximum`` if given) |
-    # size (bytes: a number > 0, at most ``maximum``) |
     # clock (number in CLOCK_MHZ_RANGE) | bool |
     # str | choice | bits | optable |
     # version (checked on its own) | data_bits (an integer or "data") |
@@ -134,8 +134,7 @@ SCHEMA: dict[str, Any] = {
                # (EnergySpec): the sizes at which the table holds, and the
                # exponent (0: no growth, 1: linear in the size)
                "size_scaling": {"exponent": _F("fraction", 0.5, 0.0, 1.0),
-                                "reference_bytes": {storage: _F("size", None, 0.0,
-                                                                GLB_MAX_BYTES)
+                                "reference_bytes": {storage: _pos(None, GLB_MAX_BYTES)
                                                     for storage in SCALED_STORAGES}},
                },
     "mapper": {"objective": _F("choice", "energy", choices=MAPPER_OBJECTIVES),
@@ -166,11 +165,11 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
     if spec.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             bad = "must be an integer"
-    elif (spec.kind in ("number", "fraction", "clock", "size") and _is_number(value)
+    elif (spec.kind in ("number", "fraction", "clock") and _is_number(value)
           and not _is_finite(value)):
         # YAML reads .nan and .inf as floats; no setting means either
         bad = "must be a finite number"
-    elif spec.kind in ("number", "clock", "size"):
+    elif spec.kind in ("number", "clock"):
         if not _is_number(value):
             bad = "must be a number"
         elif spec.kind == "clock" and value <= 0:
@@ -208,11 +207,10 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
             return _multicast_mapping(value, path, problems)
         if not isinstance(value, bool):
             bad = "must be true or false"
-    if bad is None and spec.kind in ("int", "number", "fraction", "size"):
+    if bad is None and spec.kind in ("int", "number", "fraction"):
         if spec.minimum is not None and (value < spec.minimum or
-                                         (spec.kind in ("number", "size") and value <= 0)):
-            bad = ("must be > 0" if spec.kind in ("number", "size")
-                   else f"must be >= {spec.minimum:g}")
+                                         (spec.kind == "number" and value <= 0)):
+            bad = "must be > 0" if spec.kind == "number" else f"must be >= {spec.minimum:g}"
         else:
             most = INT_MAX if spec.maximum is None and spec.kind == "int" else spec.maximum
             if most is not None and value > most:
@@ -559,8 +557,6 @@ def load_arch(path: str | Path) -> ArchSpec:
 
 def _access_energy_text(arch: ArchSpec) -> str:
     """pJ per reference access of each storage at the arch's sizes (EnergySpec)."""
-    from accelsim.enums import Level, Tensor
-
     en = arch.energy
     x = arch.storage_factors()
     glb = en.glb_pj * x[Level.GLB][Tensor.IFMAP]
