@@ -158,6 +158,8 @@ def test_shift_code_width_follows_the_arch_loader(exponents, bits, levels):
     ({"rank": 3, "nonzeros": 4}, "nonzeros: must be an integer in 1..rank = 3 (got 4)"),
     ({"rank": 3, "nonzeros": 1, "exponent_range": (0, 0)},
      "exponent_range: must be two integers min < max (got (0, 0))"),
+    ({"rank": 3, "nonzeros": 1, "exponent_range": (True, 3)},  # a bool is no exponent
+     "exponent_range: must be two integers min < max (got (True, 3))"),
     ({"rank": 3, "nonzeros": 1, "weight_bits": 1}, "weight_bits: the basis needs >= 2 bits"),
     ({"rank": 3, "nonzeros": 1, "exponent_range": (-40, 0)},
      "exponent_range: spans at most 30 exponents, so that the codes +-2**k and the rescaled "

@@ -158,7 +158,8 @@ def check_exponent_range(exponent_range, name: str = "exponent_range",
         ``min..max``.
     """
     lo, hi = exponent_range
-    if not (isinstance(lo, int) and isinstance(hi, int)) or lo >= hi:
+    if (not all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi))
+            or lo >= hi):
         raise AccelsimError(f"{name}: must be two integers min < max (got "
                             f"{exponent_range!r})")
     got = f"{lo}..{hi}" if got is None else got
