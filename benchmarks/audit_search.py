@@ -190,13 +190,15 @@ def audit_layer(arch_name: str, objectives: tuple[str, ...], workload: str, path
     """Everything the tables print for one layer on one arch (run in a worker)."""
     from accelsim.mapping.estimate import estimate
     from accelsim.mapping.rowstationary import candidates
-    from accelsim.run import _estimate_ratios, _layer_data, first_mac_name, search_mapping
+    from accelsim.run import (_estimate_ratios, _layer_data, first_mac_name,
+                              operator_sparsity, search_mapping)
     from accelsim.workload.values import zero_free_operands
 
     start = time.perf_counter()
-    base = _arch(arch_name)
     trace = _trace(path)
     layer = next(x for x in trace.mac_layers if x.name == layer_name)
+    # as run_layer: a mult_free layer gates and skips nothing
+    base = operator_sparsity(_arch(arch_name), layer.operator)
     first = layer.base_name == first_mac_name(trace)
     input_nz, output_nz, weight_nz, _ = _layer_data(layer, trace, 3,
                                                     zero_free_operands(layer.operator))
