@@ -1,6 +1,7 @@
 """Compare accelsim's Eyeriss v1 model with the chip's published AlexNet results.
 
-Source of the published figures: ../shared/validation/ (Chen et al., IEEE JSSC
+Source of the published figures: ../shared/validation/, or the repository's copy
+in benchmarks/data/ (Chen et al., IEEE JSSC
 52(1) 2017, Tables III and V) and benchmarks/data/ (the same paper's Table VI,
 VGG-16). Nothing here feeds the simulator: it reads the published numbers only
 to print the comparison.
@@ -42,15 +43,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ARCH = ROOT / "arch_configs" / "eyeriss_v1.yaml"
 VALIDATION = ROOT.parent / "shared" / "validation"
+# the repository's copy of the same two tables (benchmarks/data/README.md), used
+# where ../shared/validation is not beside the repo (a user's clone)
+REPO_COPY = ROOT / "benchmarks" / "data"
 ZEROS = "conv1=0.0001,conv2=0.387,conv3=0.725,conv4=0.793,conv5=0.776"
 LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5")
 
 
 def _find_validation() -> Path:
-    for cand in (VALIDATION, ROOT / "shared" / "validation", Path("../shared/validation")):
+    """The folder of Table V and Table III: ../shared/validation (the project's
+    reference) where it is beside the repo, else the repository's copy."""
+    for cand in (VALIDATION, ROOT / "shared" / "validation", Path("../shared/validation"),
+                 REPO_COPY):
         if (cand / "eyeriss_v1_alexnet_table5.csv").exists():
             return cand
-    sys.exit("validate_eyeriss: ../shared/validation/eyeriss_v1_alexnet_table5.csv not found")
+    sys.exit("validate_eyeriss: eyeriss_v1_alexnet_table5.csv not found in "
+             "../shared/validation or benchmarks/data")
 
 
 def published() -> tuple[dict, dict]:
