@@ -15,13 +15,14 @@ once and shares what does not depend on it.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pandas as pd
 
 from accelsim.energy.operators import mac_array_area_um2, op_energy_pj
 from accelsim.enums import Cycle, Level, Tensor
 from accelsim.errors import AccelsimError
-from accelsim.run import data_problems, first_mac_name, run_layer
+from accelsim.run import data_problems, first_mac_name, loaded, run_layer
 from accelsim.spec.arch import ArchSpec
 from accelsim.spec.mac import combos
 from accelsim.workload.trace import Trace
@@ -32,8 +33,10 @@ OPCOST_COLUMNS = ("layer", "operator", "weight_bits", "act_bits", "feasible", "r
                   "mac_array_area_um2")
 
 
-def opcost(arch: ArchSpec, trace: Trace, *, sporadic_window: int = 3) -> pd.DataFrame:
-    """One row per (MAC layer, operator, weight bits, act bits) the core supports.
+def opcost(arch: ArchSpec | str | Path, trace: Trace | str | Path, *,
+           sporadic_window: int = 3) -> pd.DataFrame:
+    """One row per (MAC layer, operator, weight bits, act bits) the core supports
+    (``arch`` and ``trace`` as objects or paths, :func:`accelsim.run.loaded`).
 
     Columns: OPCOST_COLUMNS; ``energy_pj_storage`` is DRAM + GLB + NoC + spad;
     ``mac_array_area_um2`` is the reconfigurable array's MAC area, the same on
@@ -44,6 +47,7 @@ def opcost(arch: ArchSpec, trace: Trace, *, sporadic_window: int = 3) -> pd.Data
     ``--assign``); the data is checked against the layers as the trace declares
     them (:func:`accelsim.run.data_problems`).
     """
+    arch, trace = loaded(arch, trace)
     problems = data_problems(arch, trace)
     if problems:
         raise AccelsimError(f"{trace.path}: " + "; ".join(problems))

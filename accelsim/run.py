@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -433,11 +434,33 @@ def data_problems(arch: ArchSpec, trace: Trace) -> list[str]:
     return mask_problems(trace) + value_problems(trace, shift_exponent_range(arch.mac))
 
 
-def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
+def loaded(arch: ArchSpec | str | Path, trace: Trace | str | Path) -> tuple[ArchSpec, Trace]:
+    """``arch`` and ``trace`` as objects: a path (str or Path) is read
+    (:func:`accelsim.load_arch`, :func:`accelsim.read_trace`); anything else
+    that is not an ArchSpec or a Trace is a TypeError naming what was given."""
+    from accelsim.spec.load import load_arch
+    from accelsim.workload.trace import read_trace
+
+    if isinstance(arch, (str, Path)):
+        arch = load_arch(arch)
+    if isinstance(trace, (str, Path)):
+        trace = read_trace(trace)
+    if not isinstance(arch, ArchSpec):
+        raise TypeError(f"arch: an ArchSpec or the path of an arch file "
+                        f"(got {type(arch).__name__})")
+    if not isinstance(trace, Trace):
+        raise TypeError(f"trace: a Trace or the path of a trace file "
+                        f"(got {type(trace).__name__})")
+    return arch, trace
+
+
+def run(arch: ArchSpec | str | Path, trace: Trace | str | Path, *, arch_path: str = "<memory>",
         sporadic_window: int = 3, dense_baseline: bool = False,
         mapping_constraints: dict[str, dict[str, int]] | None = None,
         mapping_path: str | None = None) -> RunResult:
-    """Simulate every layer of ``trace`` on ``arch``.
+    """Simulate every layer of ``trace`` on ``arch`` (objects, or the paths of
+    an arch file and a trace file: :func:`loaded`; a path given as ``arch`` is
+    the report's ``arch_path`` unless one is given).
 
     ``mapping_constraints`` (``{layer name: {key: value}}``, the ``layers`` of a
     mapping file: :func:`accelsim.mapping.constraints.read_mapping_constraints`)
@@ -457,6 +480,9 @@ def run(arch: ArchSpec, trace: Trace, *, arch_path: str = "<memory>",
     ``speedup`` can be slightly below 1 (or ``energy_saving`` below 0) although
     on one mapping skipping never adds cycles and gating never adds energy.
     """
+    if isinstance(arch, (str, Path)) and arch_path == "<memory>":
+        arch_path = str(arch)
+    arch, trace = loaded(arch, trace)
     problem = window_problem(sporadic_window)
     if problem is not None:
         raise AccelsimError(f"--sporadic-window: {problem}")
