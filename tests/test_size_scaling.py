@@ -130,9 +130,11 @@ def test_the_search_estimate_prices_scaled_storages_as_the_table_would(eyeriss_d
 
 @pytest.mark.parametrize("scaling, expected", [
     ({"exponent": 1.5, "reference_bytes": {"glb": 102400}},
-     "a.yaml: energy.size_scaling.exponent: must be <= 1 (got 1.5)"),
+     "a.yaml: energy.size_scaling.exponent: must be a number from 0 to 1 (got 1.5)"),
     ({"exponent": -0.5, "reference_bytes": {"glb": 102400}},
-     "a.yaml: energy.size_scaling.exponent: must be a number >= 0 (got -0.5)"),
+     "a.yaml: energy.size_scaling.exponent: must be a number from 0 to 1 (got -0.5)"),
+    ({"exponent": True, "reference_bytes": {"glb": 102400}},
+     "a.yaml: energy.size_scaling.exponent: must be a number from 0 to 1 (got True)"),
     ({"reference_bytes": {"glb": 0}},
      "a.yaml: energy.size_scaling.reference_bytes.glb: must be >= 1 (got 0)"),
     ({"exponent": 1, "reference_bytes": {"glb": 5e-324}},  # would price every access inf
@@ -177,7 +179,7 @@ def test_check_prints_the_scaled_access_energies(tmp_path, eyeriss_dict, capsys)
     code, out, err = run_cli(["check", str(path)], capsys)
     assert code == 2 and out == ""
     assert err.strip() == (f"accelsim: error: {path}: energy.size_scaling.exponent: must be "
-                           "<= 1 (got 7)")
+                           "a number from 0 to 1 (got 7)")
 
 
 def test_energy_spec_checks_its_scaling_fields(eyeriss):

@@ -183,8 +183,10 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
         if not isinstance(value, str):
             bad = "must be a string"
     elif spec.kind == "fraction":
-        if not _is_number(value) or value < 0:
-            bad = "must be a number >= 0"
+        if not _is_number(value) or value < 0 or (spec.maximum is not None
+                                                  and value > spec.maximum):
+            bad = ("must be a number >= 0" if spec.maximum is None
+                   else f"must be a number from 0 to {spec.maximum:g}")
     elif spec.kind == "choice":
         if value not in spec.choices:
             bad = f"must be one of {list(spec.choices)}"
@@ -207,7 +209,7 @@ def _check_leaf(spec: _F, value: Any, path: str, problems: list[str]) -> Any:
             return _multicast_mapping(value, path, problems)
         if not isinstance(value, bool):
             bad = "must be true or false"
-    if bad is None and spec.kind in ("int", "number", "fraction"):
+    if bad is None and spec.kind in ("int", "number"):
         if spec.minimum is not None and (value < spec.minimum or
                                          (spec.kind == "number" and value <= 0)):
             bad = "must be > 0" if spec.kind == "number" else f"must be >= {spec.minimum:g}"
