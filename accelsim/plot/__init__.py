@@ -5,9 +5,10 @@ Place in the pipeline: ``report -> plot`` (the last stage). Plots read reports
 result turned into its report by :func:`accelsim.report_dict`) and sweep
 tables, whose Pareto fronts come from :func:`accelsim.pareto`; they never
 run the engine, and no plot module imports it (``import accelsim`` itself
-loads the whole pipeline, numba included, so any accelsim import does). Every function returns a
-:class:`matplotlib.figure.Figure` (no pyplot state); :func:`save_figure` writes
-one atomically as PNG, SVG or PDF by the file's extension::
+loads the whole pipeline, numba included, so any accelsim import does).
+Every function returns a :class:`matplotlib.figure.Figure` (no pyplot state);
+:func:`save_figure` writes one atomically as PNG, SVG or PDF by the file's
+extension::
 
     from accelsim.plot import plot_breakdown, save_figure
     save_figure(plot_breakdown("report.json", normalize=True), "energy.png")

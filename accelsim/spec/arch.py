@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accelsim.enums import Level, Tensor
+from accelsim.errors import AccelsimError
 
 SPARSITY_MODES = ("none", "gate", "skip")
 COMPRESSION_FORMATS = ("none", "rlc", "csc", "bitmap", "block")
@@ -345,6 +346,17 @@ class MapperSpec:
     strip_mining: str = "search"
 
 
+# the storages whose access energy may scale with their size, and the
+# (level, tensor) cells of the count arrays each one's accesses land in
+SCALED_STORAGES: dict[str, tuple[tuple[Level, Tensor], ...]] = {
+    "glb": ((Level.GLB, Tensor.IFMAP), (Level.GLB, Tensor.PSUM)),
+    "glb_filter": ((Level.GLB, Tensor.WEIGHT),),
+    "ifmap_spad": ((Level.SPAD, Tensor.IFMAP),),
+    "filter_spad": ((Level.SPAD, Tensor.WEIGHT),),
+    "psum_spad": ((Level.SPAD, Tensor.PSUM),),
+}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnergySpec:
     """Energy reference table: pJ per action.
@@ -392,8 +404,6 @@ class EnergySpec:
     size_exponent: float = 0.5
 
     def __post_init__(self) -> None:
-        from accelsim.errors import AccelsimError
-
         if not 0 <= self.size_exponent <= 1:
             raise AccelsimError(f"energy.size_scaling.exponent: must be from 0 to 1 "
                                 f"(got {self.size_exponent!r})")
@@ -405,16 +415,6 @@ class EnergySpec:
                 raise AccelsimError(f"energy.size_scaling.reference_bytes.{storage}: must be "
                                     f"an integer >= 1 (got {ref!r})")
 
-
-# the storages whose access energy may scale with their size, and the
-# (level, tensor) cells of the count arrays each one's accesses land in
-SCALED_STORAGES: dict[str, tuple[tuple[Level, Tensor], ...]] = {
-    "glb": ((Level.GLB, Tensor.IFMAP), (Level.GLB, Tensor.PSUM)),
-    "glb_filter": ((Level.GLB, Tensor.WEIGHT),),
-    "ifmap_spad": ((Level.SPAD, Tensor.IFMAP),),
-    "filter_spad": ((Level.SPAD, Tensor.WEIGHT),),
-    "psum_spad": ((Level.SPAD, Tensor.PSUM),),
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
