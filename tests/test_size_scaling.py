@@ -194,7 +194,8 @@ def test_energy_spec_checks_its_scaling_fields(eyeriss):
             ({"reference_bytes": (("dram", 5),)},
              "energy.size_scaling.reference_bytes.dram: unknown storage (known: glb, "
              "glb_filter, ifmap_spad, filter_spad, psum_spad)"),
-            ({"size_exponent": 1.5}, "energy.size_scaling.exponent: must be from 0 to 1 (got 1.5)")]:
+            ({"size_exponent": 1.5},
+             "energy.size_scaling.exponent: must be a number from 0 to 1 (got 1.5)")]:
         with pytest.raises(AccelsimError, match=re.escape(message)):
             dataclasses.replace(eyeriss.energy, **kw)
 

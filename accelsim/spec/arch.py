@@ -377,9 +377,10 @@ class EnergySpec:
     root of the capacity (the bit and word lines of a square array; Horowitz,
     "Computing's energy problem (and what we can do about it)", ISSCC 2014,
     45 nm: a 64-bit cache read costs 10 pJ at 8 kB, 20 pJ at 32 kB and 100 pJ
-    at 1 MB, exponents 0.50 and 0.46), so ``size_exponent`` defaults to 0.5. Each storage is scaled by
-    its own size: the GLB's ifmap/psum banks together, its filter banks, and
-    each spad (``ArchSpec.storage_bytes``). DRAM and the NoC are never scaled.
+    at 1 MB, exponents 0.50 and 0.46), so ``size_exponent`` defaults to 0.5.
+    Each storage is scaled by its own size: the GLB's ifmap/psum banks
+    together, its filter banks, and each spad (``ArchSpec.storage_bytes``).
+    DRAM and the NoC are never scaled.
     Assumptions: a storage's size is its whole capacity in bytes (entries x
     word bits for a spad), so narrower words shrink both the bits an access
     moves and the price per bit; the GLB's ifmap/psum banks scale by their
@@ -405,7 +406,7 @@ class EnergySpec:
 
     def __post_init__(self) -> None:
         if not 0 <= self.size_exponent <= 1:
-            raise AccelsimError(f"energy.size_scaling.exponent: must be from 0 to 1 "
+            raise AccelsimError(f"energy.size_scaling.exponent: must be a number from 0 to 1 "
                                 f"(got {self.size_exponent!r})")
         for storage, ref in self.reference_bytes:
             if storage not in SCALED_STORAGES:
